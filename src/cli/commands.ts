@@ -1,0 +1,9 @@
+// The list of subcommands. Each lives in its own file and adds itself to the program.
+import type { Command } from 'commander';
+
+type Register = (program: Command) => void;
+const registrations: Register[] = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of registrations) register(program);
+}
