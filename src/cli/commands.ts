@@ -1,8 +1,9 @@
 // The list of subcommands. Each lives in its own file and adds itself to the program.
 import type { Command } from 'commander';
+import { register as registerCluster } from './cluster.js';
 
 type Register = (program: Command) => void;
-const registrations: Register[] = [];
+const registrations: Register[] = [registerCluster];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
