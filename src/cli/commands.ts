@@ -11,6 +11,10 @@ const registrations: Register[] = [];
 registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
+import { register as registerCluster } from './cluster.js';
+
+type Register = (program: Command) => void;
+const registrations: Register[] = [registerCluster];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
