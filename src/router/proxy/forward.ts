@@ -176,6 +176,15 @@ export async function proxyWithFailover(
       hooks.release(ep);
     };
     let r: Dispatcher.ResponseData;
+    // Our own timer rather than undici's headersTimeout: it is precise for sub-second values and covers connecting.
+    let timedOut = false;
+    const timer =
+      plan.attemptTimeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            ac.abort();
+          }, plan.attemptTimeoutMs)
+        : undefined;
     try {
       r = await pools.get(ep.origin).request({
         path: ctx.url,
@@ -183,16 +192,22 @@ export async function proxyWithFailover(
         headers: up.headers,
         body: up.body,
         signal: ac.signal,
-        headersTimeout: plan.attemptTimeoutMs > 0 ? plan.attemptTimeoutMs : undefined,
       });
     } catch (e) {
       release();
-      const c = classify(e, ctx.signal.aborted);
+      const c = timedOut
+        ? {
+            outcome: 'timeout' as const,
+            detail: `no response headers from ${ep.state.key} within ${plan.attemptTimeoutMs} ms`,
+          }
+        : classify(e, ctx.signal.aborted);
       const rec: AttemptRecord = { endpoint: ep.state.key, ...c };
       result.attempts.push(rec);
       hooks.attempt(ep, rec);
       if (c.outcome === 'aborted') break;
       continue;
+    } finally {
+      clearTimeout(timer);
     }
     if (r.statusCode >= 500) {
       // Server error before anything was written: discard the body and fail over.

@@ -101,7 +101,7 @@ export class UsageChunkFilter {
       return undefined;
     }
     this.carry = lastNl + 1 < buf.length ? buf.subarray(lastNl + 1) : undefined;
-    const complete = buf.subarray(0, lastNl + 1);
+    const complete = lastNl + 1 === buf.length ? buf : buf.subarray(0, lastNl + 1);
     if (!this.dropNextBlank && complete.indexOf(USAGE_BYTES) < 0) return complete;
     return this.filterLines(complete);
   }

@@ -19,7 +19,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
     let size = 0;
     let done = false;
     const timer =
-      limits.timeoutMs > 0 ? setTimeout(() => finish(errors.requestTimeout()), limits.timeoutMs).unref() : undefined;
+      limits.timeoutMs > 0 ? setTimeout(() => finish(errors.requestTimeout()), limits.timeoutMs) : undefined;
     const finish = (err?: RouterError) => {
       if (done) return;
       done = true;

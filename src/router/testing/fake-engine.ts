@@ -75,7 +75,9 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
       body = undefined;
     }
     eng.received.push({ path, method: req.method ?? '', headers: req.headers, body });
-    const b = eng.next.shift() ?? eng.fallback;
+    const scripted = req.headers['x-fake'];
+    // A per-request behaviour in the x-fake header wins (deterministic under concurrency), then the queue.
+    const b: Behaviour = typeof scripted === 'string' ? JSON.parse(scripted) : (eng.next.shift() ?? eng.fallback);
     active++;
     let counted = true;
     const done = () => {

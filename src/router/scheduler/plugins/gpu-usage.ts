@@ -8,7 +8,7 @@ export const gpuUsagePlugin: PluginDefinition = {
     return {
       name: 'gpu-usage',
       score: (_ctx, eps) =>
-        eps.map((e) => Math.trunc((1 - Math.min(1, Math.max(0, e.state.metrics.kvCacheUsage))) * 100)),
+        eps.map((e) => Math.round((1 - Math.min(1, Math.max(0, e.state.metrics.kvCacheUsage))) * 100)),
     };
   },
 };
