@@ -60,15 +60,18 @@ describe('config-dir source', () => {
     };
     const load = Promise.all([worker(), worker(), worker(), worker()]);
     const layouts = ['{app: s}', '{app: other}', '{app: s}', '{app: other}', '{app: s}'];
-    for (const sel of layouts) {
-      await h.write('s.yaml', srv(sel));
-      await h.reload();
-      const seen = new Set((h.router.store.view.endpointsByServer.get('default/s') ?? []).map((e) => e.state.name));
-      assert.deepEqual([...seen], [sel === '{app: s}' ? 'a' : 'b'], 'routing follows within one sync');
-      await new Promise((r) => setTimeout(r, 60));
+    try {
+      for (const sel of layouts) {
+        await h.write('s.yaml', srv(sel));
+        await h.reload();
+        const seen = new Set((h.router.store.view.endpointsByServer.get('default/s') ?? []).map((e) => e.state.name));
+        assert.deepEqual([...seen], [sel === '{app: s}' ? 'a' : 'b'], 'routing follows within one sync');
+        await new Promise((r) => setTimeout(r, 60));
+      }
+    } finally {
+      stop = true;
+      await load;
     }
-    stop = true;
-    await load;
     assert.ok(statuses.length > 10, `enough load (${statuses.length} requests)`);
     assert.deepEqual(
       statuses.filter((s) => s !== 200),

@@ -47,7 +47,7 @@ export class FileSource {
   private debounce: NodeJS.Timeout | undefined;
   private lastHash = '';
   private reloading: Promise<ReloadResult> | undefined;
-  private again = false;
+  private queued: Promise<ReloadResult> | undefined;
   /** First-seen times stand in for creationTimestamp, so "oldest route wins" is stable across reloads. */
   private readonly firstSeen = new Map<string, { ts: string; seq: number }>();
   private seq = 0;
@@ -84,20 +84,22 @@ export class FileSource {
     this.debounce = setTimeout(() => void this.reload(), this.opts.debounceMs).unref();
   }
 
-  /** Reads the directory and applies it if valid and different. Concurrent calls coalesce. */
+  /**
+   * Reads the directory and applies it if valid and different. A call made while a reload runs waits for a fresh
+   * reload that starts after the running one, so its result always reflects the files as they were at call time.
+   */
   reload(): Promise<ReloadResult> {
-    if (this.reloading) {
-      this.again = true;
+    if (!this.reloading) {
+      this.reloading = this.doReload().finally(() => {
+        this.reloading = undefined;
+      });
       return this.reloading;
     }
-    this.reloading = this.doReload().finally(() => {
-      this.reloading = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.reload();
-      }
+    this.queued ??= this.reloading.then(() => {
+      this.queued = undefined;
+      return this.reload();
     });
-    return this.reloading;
+    return this.queued;
   }
 
   private async doReload(): Promise<ReloadResult> {
