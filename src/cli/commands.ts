@@ -13,6 +13,11 @@ registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
+import { register as registerRouter } from './router.js';
+import { register as registerValidate } from './validate.js';
+
+type Register = (program: Command) => void;
+const registrations: Register[] = [registerValidate, registerCrds, registerRouter];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
