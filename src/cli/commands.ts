@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { register as registerCluster } from './cluster.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
+import { register as registerRouter } from './router.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -13,11 +14,7 @@ registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
-import { register as registerRouter } from './router.js';
-import { register as registerValidate } from './validate.js';
-
-type Register = (program: Command) => void;
-const registrations: Register[] = [registerValidate, registerCrds, registerRouter];
+registrations.push(registerRouter);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
