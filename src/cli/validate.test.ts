@@ -55,6 +55,18 @@ for (const name of readdirSync(INVALID).filter((f) => /\.ya?ml$/.test(f))) {
   });
 }
 
+test('a YAML syntax error names the file and line; the valid documents before it are still checked', () => {
+  // Written here rather than committed: the repository's linters parse YAML under test/ too.
+  const file = join(tmp, 'syntax-error.yaml');
+  writeFileSync(file, `${ROUTE}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\ndata: {}\n`);
+  const r = run([file]);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.lines, [
+    `${file}:12: document 2: error: YAML syntax error at line 12: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    'FAILED: 1 error, 0 warnings (1 document in 1 file)',
+  ]);
+});
+
 test('a 5 MB document is refused with its size, and the documents around it are still checked', () => {
   const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n${Array.from({ length: 60000 }, (_, i) => `  k${i}: ${'v'.repeat(80)}`).join('\n')}\n`;
   const file = join(tmp, 'big.yaml');
