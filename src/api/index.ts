@@ -13,7 +13,7 @@ export {
   structuralProblems,
   toCrdSchema,
 } from './crds.js';
-export { applyDefaults, defaultInPlace } from './defaults.js';
+export { applyAutoscalingAdmissionDefaults, applyDefaults, defaultInPlace } from './defaults.js';
 export * from './kinds.js';
 export {
   MAX_DOCUMENT_BYTES,
