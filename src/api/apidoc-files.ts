@@ -19,8 +19,9 @@ export function apiDocFor(examplesDir: string): string {
     for (const doc of parseManifests(readFileSync(file, 'utf8'), rel).docs) {
       const kind = (doc.obj as { kind?: unknown })?.kind;
       if (typeof kind === 'string' && Object.hasOwn(KINDS, kind)) {
-        const list = (byKind[kind as KthenaKind] ??= []);
+        const list = byKind[kind as KthenaKind] ?? [];
         if (!list.includes(rel)) list.push(rel);
+        byKind[kind as KthenaKind] = list;
       }
     }
   }

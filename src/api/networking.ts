@@ -1,7 +1,7 @@
 // networking.serving.volcano.sh/v1alpha1: ModelRoute, ModelServer, ExternalModelProvider.
 // Field names, enums, defaults and limits follow upstream's v1alpha1 CRDs; `x-kubernetes-validations` carry the
-// CEL rules upstream has, and semantic.ts re-implements them (plus the webhook rules) for offline validation.
-import { Condition, ObjectMeta, type SecretKeySelector } from './meta.js';
+// CEL rules upstream has, and rules/ re-implements them (plus the webhook rules) for offline validation.
+import { Condition, ObjectMeta } from './meta.js';
 import {
   Bool,
   type CelRule,
