@@ -102,9 +102,8 @@ test('ready pod; lastTransitionTime only changes when a condition flips', () => 
     sandboxReady: true,
     now: 'T1',
   });
-  p.status = first;
   const second = computePodStatus({
-    pod: p,
+    pod: { ...p, status: first },
     initStatuses: [],
     containerStatuses: [running('app', true)],
     sandboxReady: true,
@@ -150,8 +149,8 @@ test('terminal pods: Ready False with PodCompleted / PodFailed, and the phase la
     now: 'T',
   });
   assert.equal(failed.conditions?.find((c) => c.type === 'ContainersReady')?.reason, 'PodFailed');
-  const p = pod('Never');
-  p.status = { ...p.status, phase: 'Failed' };
+  const base = pod('Never');
+  const p = { ...base, status: { ...base.status, phase: 'Failed' } };
   assert.equal(
     computePodStatus({ pod: p, initStatuses: [], containerStatuses: [waiting('app')], sandboxReady: true, now: 'T' })
       .phase,

@@ -39,7 +39,7 @@ export function podPhase(pod: Pod, init: ContainerStatus[], containers: Containe
   let succeeded = 0;
   for (const name of (pod.spec?.containers ?? []).map((c) => c.name)) {
     const s = containers.find((x) => x.name === name);
-    if (!s || !s.state || s.state.waiting) {
+    if (!s?.state || s.state.waiting) {
       if (s?.lastState?.terminated) {
         stopped++;
         if (s.lastState.terminated.exitCode === 0) succeeded++;
