@@ -171,7 +171,7 @@ test('readiness follows the probe; liveness failures restart the container', asy
     ],
   });
   h.worker.start();
-  await until('running', () => h.app()?.state?.running);
+  await until('running', () => !!h.app()?.state?.running);
   assert.equal(h.app()?.ready, false);
   const cwd = join(h.podDir, 'app', 'root');
   const { writeFileSync } = await import('node:fs');
@@ -200,7 +200,7 @@ test('termination: SIGTERM, then SIGKILL once the grace period is over', async (
     ],
   });
   h.worker.start();
-  await until('running', () => h.app()?.state?.running);
+  await until('running', () => !!h.app()?.state?.running);
   await until('trap installed', () => readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8').includes('up'));
   const done = h.worker.terminate(3);
   await until('grace timer armed', () => h.timers.delays().includes(3000) || h.timers.delays().some((d) => d > 2000));
