@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -7,11 +7,15 @@ import { startKubeletServer, tailText } from './kubelet-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubelet-logs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-mkdirSync(join(dir, 'app'), { recursive: true });
-writeFileSync(join(dir, 'app', '0.log'), 'old run\n');
-writeFileSync(join(dir, 'app', '1.log'), 'a\nb\nc\n');
+writeFileSync(join(dir, 'ns_p_app.previous.log'), 'old run\n');
+writeFileSync(join(dir, 'ns_p_app.log'), 'a\nb\nc\n');
 let running = true;
-const info = { podDir: dir, containers: ['app'], restartCount: () => 1, isRunning: () => running };
+const info = {
+  containers: ['app'],
+  logPath: (c: string, previous: boolean) => join(dir, `ns_p_${c}${previous ? '.previous' : ''}.log`),
+  restartCount: () => 1,
+  isRunning: () => running,
+};
 
 test('serves container logs: current, previous, tailLines, limitBytes, errors', async () => {
   const srv = await startKubeletServer((ns, pod) => (ns === 'ns' && pod === 'p' ? info : undefined));
@@ -40,7 +44,7 @@ test('follow streams appended output until the container stops', async () => {
     running = true;
     const r = await fetch(`http://127.0.0.1:${srv.port}/containerLogs/ns/p/app?follow=true&tailLines=0`);
     const reader = r.body!.getReader();
-    appendFileSync(join(dir, 'app', '1.log'), 'd\n');
+    appendFileSync(join(dir, 'ns_p_app.log'), 'd\n');
     const chunk = await reader.read();
     assert.equal(Buffer.from(chunk.value!).toString(), 'd\n');
     running = false;

@@ -5,11 +5,10 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { containerLogPath } from './pod-worker.js';
 
 export interface ContainerLogInfo {
-  podDir: string;
   containers: string[];
+  logPath(container: string, previous: boolean): string;
   restartCount(container: string): number;
   isRunning(container: string): boolean;
 }
@@ -71,8 +70,8 @@ export async function startKubeletServer(
     if (previous && restarts === 0) {
       return sendError(res, 400, `previous terminated container "${container}" in pod "${podName}" not found`);
     }
-    const run = previous ? restarts - 1 : restarts;
-    const path = containerLogPath(info.podDir, container, run);
+    const run = restarts;
+    const path = info.logPath(container, previous);
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     const first = tailText(text, tail, limit);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
-import { containerLogPath, type PodEvent, PodWorker } from './pod-worker.js';
+import { type PodEvent, PodWorker } from './pod-worker.js';
 import { ManualTimers } from './test-timers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kubelet-worker-'));
@@ -26,6 +26,7 @@ function harness(spec: Pod['spec']) {
     podIP: '127.0.0.1',
     hostIP: '127.0.0.1',
     podDir,
+    logPath: (c: string, previous: boolean) => join(podDir, `${c}${previous ? '.previous' : ''}.log`),
     simulateEngines: true,
     cli: () => ({ file: process.execPath, prefix: [] }),
     envSources: { getConfigMap: async () => undefined, getSecret: async () => undefined },
@@ -71,8 +72,8 @@ test('runs the command with downward-API env and GPU devices; becomes Ready with
   assert.equal(h.last().podIP, '127.0.0.1');
   assert.match(h.app()?.containerID ?? '', /^local:\/\/\d+$/);
   assert.equal(h.last().conditions?.find((c) => c.type === 'Ready')?.status, 'True');
-  await until('log line', () => readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8').length > 0);
-  assert.equal(readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8'), `p${n} 0,1 x\n`);
+  await until('log line', () => readFileSync(join(h.podDir, 'app.log'), 'utf8').length > 0);
+  assert.equal(readFileSync(join(h.podDir, 'app.log'), 'utf8'), `p${n} 0,1 x\n`);
   assert.deepEqual(
     h.events.map((e) => e.reason),
     ['Pulled', 'Created', 'Started'],
@@ -142,8 +143,8 @@ test('init containers run first and in order; the pod initialises then runs', as
       .join(),
     '0,0',
   );
-  await until('log', () => readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8').includes('2'));
-  assert.equal(readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8'), '1\n2\n');
+  await until('log', () => readFileSync(join(h.podDir, 'app.log'), 'utf8').includes('2'));
+  assert.equal(readFileSync(join(h.podDir, 'app.log'), 'utf8'), '1\n2\n');
   await h.worker.terminate(1);
 });
 
@@ -201,7 +202,7 @@ test('termination: SIGTERM, then SIGKILL once the grace period is over', async (
   });
   h.worker.start();
   await until('running', () => !!h.app()?.state?.running);
-  await until('trap installed', () => readFileSync(containerLogPath(h.podDir, 'app', 0), 'utf8').includes('up'));
+  await until('trap installed', () => readFileSync(join(h.podDir, 'app.log'), 'utf8').includes('up'));
   const done = h.worker.terminate(3);
   await until('grace timer armed', () => h.timers.delays().includes(3000) || h.timers.delays().some((d) => d > 2000));
   h.timers.advance(3000);

@@ -1,6 +1,7 @@
 // One pod on this kubelet: runs its init containers in order, then its containers, with probes, restarts with
 // back-off, and graceful termination. Reports every change through onStatus/onEvent; the kubelet component
 // turns those into API writes. All waiting goes through the injected Timers.
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, ContainerStatus, Pod, PodStatus, Probe } from 'kubernetes-types/core/v1.js';
 import type { CliInvocation } from './cli-entry.js';
@@ -22,8 +23,10 @@ export interface PodWorkerDeps {
   timers: Timers;
   podIP: string;
   hostIP: string;
-  /** Directory for this pod's container working directories and logs. */
+  /** Directory for this pod's container working directories. */
   podDir: string;
+  /** Log file of a container's current run, or of its previous run (kept across one restart, as `kubectl logs -p` needs). */
+  logPath(container: string, previous: boolean): string;
   simulateEngines: boolean;
   cli: () => CliInvocation;
   envSources: EnvSources;
@@ -35,11 +38,6 @@ export interface PodWorkerDeps {
   onEvent(e: PodEvent): void;
   /** Extra engine-sim flags for simulated engines (e.g. --speedup). */
   extraEngineArgs?: string[];
-}
-
-/** Log file of one run of a container: <podDir>/<container>/<restartCount>.log */
-export function containerLogPath(podDir: string, container: string, restartCount: number): string {
-  return join(podDir, container, `${restartCount}.log`);
 }
 
 interface ProbeState {
@@ -184,8 +182,17 @@ export class PodWorker {
       this.waitFor(c, plan.reason, plan.message, plan.reason === 'CreateContainerConfigError');
       return;
     }
-    const logPath = containerLogPath(this.deps.podDir, c.spec.name, c.status.restartCount);
-    if (c.status.restartCount === 0 && !c.proc) {
+    const logPath = this.deps.logPath(c.spec.name, false);
+    const firstRun = c.status.restartCount === 0 && !c.proc;
+    if (!firstRun) {
+      // Keep exactly one previous run, like the kubelet does for `kubectl logs --previous`.
+      try {
+        renameSync(logPath, this.deps.logPath(c.spec.name, true));
+      } catch {
+        // nothing logged by the previous run
+      }
+    }
+    if (firstRun) {
       this.event(
         c,
         'Normal',
@@ -201,6 +208,7 @@ export class PodWorker {
       env: { ...c.env, ...(plan.extraEnv ?? {}) },
       cwd: join(this.deps.podDir, c.spec.name, 'root'),
       logPath,
+      truncate: firstRun,
     });
     c.proc = proc;
     c.killedBy = undefined;

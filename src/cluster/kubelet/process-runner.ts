@@ -25,12 +25,14 @@ export interface StartOptions {
   env: Record<string, string>;
   cwd: string;
   logPath: string;
+  /** Start the log file afresh instead of appending (a new pod that reuses an old pod's name). */
+  truncate?: boolean;
 }
 
 export function startProcess(o: StartOptions): ContainerProcess {
   mkdirSync(dirname(o.logPath), { recursive: true });
   mkdirSync(o.cwd, { recursive: true });
-  const fd = openSync(o.logPath, 'a');
+  const fd = openSync(o.logPath, o.truncate ? 'w' : 'a');
   let running = true;
   let resolveExit!: (e: ProcessExit) => void;
   const exited = new Promise<ProcessExit>((r) => {
