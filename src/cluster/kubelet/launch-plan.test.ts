@@ -48,7 +48,10 @@ test('kthena images and commands run our CLI', () => {
     opts,
   );
   assert.ok(b.kind === 'spawn');
-  assert.deepEqual(b.args, ['/k/dist/cli/main.js', 'engine-sim', '--port', '1']);
+  assert.deepEqual(b.args, ['/k/dist/cli/main.js', 'engine-sim', '--port', '1', '--host', '127.40.0.2']);
+  const c = planLaunch({ name: 'c', image: 'x', command: ['kthena', 'engine-sim', '--host=0.0.0.0'] }, opts);
+  assert.ok(c.kind === 'spawn');
+  assert.deepEqual(c.args, ['/k/dist/cli/main.js', 'engine-sim', '--host=0.0.0.0']);
 });
 
 test('helper images get stand-ins on the pod IP', () => {
