@@ -49,6 +49,7 @@ export async function startHarness(files: Record<string, string>, opts: Partial<
     debugPort: 0,
     configDir: dir,
     configPollIntervalMs: 0,
+    configSettleMs: 10,
     scrapeIntervalMs: 60_000,
     drainTimeoutMs: 2000,
     accessLog: { enabled: false, format: 'json', output: 'stdout' },
