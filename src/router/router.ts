@@ -42,6 +42,8 @@ export interface RouterOptions {
   scrapeIntervalMs?: number;
   drainTimeoutMs?: number;
   configPollIntervalMs?: number;
+  /** Settle time between the two reads of a reload (half-written files), default 50 ms. */
+  configSettleMs?: number;
   upstreamConnections?: number | null;
   upstreamBodyTimeoutMs?: number;
   accessLog?: AccessLogOptions;
@@ -130,7 +132,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     files = new FileSource(store, {
       dir: opts.configDir,
       pollIntervalMs: opts.configPollIntervalMs ?? 2000,
-      debounceMs: 50,
+      debounceMs: opts.configSettleMs ?? 50,
       log,
       metrics,
       validate: opts.validate,
