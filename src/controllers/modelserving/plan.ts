@@ -665,13 +665,16 @@ export function planReconcile(input: PlanInput): Plan {
     groupNamesToKeep: new Set([...restarts.keys()].filter((n) => (parseOrdinal(n)?.ordinal ?? replicas) < replicas)),
   });
 
-  // RoleRunning events on transitions, remembered through status (no in-memory history needed).
+  // RoleRunning events on transitions, remembered through status (no in-memory history needed). When the
+  // stored status has no servingGroups (a CRD schema that prunes them) there is no memory: stay silent
+  // rather than repeat the event on every reconcile.
+  const remembered = ms.status?.servingGroups !== undefined;
   const before = new Map<string, string>();
   for (const sg of ms.status?.servingGroups ?? [])
     for (const r of sg.roles ?? []) before.set(instanceKey(sg.name, r.name), r.phase);
   for (const sg of status.servingGroups ?? [])
     for (const r of sg.roles)
-      if (r.phase === 'Running' && before.get(instanceKey(sg.name, r.name)) !== 'Running')
+      if (remembered && r.phase === 'Running' && before.get(instanceKey(sg.name, r.name)) !== 'Running')
         events.push({ type: 'Normal', reason: 'RoleRunning', message: `Role ${sg.name}/${r.name} is running` });
 
   // ---- ControllerRevisions: keep current, update, those pods still use, and a bounded history ---------------
