@@ -24,6 +24,7 @@ export * from './meta.js';
 export * from './networking.js';
 export { formatPath, MAX_PROBLEMS_PER_DOCUMENT, type Problem } from './problems.js';
 export { isDns1035Label, isDns1123Label, isDns1123Subdomain } from './rules/metadata.js';
+export { compileRe2 } from './rules/util.js';
 export type { JsonSchema } from './schema-check.js';
 export {
   isRegisteredKind,
