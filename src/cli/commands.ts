@@ -2,6 +2,7 @@
 // One import line and one push line per command: this file merges with git's union driver (.gitattributes),
 // so branches that add commands in parallel never conflict here.
 import type { Command } from 'commander';
+import { register as registerCluster } from './cluster.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerValidate } from './validate.js';
@@ -11,10 +12,7 @@ const registrations: Register[] = [];
 registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
-import { register as registerCluster } from './cluster.js';
-
-type Register = (program: Command) => void;
-const registrations: Register[] = [registerCluster];
+registrations.push(registerCluster);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
