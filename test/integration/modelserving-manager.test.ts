@@ -6,7 +6,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import pino from 'pino';
 import { crdFor, KINDS } from '../../src/api/index.js';
 import { type ApiServer, startApiServer } from '../../src/cluster/apiserver/index.js';
-import { type RunningControllerManager, startControllerManager } from '../../src/controllers/manager.js';
+import { startControllerManager } from '../../src/controllers/manager.js';
 import { REFS } from '../../src/controllers/modelserving/controller.js';
 import { modelServing, role } from '../../src/controllers/modelserving/testkit.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
@@ -40,17 +40,14 @@ async function makeReady(client: KubeClient, prefix: string): Promise<number> {
   let n = 0;
   for (const p of await pods(client, prefix)) {
     if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
-    await client.replace(
-      REFS.pods as never,
-      {
-        ...p,
-        status: {
-          phase: 'Running',
-          conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }],
-        },
+    const ready: Pod = {
+      ...p,
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }],
       },
-      { subresource: 'status' },
-    );
+    };
+    await client.replace(REFS.pods as never, ready as never, { subresource: 'status' });
     n++;
   }
   return n;
