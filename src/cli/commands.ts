@@ -3,6 +3,7 @@
 // so branches that add commands in parallel never conflict here.
 import type { Command } from 'commander';
 import { register as registerCluster } from './cluster.js';
+import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerRouter } from './router.js';
@@ -15,6 +16,7 @@ registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
 registrations.push(registerRouter);
+registrations.push(registerControllerManager);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
