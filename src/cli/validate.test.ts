@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import './commands.js'; // loads every subcommand, so kinds other parts register (router engines) are known, as in the binary
 import { runValidate } from './validate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
