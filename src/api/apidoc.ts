@@ -245,7 +245,8 @@ kthena crds [--out-dir DIR]                           # print the CRDs, or write
 \`validate\` reads \`.yaml\`, \`.yml\` and \`.json\` files (directories recursively), multi-document YAML and
 \`kind: List\`, and prints one line per problem — \`FILE:LINE: document N (Kind/name): error: PATH: message\`,
 where LINE is the line of the offending field — then \`OK: …\` or \`FAILED: …\`; the exit status is 1 when any
-error was found. YAML syntax errors and duplicate keys name their line. Core kinds (v1 Pod, Service, Secret,
+error was found. YAML syntax errors and duplicate keys name their line. An unquoted \`yes\`/\`no\`/\`on\`/\`off\` is
+a warning: YAML 1.2 (here) reads a string where kubectl's YAML 1.1 reads a boolean. Core kinds (v1 Pod, Service, Secret,
 ConfigMap, Namespace, ServiceAccount; apps/v1 Deployment, StatefulSet) are accepted with only their metadata
 checked; other parts of the program add their own kinds with \`registerKind(apiVersion, kind, validator)\`.
 Any other kind is an error that names it.

@@ -29,6 +29,7 @@ test('every example validates with no errors and no warnings, even under --stric
       // Other parts of the program keep their own kinds here too (e.g. the router's engine lists); the CLI
       // test checks the whole directory with their registrations loaded.
       if (!lookupKind(o.apiVersion, o.kind)) continue;
+      assert.deepEqual(doc.warnings ?? [], [], `${file} document ${doc.index + 1}: YAML warnings`);
       const r = validate(doc.obj, { strict: true });
       assert.deepEqual(r, { errors: [], warnings: [] }, `${file} document ${doc.index + 1}`);
       kinds.add((doc.obj as { kind: string }).kind);

@@ -143,6 +143,27 @@ test('hostile YAML: nesting, alias bombs and binary junk get clear messages', ()
   }
 });
 
+test('unquoted yes/no/on/off get a warning: kubectl (YAML 1.1) reads them as booleans', () => {
+  const file = join(tmp, 'yes.yaml');
+  writeFileSync(
+    file,
+    `${ROUTE}  rateLimit: {unit: minute, inputTokensPerUnit: 10}\nextra:\n  a: yes\n  b: "no"\n  c: [on, Off]\n`,
+  );
+  const r = run([file]);
+  assert.equal(r.status, 0);
+  const w = r.lines.filter((l) => l.includes(': warning: '));
+  assert.deepEqual(
+    w.map((l) => l.slice(l.indexOf('warning: '))),
+    [
+      'warning: extra.a: unquoted yes is the boolean true for kubectl (YAML 1.1) but a string here; write "yes" or true/false',
+      'warning: extra.c[0]: unquoted on is the boolean true for kubectl (YAML 1.1) but a string here; write "on" or true/false',
+      'warning: extra.c[1]: unquoted Off is the boolean false for kubectl (YAML 1.1) but a string here; write "Off" or true/false',
+      'warning: extra: unknown field "extra"',
+    ],
+  );
+  assert.match(w[0], /yes\.yaml:9: /);
+});
+
 test('missing paths and empty directories are errors', () => {
   assert.match(run([join(tmp, 'nope.yaml')]).lines.join('\n'), /no such file or directory/);
   assert.equal(run([join(tmp, 'nope.yaml')]).status, 1);
