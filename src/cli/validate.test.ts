@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import './commands.js'; // loads every subcommand, so kinds other parts register (router engines) are known, as in the binary
 import { runValidate } from './validate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -140,6 +141,27 @@ test('hostile YAML: nesting, alias bombs and binary junk get clear messages', ()
     assert.equal(r.status, 1, name);
     assert.match(r.lines.join('\n'), re, name);
   }
+});
+
+test('unquoted yes/no/on/off get a warning: kubectl (YAML 1.1) reads them as booleans', () => {
+  const file = join(tmp, 'yes.yaml');
+  writeFileSync(
+    file,
+    `${ROUTE}  rateLimit: {unit: minute, inputTokensPerUnit: 10}\nextra:\n  a: yes\n  b: "no"\n  c: [on, Off]\n`,
+  );
+  const r = run([file]);
+  assert.equal(r.status, 0);
+  const w = r.lines.filter((l) => l.includes(': warning: '));
+  assert.deepEqual(
+    w.map((l) => l.slice(l.indexOf('warning: '))),
+    [
+      'warning: extra.a: unquoted yes is the boolean true for kubectl (YAML 1.1) but a string here; write "yes" or true/false',
+      'warning: extra.c[0]: unquoted on is the boolean true for kubectl (YAML 1.1) but a string here; write "on" or true/false',
+      'warning: extra.c[1]: unquoted Off is the boolean false for kubectl (YAML 1.1) but a string here; write "Off" or true/false',
+      'warning: extra: unknown field "extra"',
+    ],
+  );
+  assert.match(w[0], /yes\.yaml:9: /);
 });
 
 test('missing paths and empty directories are errors', () => {

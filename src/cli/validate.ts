@@ -89,7 +89,7 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
         errors++;
       }
       if (!opts.quiet) {
-        for (const p of r.warnings) {
+        for (const p of [...(doc.warnings ?? []), ...r.warnings]) {
           const line = (p.path && doc.lineOf?.(p.path)) || doc.line;
           out(`${file}:${line}: document ${doc.index + 1}${what}: warning: ${p.path ? `${p.path}: ` : ''}${p.message}`);
           warnings++;
