@@ -1,0 +1,135 @@
+// `kthena validate -f FILE|DIR …`: schema + semantic validation of manifests, printing every problem with its
+// file, line, document and field path. Exit status 1 when any document has an error.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { MAX_DOCUMENT_BYTES, parseManifests, validate } from '../api/index.js';
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+export interface ValidateCliOptions {
+  strict?: boolean;
+  quiet?: boolean;
+}
+
+/** Files to read under the given paths (directories recursively, manifest extensions only, sorted). */
+export function collectFiles(paths: string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.') || name === 'node_modules') continue;
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (MANIFEST_EXT.test(name)) files.push(p);
+    }
+  };
+  for (const p of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      missing.push(p);
+      continue;
+    }
+    if (st.isDirectory()) walk(p);
+    else files.push(p);
+  }
+  return { files, missing };
+}
+
+/** Validates everything under `paths`, writing a report through `out`; returns the exit status. */
+export function runValidate(paths: string[], opts: ValidateCliOptions, out: (line: string) => void): number {
+  if (paths.length === 0) {
+    out('error: no files given (use -f FILE|DIR)');
+    return 1;
+  }
+  const { files, missing } = collectFiles(paths);
+  let errors = 0;
+  let warnings = 0;
+  let docs = 0;
+  for (const m of missing) {
+    out(`${m}: error: no such file or directory`);
+    errors++;
+  }
+  if (files.length === 0 && missing.length === 0) {
+    out(`error: no .yaml, .yml or .json files under ${paths.join(', ')}`);
+    return 1;
+  }
+  for (const file of files) {
+    let text: string;
+    try {
+      const size = statSync(file).size;
+      if (size > 16 * MAX_DOCUMENT_BYTES) {
+        out(`${file}: error: file is ${(size / 1048576).toFixed(1)} MiB, too large to be a manifest`);
+        errors++;
+        continue;
+      }
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      out(`${file}: error: cannot read: ${e instanceof Error ? e.message : String(e)}`);
+      errors++;
+      continue;
+    }
+    const parsed = parseManifests(text, file);
+    for (const e of parsed.errors) {
+      out(`${file}:${e.line ?? 1}: document ${e.index + 1}: error: ${e.path ? `${e.path}: ` : ''}${e.message}`);
+      errors++;
+    }
+    for (const doc of parsed.docs) {
+      docs++;
+      const r = validate(doc.obj, { strict: opts.strict });
+      const what = describeDoc(doc.obj);
+      for (const p of r.errors) {
+        const line = (p.path && doc.lineOf?.(p.path)) || doc.line;
+        out(`${file}:${line}: document ${doc.index + 1}${what}: error: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+        errors++;
+      }
+      if (!opts.quiet) {
+        for (const p of r.warnings) {
+          const line = (p.path && doc.lineOf?.(p.path)) || doc.line;
+          out(`${file}:${line}: document ${doc.index + 1}${what}: warning: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+          warnings++;
+        }
+      }
+    }
+  }
+  const summary = `${docs} document${docs === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`;
+  if (errors > 0) {
+    out(
+      `FAILED: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${summary})`,
+    );
+    return 1;
+  }
+  out(`OK: ${summary}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`);
+  return 0;
+}
+
+function describeDoc(obj: unknown): string {
+  if (typeof obj !== 'object' || obj === null) return '';
+  const o = obj as { kind?: unknown; metadata?: { name?: unknown } };
+  const kind = typeof o.kind === 'string' ? o.kind : undefined;
+  const name = typeof o.metadata?.name === 'string' ? o.metadata.name : undefined;
+  if (!kind) return '';
+  return ` (${kind}${name ? `/${name}` : ''})`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('validate')
+    .description(
+      'validate Kthena manifests (multi-document YAML or JSON): schema, defaults and upstream semantic rules',
+    )
+    .argument('[paths...]', 'files or directories to validate')
+    .option('-f, --filename <path...>', 'file or directory (repeatable)')
+    .option('--strict', 'treat unknown fields as errors (like kubectl --validate=strict)')
+    .option('-q, --quiet', 'do not print warnings')
+    .action((paths: string[], opts: { filename?: string[]; strict?: boolean; quiet?: boolean }) => {
+      const all = [...(opts.filename ?? []), ...paths];
+      const status = runValidate(all, { strict: opts.strict, quiet: opts.quiet }, (l) =>
+        process.stdout.write(`${l}\n`),
+      );
+      process.exitCode = status;
+    });
+}
