@@ -222,11 +222,19 @@ export class FakeApiServer {
     this.snapshots.clear();
   }
 
-  /** The next watch requests on `ref` behave as scripted, one script per request, in order. */
+  /** The next watch requests on `ref` (any namespace) behave as scripted, one script per request, in order. */
   scriptWatch(ref: ResourceRef, ...scripts: WatchScript[]): void {
     const q = this.watchScripts.get(collOf(ref)) ?? [];
     q.push(...scripts);
     this.watchScripts.set(collOf(ref), q);
+  }
+
+  /** Like scriptWatch, but only for watches of `ref` in `namespace` (these scripts take precedence). */
+  scriptWatchIn(ref: ResourceRef, namespace: string, ...scripts: WatchScript[]): void {
+    const key = `${collOf(ref)}|${namespace}`;
+    const q = this.watchScripts.get(key) ?? [];
+    q.push(...scripts);
+    this.watchScripts.set(key, q);
   }
 
   scriptList(ref: ResourceRef, ...scripts: ListScript[]): void {
@@ -449,7 +457,9 @@ export class FakeApiServer {
   }
 
   private serveWatch(p: ParsedPath, r: RecordedRequest, res: ServerResponse): void {
-    const script = this.watchScripts.get(p.coll)?.shift();
+    const script =
+      (p.namespace ? this.watchScripts.get(`${p.coll}|${p.namespace}`)?.shift() : undefined) ??
+      this.watchScripts.get(p.coll)?.shift();
     if (script?.kind === 'gone-status') {
       sendStatus(res, 410, 'Expired', 'too old resource version (scripted)');
       return;
