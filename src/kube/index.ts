@@ -9,3 +9,4 @@ export * from './log.js';
 export * from './resource.js';
 export * from './watch-decoder.js';
 export * from './workqueue.js';
+export * from './events.js';
