@@ -89,7 +89,13 @@ export class EventRecorder {
     return next;
   }
 
-  private async write(key: string, ref: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+  private async write(
+    key: string,
+    ref: ObjectReference,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const now = this.clock.now();
     const seen = this.seen.get(key);
     try {
@@ -131,7 +137,10 @@ export class EventRecorder {
       } as KubeObject);
       this.remember(key, { name, namespace, count: 1 });
     } catch (e) {
-      this.log.warn({ reason, object: `${ref.namespace ?? ''}/${ref.name ?? ''}`, err: (e as Error).message }, 'could not record event');
+      this.log.warn(
+        { reason, object: `${ref.namespace ?? ''}/${ref.name ?? ''}`, err: (e as Error).message },
+        'could not record event',
+      );
     }
   }
 

@@ -211,9 +211,12 @@ export class FakeApiServer {
     return this.closeMatching(ref, 'end');
   }
 
-  /** Forgets the event history: a watch from any older resourceVersion now gets a 410 ERROR event. */
+  /**
+   * Forgets the event history: a watch from any resourceVersion handed out so far now gets a 410 ERROR event.
+   * (The global resourceVersion moves on by one so that even a watcher that is fully up to date is too old.)
+   */
   compact(): void {
-    this.compactedRv = this.rv;
+    this.compactedRv = ++this.rv;
     this.history.length = 0;
   }
 
@@ -253,10 +256,12 @@ export class FakeApiServer {
     this.injections.length = 0;
   }
 
-  /** Open watch connections (of `ref`). */
-  openWatches(ref?: ResourceRef): number {
+  /** Open watch connections (of `ref`, in `namespace` when given). */
+  openWatches(ref?: ResourceRef, namespace?: string): number {
     let n = 0;
-    for (const w of this.watchers) if (!w.closed && (!ref || w.coll === collOf(ref))) n++;
+    for (const w of this.watchers) {
+      if (!w.closed && (!ref || w.coll === collOf(ref)) && (namespace === undefined || w.namespace === namespace)) n++;
+    }
     return n;
   }
 
