@@ -30,10 +30,14 @@ test('CRUD, patch types, conflicts and Status errors through KubeClient', async 
     kind: 'ConfigMap',
     metadata: { name: 'a', namespace: 'default' },
     data: { x: '1' },
-  });
+  } as any);
   assert.equal(cm.metadata.name, 'a');
   await assert.rejects(
-    client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' } }),
+    client.create(CONFIGMAPS, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', namespace: 'default' },
+    } as any),
     (e: unknown) => e instanceof KubeApiError && e.status === 409 && e.reason === 'AlreadyExists',
   );
   const merged: any = await client.patch(CONFIGMAPS, 'a', 'default', { data: { y: '2' } }, 'merge');
@@ -41,7 +45,7 @@ test('CRUD, patch types, conflicts and Status errors through KubeClient', async 
   const json: any = await client.patch(CONFIGMAPS, 'a', 'default', [{ op: 'remove', path: '/data/x' }], 'json');
   assert.deepEqual(json.data, { y: '2' });
   await assert.rejects(
-    client.replace(CONFIGMAPS, { ...cm, data: { z: '3' } }),
+    client.replace(CONFIGMAPS, { ...cm, data: { z: '3' } } as any),
     (e: unknown) => e instanceof KubeApiError && e.status === 409 && e.reason === 'Conflict',
   );
   const applied: any = await client.patch(
@@ -66,7 +70,7 @@ test('pods: create, binding, status subresource; PodGroup via the Volcano CRD; L
     kind: 'Pod',
     metadata: { name: 'p', namespace: 'default' },
     spec: { schedulerName: 'volcano', containers: [{ name: 'c', image: 'i:1' }] },
-  });
+  } as any);
   await client.create(
     PODS,
     {
@@ -93,17 +97,17 @@ test('pods: create, binding, status subresource; PodGroup via the Volcano CRD; L
     kind: 'PodGroup',
     metadata: { name: 'g', namespace: 'default' },
     spec: { minMember: 2 },
-  });
+  } as any);
   assert.equal(pg.spec.queue, 'default');
   const lease: any = await client.create(LEASES, {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: 'l', namespace: 'default' },
     spec: { holderIdentity: 'a', leaseDurationSeconds: 15 },
-  });
-  await client.replace(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } });
+  } as any);
+  await client.replace(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } as any);
   await assert.rejects(
-    client.replace(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: 'c' } }),
+    client.replace(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: 'c' } } as any),
     (e: unknown) => e instanceof KubeApiError && e.status === 409,
   );
 });
@@ -114,7 +118,7 @@ test('Informer: sync, live events, resume after a dropped watch, relist after 41
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: n, namespace: 'kube-public' },
-    });
+    } as any);
   const inf = new Informer<any>(client, CONFIGMAPS, { namespace: 'kube-public' });
   const deleted: string[] = [];
   const updated: string[] = [];
