@@ -78,7 +78,7 @@ test('pods: create, binding, status subresource; PodGroup via the Volcano CRD; L
       kind: 'Binding',
       metadata: { name: 'p', namespace: 'default' },
       target: { apiVersion: 'v1', kind: 'Node', name: 'node-0' },
-    },
+    } as any,
     { namespace: 'default', subresource: 'binding' } as any,
   );
   const bound: any = await client.get(PODS, 'p', 'default');
