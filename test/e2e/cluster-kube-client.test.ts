@@ -20,6 +20,7 @@ before(async () => {
   client = KubeClient.fromKubeconfig(join(dir, 'kc.yaml'));
 });
 after(async () => {
+  await client.destroy();
   await srv.close();
   await rm(dir, { recursive: true, force: true });
 });
