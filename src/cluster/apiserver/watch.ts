@@ -73,7 +73,17 @@ export function serveWatch(
     if (closed) return;
     send(`${JSON.stringify({ type, object })}\n`);
   };
+  // Events that arrive in the same tick (a burst of writes, a history replay) leave in one socket write.
+  let corked = false;
   const send = (line: string) => {
+    if (!corked) {
+      corked = true;
+      res.cork();
+      setImmediate(() => {
+        corked = false;
+        if (!closed) res.uncork();
+      });
+    }
     res.write(line);
     if (res.writableLength > MAX_BUFFERED) finish();
   };
