@@ -3,8 +3,10 @@
 // so branches that add commands in parallel never conflict here.
 import type { Command } from 'commander';
 import { register as registerCluster } from './cluster.js';
+import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
+import { register as registerRouter } from './router.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -13,6 +15,8 @@ registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
+registrations.push(registerRouter);
+registrations.push(registerControllerManager);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
