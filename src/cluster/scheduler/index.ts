@@ -271,10 +271,15 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
               ? { reason: outcome.reason, message: outcome.message }
               : undefined;
           if (unschedulable) {
+            // While members are still being created the count changes with every pod; the pods get a stable
+            // message (written once), the PodGroup's condition carries the counts.
+            const podMessage =
+              unschedulable.reason === 'NotEnoughTasks'
+                ? `pod group ${k} is not ready: waiting for its members to reach minMember ${spec.minMember ?? 0}` +
+                  (Object.keys(spec.minTaskMember ?? {}).length ? ' and every minTaskMember' : '')
+                : unschedulable.message;
             for (const p of pendingMembers) {
-              writes.push(
-                setUnschedulable(p, 'Unschedulable', unschedulable.message, true, p.spec?.schedulerName ?? 'volcano'),
-              );
+              writes.push(setUnschedulable(p, 'Unschedulable', podMessage, true, p.spec?.schedulerName ?? 'volcano'));
             }
           }
           const next = computePodGroupStatus({
