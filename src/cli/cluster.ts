@@ -1,0 +1,76 @@
+// `kthena cluster`: the local control plane (API server + kubelet + scheduler components).
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import { DEFAULT_KUBECONFIG } from '../cluster/apiserver/index.js';
+import { startCluster } from '../cluster/index.js';
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+export interface ClusterCliOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  kubeconfig: string;
+  nodes: number;
+  gpusPerNode: number;
+  nodesFile?: string;
+  engineSim: boolean;
+  logLevel: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('cluster')
+    .description(
+      'run a local Kubernetes control plane: API server, kubelet (pods as processes), Volcano-like scheduler',
+    )
+    .option('--port <n>', 'API server port (0 = ephemeral)', intArg('--port', 0, 65535), 6443)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--data-dir <dir>', 'persist every acknowledged write here (default: in memory)')
+    .option('--kubeconfig <path>', 'write a kubeconfig for this cluster here', DEFAULT_KUBECONFIG)
+    .option('--nodes <n>', 'number of simulated nodes', intArg('--nodes', 0, 10000), 1)
+    .option('--gpus-per-node <n>', 'nvidia.com/gpu per node', intArg('--gpus-per-node', 0, 1024), 8)
+    .option('--nodes-file <path>', 'YAML file describing nodes (overrides --nodes/--gpus-per-node)')
+    .option('--no-engine-sim', 'do not translate engine containers into simulated engines')
+    .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
+    .action(async (o: ClusterCliOptions) => {
+      const log = pino({ level: o.logLevel }, pino.destination(2));
+      const kubeconfigPath = resolve(o.kubeconfig);
+      const cluster = await startCluster({
+        port: o.port,
+        host: o.host,
+        dataDir: o.dataDir ? resolve(o.dataDir) : undefined,
+        kubeconfigPath,
+        nodes: o.nodes,
+        gpusPerNode: o.gpusPerNode,
+        nodesFile: o.nodesFile ? resolve(o.nodesFile) : undefined,
+        runEngines: o.engineSim,
+        log,
+      });
+      process.stdout.write(`kthena cluster: API server at ${cluster.url}\n`);
+      process.stdout.write(`kthena cluster: kubeconfig written to ${kubeconfigPath}\n`);
+      process.stdout.write(`  kubectl --kubeconfig ${kubeconfigPath} get nodes\n`);
+      await new Promise<void>((done) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, 'stopping cluster');
+          cluster.close().then(done, (e: unknown) => {
+            log.error({ err: e }, 'error while stopping');
+            done();
+          });
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

@@ -1,0 +1,116 @@
+// Public entry points of the engine simulator: start one engine or N replicas, plus the tokenizer and the
+// block-hash function other planes (the router) reuse.
+import type { EngineOptions } from './config.js';
+import { Engine } from './engine.js';
+import { EngineServer } from './http.js';
+import { startKvEventPublisher } from './kv-events.js';
+
+export { blockHashes, extraKey, hashBlock, rootHash } from './block-hash.js';
+export { type Clock, VirtualClock, WallClock } from './clock.js';
+export type { EngineKind, EngineOptions, EngineRole } from './config.js';
+export type { FaultMode, FaultSpec, KvTransferParams } from './engine.js';
+export { Engine } from './engine.js';
+export { getProfile, kvBytesPerToken, numGpuBlocks, PROFILES, type Profile } from './profiles.js';
+export {
+  applyChatTemplate,
+  BOS_TOKEN_ID,
+  type ChatMessage,
+  countTokens,
+  EOS_TOKEN_ID,
+  encodeChat,
+  encodePrompt,
+  tokenize,
+} from './tokenizer.js';
+
+export interface RunningEngine {
+  url: string;
+  port: number;
+  host: string;
+  engine: Engine;
+  /** Bound KV-events endpoint (with the real port when asked for tcp://host:*), if publishing. */
+  kvEventsEndpoint?: string;
+  kvEventsReplayEndpoint?: string;
+  close(): Promise<void>;
+}
+
+/** Starts one engine with its HTTP server (port 0 = ephemeral) and, if asked, its KV-event publisher. */
+export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
+  const engine = new Engine(opts);
+  const server = new EngineServer(engine);
+  const host = opts.host ?? '127.0.0.1';
+  let addr: { port: number };
+  try {
+    addr = await server.listen(opts.port ?? 0, host);
+  } catch (err) {
+    engine.close();
+    throw err;
+  }
+  let publisher: Awaited<ReturnType<typeof startKvEventPublisher>> | null = null;
+  if (opts.kvEventsEndpoint) {
+    try {
+      publisher = await startKvEventPublisher(engine, {
+        endpoint: opts.kvEventsEndpoint,
+        replayEndpoint: opts.kvEventsReplayEndpoint,
+        topic: opts.kvEventsTopic ?? '',
+      });
+    } catch (err) {
+      engine.close();
+      await server.close();
+      throw err;
+    }
+  }
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closed = false;
+  return {
+    url: `http://${urlHost}:${addr.port}`,
+    port: addr.port,
+    host,
+    engine,
+    kvEventsEndpoint: publisher?.endpoint,
+    kvEventsReplayEndpoint: publisher?.replayEndpoint ?? undefined,
+    async close() {
+      if (closed) return;
+      closed = true;
+      engine.close();
+      await server.close();
+      await publisher?.close();
+    },
+  };
+}
+
+/**
+ * Starts `replicas` independent engines in this process. With basePort P, replica i listens on P + i
+ * (basePort 0 or omitted = ephemeral ports). A KV-events endpoint tcp://host:N is offset by i as well,
+ * like vLLM's data-parallel ranks.
+ */
+export async function startEngines(
+  opts: EngineOptions & { replicas: number; basePort?: number },
+): Promise<RunningEngine[]> {
+  const { replicas, basePort, ...rest } = opts;
+  if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a positive integer');
+  const out: RunningEngine[] = [];
+  try {
+    for (let i = 0; i < replicas; i++) {
+      out.push(
+        await startEngine({
+          ...rest,
+          port: basePort ? basePort + i : (rest.port ?? 0),
+          kvEventsEndpoint: offsetEndpoint(rest.kvEventsEndpoint, i),
+          kvEventsReplayEndpoint: offsetEndpoint(rest.kvEventsReplayEndpoint, i),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(out.map((e) => e.close()));
+    throw err;
+  }
+  return out;
+}
+
+/** tcp://host:5557 → tcp://host:5557+i; other transports get a suffix. */
+export function offsetEndpoint(ep: string | undefined, i: number): string | undefined {
+  if (!ep || i === 0) return ep;
+  const m = /^(tcp:\/\/.*):(\d+)$/.exec(ep);
+  if (m) return `${m[1]}:${Number(m[2]) + i}`;
+  return `${ep}-${i}`;
+}
