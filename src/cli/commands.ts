@@ -7,6 +7,7 @@ import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerRouter } from './router.js';
+import { register as registerStart } from './start.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -17,6 +18,7 @@ registrations.push(registerEngineSim);
 registrations.push(registerCluster);
 registrations.push(registerRouter);
 registrations.push(registerControllerManager);
+registrations.push(registerStart);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
