@@ -44,7 +44,11 @@ export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: stri
   { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   { apiGroups: ['apps'], resources: ['controllerrevisions'], verbs: ['list', 'watch', 'create', 'delete'] },
-  { apiGroups: ['scheduling.volcano.sh'], resources: ['podgroups'], verbs: ['list', 'watch', 'create', 'update', 'delete'] },
+  {
+    apiGroups: ['scheduling.volcano.sh'],
+    resources: ['podgroups'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
+  },
   { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
 ];
 
