@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { collectFiles } from '../cli/validate.js';
+// The router's file source registers its EngineEndpoint kind (engines outside Kubernetes) with the validator.
+import '../router/sources/manifests.js';
 import { KINDS, parseManifests, parsePath, validate } from './index.js';
 
 process.env.KTHENA_STRICT_RULES = '1'; // a rule that throws is a bug, not something to hide in tests

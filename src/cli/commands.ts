@@ -6,6 +6,7 @@ import { register as registerCluster } from './cluster.js';
 import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
+import { register as registerRouter } from './router.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -14,6 +15,7 @@ registrations.push(registerValidate);
 registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
+registrations.push(registerRouter);
 registrations.push(registerControllerManager);
 
 export function registerCommands(program: Command): void {

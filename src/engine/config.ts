@@ -16,6 +16,8 @@ export interface EngineOptions {
   /** Names the API answers to (vLLM --served-model-name); the first is reported in responses. */
   servedModelName?: string | string[];
   profile?: string;
+  /** Replaces profile fields (calibration experiments, custom hardware). */
+  profileOverrides?: Partial<Omit<Profile, 'name'>>;
   engine?: EngineKind;
   role?: EngineRole;
   /** Simulated time runs this many times faster than wall time. */
@@ -81,7 +83,7 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
 
 export function resolveConfig(o: EngineOptions): ResolvedConfig {
   if (!o.model || typeof o.model !== 'string') throw new Error('model is required');
-  const profile = getProfile(o.profile ?? DEFAULT_PROFILE);
+  const profile: Profile = { ...getProfile(o.profile ?? DEFAULT_PROFILE), ...o.profileOverrides };
   const engine = o.engine ?? 'vllm';
   if (engine !== 'vllm' && engine !== 'sglang') throw new Error(`engine must be vllm or sglang (got ${engine})`);
   const role = o.role ?? 'both';

@@ -77,7 +77,7 @@ const BUFFER_STEPS = 10_000;
 export async function startKvEventPublisher(
   engine: Engine,
   opts: { endpoint: string; replayEndpoint?: string; topic: string },
-): Promise<() => Promise<void>> {
+): Promise<{ endpoint: string; replayEndpoint: string | null; close: () => Promise<void> }> {
   let zmq: typeof import('zeromq');
   try {
     zmq = await import('zeromq');
@@ -137,9 +137,13 @@ export async function startKvEventPublisher(
       }
     })();
   }
-  return async () => {
-    closed = true;
-    pub.close();
-    router?.close();
+  return {
+    endpoint: pub.lastEndpoint ?? ep,
+    replayEndpoint: router ? (router.lastEndpoint ?? opts.replayEndpoint ?? null) : null,
+    close: async () => {
+      closed = true;
+      pub.close();
+      router?.close();
+    },
   };
 }

@@ -4,6 +4,8 @@ export * from './client.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './informer.js';
+export * from './leader.js';
 export * from './log.js';
 export * from './resource.js';
 export * from './watch-decoder.js';
+export * from './workqueue.js';

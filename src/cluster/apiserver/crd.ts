@@ -124,6 +124,7 @@ export function crdStrategy(): Partial<Strategy> {
     strategicMerge: false,
     fieldGetters: META_GETTERS,
     table: crdTable,
+    topLevel: ['spec', 'status'],
     validate: (o, old) => validateCrd(o, old),
     prepareCreate(o, ctx) {
       if (o.spec && typeof o.spec === 'object') computeCrdStatus(o, undefined, ctx);

@@ -50,6 +50,8 @@ export interface ApiServer {
   core: ApiCore;
   /** Test hook: drop the watch history so older resourceVersions get 410 Expired. */
   compactHistory(): void;
+  /** Test hook: end every open watch stream (clients reconnect from their last RV). */
+  closeWatches(): void;
 }
 
 export function defaultLogDir(dataDir?: string): string {
@@ -109,6 +111,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     logDir,
     core,
     compactHistory: () => store.compactHistory(),
+    closeWatches: () => handler.closeWatches(),
     async close() {
       if (closed) return;
       closed = true;

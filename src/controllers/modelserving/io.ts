@@ -18,8 +18,8 @@ export interface ObjectLike {
 
 export interface KubeClientLike {
   get<T>(ref: ResourceRefLike, name: string, namespace?: string): Promise<T>;
-  create<T>(ref: ResourceRefLike, obj: unknown, opts?: { namespace?: string }): Promise<T>;
-  replace<T>(ref: ResourceRefLike, obj: unknown, opts?: { subresource?: 'status' | 'scale' }): Promise<T>;
+  create<T extends ObjectLike>(ref: ResourceRefLike, obj: T, opts?: { namespace?: string }): Promise<T>;
+  replace<T extends ObjectLike>(ref: ResourceRefLike, obj: T, opts?: { subresource?: 'status' | 'scale' }): Promise<T>;
   delete(
     ref: ResourceRefLike,
     name: string,

@@ -240,6 +240,11 @@ export class FakeApiServer {
     this.injections.push({ m, r, times });
   }
 
+  /** Drops every pending injection. */
+  clearInjections(): void {
+    this.injections.length = 0;
+  }
+
   /** Open watch connections (of `ref`). */
   openWatches(ref?: ResourceRef): number {
     let n = 0;
