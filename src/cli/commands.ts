@@ -2,6 +2,7 @@
 // One import line and one push line per command: this file merges with git's union driver (.gitattributes),
 // so branches that add commands in parallel never conflict here.
 import type { Command } from 'commander';
+import { register as registerBench } from './bench.js';
 import { register as registerCluster } from './cluster.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
@@ -15,6 +16,7 @@ registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
 registrations.push(registerRouter);
+registrations.push(registerBench);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
