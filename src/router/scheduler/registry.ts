@@ -1,6 +1,7 @@
 // Upstream plugin names → implementations. New plugins (kvcache-aware, latency predictor, …) register here.
 import type { PluginDefinition } from './plugin.js';
 import { gpuUsagePlugin } from './plugins/gpu-usage.js';
+import { kvcacheAwarePlugin } from './plugins/kvcache-aware.js';
 import { latencyPredictorPlugin } from './plugins/latency-predictor.js';
 import { leastLatencyPlugin } from './plugins/least-latency.js';
 import { leastRequestPlugin } from './plugins/least-request.js';
@@ -42,4 +43,5 @@ export const BUILTIN_PLUGINS: PluginDefinition[] = [
   loraAffinityPlugin,
   precisePrefixCachePlugin,
   latencyPredictorPlugin,
+  kvcacheAwarePlugin,
 ];
