@@ -4,6 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_DOCUMENT_BYTES, parseManifests, validate } from '../api/index.js';
+// Registers the router-local EngineEndpoint kind, so config directories for `kthena router --config-dir` validate.
+import '../router/sources/manifests.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 

@@ -92,7 +92,9 @@ const small = (res: ServerResponse, status: number, body: object) => {
 };
 
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
-  const log = opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' });
+  // Process logs go to stderr; stdout carries the access log (upstream's default) and the CLI's own output.
+  const log =
+    opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   const rand = opts.rand ?? Math.random;
   const metrics = new RouterMetrics();
   const registry = new PluginRegistry([...BUILTIN_PLUGINS, ...(opts.extraPlugins ?? [])]);
@@ -215,6 +217,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await scraper.stop();
+      for (const p of scheduler.plugins) p.close?.();
       await pools.closeAll();
       metricsServer.closeAllConnections();
       debugServer?.closeAllConnections();
