@@ -355,3 +355,43 @@ test('waitForSync honours its signal, and stop() before sync rejects waiters', a
   await inf.stop();
   await assert.rejects(waiting, /stopped before it synced/);
 });
+
+test('repeated 410s straight after relisting back off instead of spinning', async () => {
+  const ns = 'inf-410-spin';
+  const { inf, clock } = setup(ns);
+  server.scriptWatchIn(PODS, ns, { kind: 'gone-status' }, { kind: 'gone-status' }, { kind: 'gone-event' });
+  const from = server.nextSeq;
+  inf.start();
+  await inf.waitForSync();
+  // list → 410 → relist at once → 410 again with no event in between → backoff.
+  const t = await clock.waitForTimer('informer-backoff');
+  const wait1 = t.due - clock.now();
+  assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 2);
+  clock.advanceTo(t.due);
+  // … and again after the next relist (this time the 410 arrives as an ERROR event).
+  const t2 = await clock.waitForTimer('informer-backoff');
+  const wait2 = t2.due - clock.now();
+  assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 3);
+  assert.deepEqual([wait1, wait2], [1200, 2400], 'backoff keeps growing (800·1.5, 1600·1.5)');
+  clock.advanceTo(t2.due);
+  const lastList = await server.waitForRequest((r) => !r.watch && r.path.endsWith(`/${ns}/pods`), from + 6);
+  const w = await watchOf(ns, lastList.seq);
+  assert.equal(w.query.get('resourceVersion'), inf.resourceVersion);
+  await inf.stop();
+});
+
+test('a restarted informer resyncs again', async () => {
+  const ns = 'inf-restart';
+  server.put(PODS, pod(ns, 'r'));
+  const { inf, clock, log } = setup(ns, { resyncMs: 10_000 });
+  inf.start();
+  await inf.waitForSync();
+  await inf.stop();
+  assert.equal(clock.pending('informer-resync').length, 0);
+  inf.start();
+  assert.equal(clock.pending('informer-resync').length, 1);
+  log.length = 0;
+  clock.advance(10_000);
+  assert.equal(log.length, 1);
+  await inf.stop();
+});

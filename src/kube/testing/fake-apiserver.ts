@@ -498,6 +498,10 @@ export class FakeApiServer {
     if (w.silent) return;
     if (script?.kind === 'malformed') this.sendRaw(w, `${script.line ?? '{"type":"ADDED","object":{"metadata":'}\n`);
     const rvParam = r.query.get('resourceVersion');
+    if (script?.kind === 'gone-event') {
+      this.sendGone(w, rvParam ?? '');
+      return;
+    }
     if (!rvParam || rvParam === '0') {
       for (const o of this.sortedItems(p.coll, p.namespace)) {
         if (this.matchesWatcher(w, o)) this.send(w, { type: 'ADDED', object: o });
@@ -506,22 +510,27 @@ export class FakeApiServer {
     }
     const from = Number(rvParam);
     if (!Number.isFinite(from) || from < this.compactedRv) {
-      this.send(w, {
-        type: 'ERROR',
-        object: {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: `too old resource version: ${rvParam} (${this.compactedRv})`,
-          reason: 'Expired',
-          code: 410,
-        },
-      });
-      this.closeWatcher(w, 'end');
+      this.sendGone(w, rvParam);
       return;
     }
     for (const h of this.history) if (h.coll === p.coll && h.rv > from) this.deliver(w, h);
+  }
+
+  /** What the real watch cache does for a resourceVersion it no longer has: one ERROR event, then the end. */
+  private sendGone(w: Watcher, rvParam: string): void {
+    this.send(w, {
+      type: 'ERROR',
+      object: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rvParam} (${this.compactedRv})`,
+        reason: 'Expired',
+        code: 410,
+      },
+    });
+    this.closeWatcher(w, 'end');
   }
 
   private serveCreate(p: ParsedPath, r: RecordedRequest, res: ServerResponse): void {
