@@ -9,7 +9,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KubeClient } from '../kube/client.js';
 import { type Clock, realClock } from '../kube/clock.js';
 import { Informer } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
 import type { KubeObject } from '../kube/resource.js';
+import { WorkQueue } from '../kube/workqueue.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
@@ -20,8 +22,6 @@ import {
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
 import { isNotFound } from './modelserving/io.js';
-import { LeaderElector } from './runtime/leader.js';
-import { WorkQueue } from './runtime/workqueue.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
 export const CONTROLLER_NAMES = ['modelserving'] as const;
@@ -187,7 +187,7 @@ async function startModelServing(
   };
   const all = Object.values(informers).filter((x): x is Informer<KubeObject> => x !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
-  const queue = new WorkQueue<string>({ clock });
+  const queue = new WorkQueue<string>({ clock, name: 'modelserving' });
   const ctrl = new ModelServingController({
     client,
     ...informers,
@@ -269,6 +269,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
       renewDeadlineMs: o.renewDeadlineMs,
       retryPeriodMs: o.retryPeriodMs,
       clock: o.clock,
+      log,
       onStartedLeading: (signal) => {
         leading = true;
         metrics.leader.set(1);
