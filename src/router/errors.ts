@@ -20,7 +20,13 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'shutting_down'
-  | 'internal_error';
+  | 'internal_error'
+  | 'unauthorized'
+  | 'rate_limit_exceeded'
+  | 'rate_limiter_unavailable'
+  | 'queue_timeout'
+  | 'queue_cancelled'
+  | 'queue_full';
 
 // Access-log error.type / metric error_type for each code (upstream's finish-reason vocabulary).
 const FINISH_REASON: Record<ErrorCode, string> = {
@@ -42,6 +48,12 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   method_not_allowed: 'request_parsing',
   shutting_down: 'proxy',
   internal_error: 'proxy',
+  unauthorized: 'authentication',
+  rate_limit_exceeded: 'rate_limit',
+  rate_limiter_unavailable: 'rate_limit',
+  queue_timeout: 'fairness_queue',
+  queue_cancelled: 'fairness_queue',
+  queue_full: 'fairness_queue',
 };
 
 export class RouterError extends Error {
@@ -49,6 +61,8 @@ export class RouterError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    /** Extra response headers (Retry-After, WWW-Authenticate). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'RouterError';
@@ -61,6 +75,7 @@ export class RouterError extends Error {
   /** OpenAI error `type`: client errors are invalid_request_error, 5xx are server-side. */
   get type(): string {
     if (this.status === 429) return 'rate_limit_error';
+    if (this.status === 401) return 'authentication_error';
     if (this.status >= 500) return this.status === 503 ? 'service_unavailable_error' : 'server_error';
     return 'invalid_request_error';
   }
@@ -113,6 +128,10 @@ export function sendError(res: ServerResponse, err: RouterError): void {
     return;
   }
   const body = err.toBody();
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(err.status, {
+    ...err.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -249,7 +249,15 @@ export class RequestHandler {
         cachedTokens: p?.usage?.cachedTokens,
         ttftMs: p?.firstByteAt,
         tpotMs,
+        streamedEvents: p?.dataEvents,
       };
+      for (const stage of this.d.admission) {
+        try {
+          stage.onResponseDone?.(ctx, outcome);
+        } catch (e) {
+          this.d.log.error({ err: e, stage: stage.name }, 'admission stage onResponseDone failed');
+        }
+      }
       for (const plugin of this.d.scheduler.plugins) {
         try {
           plugin.onResponseDone?.(ctx, outcome);

@@ -7,6 +7,7 @@ import { type Logger, pino } from 'pino';
 import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { RequestHandler } from './handler.js';
+import { buildGovernance } from './policy/governance.js';
 import { UpstreamPools } from './proxy/pools.js';
 import {
   buildScheduler,
@@ -49,7 +50,10 @@ export interface RouterOptions {
   accessLog?: AccessLogOptions;
   logger?: Logger;
   rand?: () => number;
+  /** Admission stages; default: built from the router config's `auth` section and the environment (policy/). */
   admission?: AdmissionStage[];
+  /** Environment for the governance stages (FAIRNESS_*, REDIS_PASSWORD); default process.env. */
+  env?: NodeJS.ProcessEnv;
   extraPlugins?: PluginDefinition[];
   /** Validator for upstream kinds from the API package (field-path error strings). */
   validate?: ExternalValidator;
@@ -106,6 +110,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   for (const w of built.warnings) log.warn(w);
   const scheduler = built.scheduler;
 
+  const admission = opts.admission ?? buildGovernance({ config, env: opts.env ?? process.env, metrics, log }).stages;
+
   const store = new RouterStore();
   const pools = new UpstreamPools({
     connections: opts.upstreamConnections === undefined ? null : opts.upstreamConnections,
@@ -122,7 +128,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     metrics,
     accessLog,
     log,
-    admission: opts.admission ?? [],
+    admission,
     limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
   });
@@ -218,6 +224,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       files?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
+      for (const a of admission) await a.close?.();
       await pools.closeAll();
       metricsServer.closeAllConnections();
       debugServer?.closeAllConnections();

@@ -50,4 +50,6 @@ export interface ResponseOutcome {
   cachedTokens?: number;
   ttftMs?: number;
   tpotMs?: number;
+  /** SSE data events relayed to the client (≈ output tokens when usage is missing, e.g. an aborted stream). */
+  streamedEvents?: number;
 }

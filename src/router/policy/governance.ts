@@ -1,0 +1,31 @@
+// Builds the admission chain from the router configuration (`auth` section) and the environment
+// (ENABLE_FAIRNESS_SCHEDULING, FAIRNESS_*, REDIS_PASSWORD): auth → rate limit → fairness queue.
+// Rate limits need no switch: a ModelRoute with spec.rateLimit is limited.
+import type { Logger } from 'pino';
+import type { AdmissionStage } from '../admission/chain.js';
+import type { RouterConfiguration } from '../scheduler/config.js';
+import type { RouterMetrics } from '../telemetry/metrics.js';
+import { AuthStage, parseAuthConfig } from './auth.js';
+import { GovernanceMetrics } from './metrics.js';
+import { RateLimitStage } from './rate-limit.js';
+
+export interface GovernanceDeps {
+  config: RouterConfiguration;
+  env: NodeJS.ProcessEnv;
+  metrics: RouterMetrics;
+  log: Logger;
+}
+
+export interface Governance {
+  stages: AdmissionStage[];
+  metrics: GovernanceMetrics;
+}
+
+export function buildGovernance(d: GovernanceDeps): Governance {
+  const metrics = new GovernanceMetrics(d.metrics.registry);
+  const stages: AdmissionStage[] = [];
+  const auth = parseAuthConfig(d.config.auth);
+  if (auth) stages.push(new AuthStage(auth, { metrics, log: d.log }));
+  stages.push(new RateLimitStage({ metrics, log: d.log, redisPassword: d.env.REDIS_PASSWORD }));
+  return { stages, metrics };
+}
