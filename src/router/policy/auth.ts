@@ -186,11 +186,11 @@ function joseReason(e: unknown): AuthFailure {
   if (e instanceof joseErrors.JWTClaimValidationFailed) {
     return e.claim === 'nbf' || e.claim === 'iat' ? 'not_yet_valid' : 'bad_claims';
   }
-  if (e instanceof joseErrors.JWKSTimeout || e instanceof joseErrors.JOSEError) {
-    if (e.code === 'ERR_JWKS_TIMEOUT' || (e.code === 'ERR_JOSE_GENERIC' && /fetch|JWKS/i.test(e.message)))
-      return 'key_set_unavailable';
-  }
-  if (e instanceof TypeError || (e as { cause?: unknown })?.cause) return 'key_set_unavailable';
+  if (e instanceof joseErrors.JWKSTimeout) return 'key_set_unavailable';
+  // A JWKS that cannot be fetched or parsed: jose's generic error about the key set, or fetch's own TypeError.
+  if (e instanceof joseErrors.JOSEError)
+    return /JSON Web Key Set/i.test(e.message) ? 'key_set_unavailable' : 'invalid_token';
+  if (e instanceof TypeError && /fetch/i.test(e.message)) return 'key_set_unavailable';
   return 'invalid_token';
 }
 
