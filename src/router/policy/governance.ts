@@ -6,6 +6,7 @@ import type { AdmissionStage } from '../admission/chain.js';
 import type { RouterConfiguration } from '../scheduler/config.js';
 import type { RouterMetrics } from '../telemetry/metrics.js';
 import { AuthStage, parseAuthConfig } from './auth.js';
+import { FairnessStage, fairnessFromEnv } from './fairness.js';
 import { GovernanceMetrics } from './metrics.js';
 import { RateLimitStage } from './rate-limit.js';
 
@@ -27,5 +28,7 @@ export function buildGovernance(d: GovernanceDeps): Governance {
   const auth = parseAuthConfig(d.config.auth);
   if (auth) stages.push(new AuthStage(auth, { metrics, log: d.log }));
   stages.push(new RateLimitStage({ metrics, log: d.log, redisPassword: d.env.REDIS_PASSWORD }));
+  const fairness = fairnessFromEnv(d.env);
+  if (fairness) stages.push(new FairnessStage(fairness, metrics));
   return { stages, metrics };
 }
