@@ -51,7 +51,10 @@ export class FairQueue<W extends Waiter> {
 
   push(w: W): void {
     let q = this.byUser.get(w.user);
-    if (!q) this.byUser.set(w.user, (q = []));
+    if (!q) {
+      q = [];
+      this.byUser.set(w.user, q);
+    }
     q.push(w);
     this.count++;
   }

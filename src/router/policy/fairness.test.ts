@@ -117,7 +117,11 @@ test('concurrency mode: at most N in flight per model; release admits the faires
   const st = new FairnessStage(cfg({ maxConcurrent: 2, agingPerSecond: 0 }), undefined, clock);
   st.usage.add('heavy', 10_000, 10, 0);
   const admitted: string[] = [];
-  const go = (c: RequestContext) => st.admit(c).then((r) => (admitted.push(c.user as string), r));
+  const go = (c: RequestContext) =>
+    st.admit(c).then((r) => {
+      admitted.push(c.user as string);
+      return r;
+    });
   const r1 = go(ctx('heavy'));
   const r2 = go(ctx('heavy'));
   void go(ctx('heavy'));

@@ -23,7 +23,10 @@ export class UsageWindow {
   add(user: string, tokens: number, requests: number, now: number): void {
     const idx = Math.floor(now / this.slotMs);
     let slots = this.users.get(user);
-    if (!slots) this.users.set(user, (slots = []));
+    if (!slots) {
+      slots = [];
+      this.users.set(user, slots);
+    }
     const last = slots.at(-1);
     if (last && last.at === idx) {
       last.tokens += tokens;
