@@ -284,7 +284,7 @@ async function main(): Promise<void> {
   const log = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
   const rows = await runOverhead({
     concurrency,
-    streams: (c) => (streamsArg ? Math.max(c, Number(streamsArg)) : Math.max(100, c * 3)),
+    streams: (c) => (streamsArg ? Math.max(c, Number(streamsArg)) : Math.max(30, c * 3)),
     chunks: Number(get('--chunks', '50')),
     intervalMs: Number(get('--interval-ms', '20')),
     log,
