@@ -356,24 +356,26 @@ export const TargetScalingStatus = Type.Object({
 });
 export type TargetScalingStatus = Static<typeof TargetScalingStatus>;
 
+export const RatioStatus = Type.Object({
+  numeratorRole: Optional(Str()),
+  denominatorRole: Optional(Str()),
+  currentRatio: Optional(Str()),
+});
+export type RatioStatus = Static<typeof RatioStatus>;
+
+export const DisaggregatedStatus = Type.Object({
+  roles: Optional(Type.Array(TargetScalingStatus)),
+  ratioStatus: Optional(RatioStatus),
+  ratioAdjusted: Optional(Bool()),
+});
+export type DisaggregatedStatus = Static<typeof DisaggregatedStatus>;
+
 export const AutoscalingPolicyStatus = Type.Object({
   observedGeneration: Optional(Int64()),
   conditions: Optional(conditionsList()),
   homogeneousStatus: Optional(TargetScalingStatus),
   heterogeneousStatus: Optional(Type.Array(TargetScalingStatus)),
-  disaggregatedStatus: Optional(
-    Type.Object({
-      roles: Optional(Type.Array(TargetScalingStatus)),
-      ratioStatus: Optional(
-        Type.Object({
-          numeratorRole: Optional(Str()),
-          denominatorRole: Optional(Str()),
-          currentRatio: Optional(Str()),
-        }),
-      ),
-      ratioAdjusted: Optional(Bool()),
-    }),
-  ),
+  disaggregatedStatus: Optional(DisaggregatedStatus),
 });
 export type AutoscalingPolicyStatus = Static<typeof AutoscalingPolicyStatus>;
 

@@ -274,6 +274,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const ac = new AbortController();
     const onStop = () => ac.abort(abortReason(signal));
     signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) onStop(); // stop() may have run while the list was being applied
     let lastActivity = this.clock.now();
     let watchdog: TimerHandle | undefined;
     const check = () => {

@@ -1,0 +1,140 @@
+// `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or, later, Kubernetes.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { type RunningRouter, startRouter } from '../router/router.js';
+import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
+import { parseDuration } from '../router/util/duration.js';
+
+function int(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
+    return n;
+  };
+}
+
+function dur(v: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+export interface RouterCliOptions {
+  host: string;
+  port: number;
+  metricsPort: number;
+  debugPort: number;
+  configDir?: string;
+  kubeconfig?: string;
+  routerConfig?: string;
+  maxBodyBytes: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  scrapeInterval: number;
+  drainTimeout: number;
+  accessLogFormat?: 'json' | 'text';
+  accessLogOutput?: string;
+  accessLog: boolean;
+  exposeMetricsOnRouterPort?: boolean;
+}
+
+/** Stops the router on SIGINT/SIGTERM after draining in-flight requests. */
+export function closeOnSignals(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) process.exit(1); // a second signal forces exit
+    stopping = true;
+    process.stderr.write(`kthena: ${sig} received, draining\n`);
+    void close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
+  if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
+    throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
+  }
+  if (!o.configDir) {
+    throw new Error('the Kubernetes source is not available in this build yet; use --config-dir DIR');
+  }
+  const env = accessLogOptionsFromEnv(process.env);
+  return startRouter({
+    host: o.host,
+    port: o.port,
+    metricsPort: o.metricsPort,
+    debugPort: o.debugPort,
+    configDir: o.configDir,
+    routerConfigFile: o.routerConfig,
+    maxBodyBytes: o.maxBodyBytes,
+    headersTimeoutMs: o.headersTimeout,
+    bodyTimeoutMs: o.bodyTimeout,
+    scrapeIntervalMs: o.scrapeInterval,
+    drainTimeoutMs: o.drainTimeout,
+    exposeMetricsOnRouterPort: o.exposeMetricsOnRouterPort,
+    accessLog: {
+      enabled: o.accessLog && env.enabled,
+      format: o.accessLogFormat ?? env.format,
+      output: o.accessLogOutput ?? env.output,
+    },
+  });
+}
+
+export function addRouterOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <addr>', 'listen address for the inference and metrics ports', '0.0.0.0')
+    .option('--port <n>', 'inference port', int('--port', 0, 65535), 8080)
+    .option('--metrics-port <n>', 'Prometheus /metrics port', int('--metrics-port', 0, 65535), 9090)
+    .option('--debug-port <n>', 'debug server port on 127.0.0.1 (-1 disables)', int('--debug-port', -1, 65535), 15000)
+    .option('--router-config <file>', "upstream's routerConfiguration.yaml (scheduler plugins); default: Helm default")
+    .option(
+      '--max-body-bytes <n>',
+      'request body limit (413 above it)',
+      int('--max-body-bytes', 1, 2 ** 31),
+      16 * 1024 * 1024,
+    )
+    .option('--headers-timeout <dur>', 'time allowed for a client to send request headers', dur, 60_000)
+    .option('--body-timeout <dur>', 'time allowed for a client to send the request body', dur, 60_000)
+    .option(
+      '--scrape-interval <dur>',
+      'engine /metrics and /v1/models polling interval (env METRICS_SCRAPE_INTERVAL)',
+      dur,
+      process.env.METRICS_SCRAPE_INTERVAL ? parseDuration(process.env.METRICS_SCRAPE_INTERVAL) : 1000,
+    )
+    .option(
+      '--drain-timeout <dur>',
+      'graceful shutdown: how long in-flight requests may finish (env DRAIN_TIMEOUT)',
+      dur,
+      process.env.DRAIN_TIMEOUT ? parseDuration(process.env.DRAIN_TIMEOUT) : 300_000,
+    )
+    .option('--access-log-format <fmt>', 'json or text (env ACCESS_LOG_FORMAT)')
+    .option('--access-log-output <dest>', 'stdout, stderr or a file path (env ACCESS_LOG_OUTPUT)')
+    .option('--no-access-log', 'disable the access log (env ACCESS_LOG_ENABLED=false)')
+    .option('--expose-metrics-on-router-port', 'also serve /metrics on the inference port');
+}
+
+export function register(program: Command): void {
+  addRouterOptions(
+    program
+      .command('router')
+      .description('run the kthena router (OpenAI-compatible, model-aware load balancing)')
+      .option(
+        '--config-dir <dir>',
+        'directory of YAML manifests (ModelRoute, ModelServer, EngineEndpoint), hot-reloaded',
+      )
+      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig'),
+  ).action(async (o: RouterCliOptions) => {
+    if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
+      throw new Error('--access-log-format must be json or text');
+    }
+    const r = await runRouter(o);
+    process.stderr.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
+    closeOnSignals(r.close);
+  });
+}

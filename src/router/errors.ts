@@ -1,0 +1,118 @@
+// The router's error catalogue: one stable code per failure, an HTTP status, and an OpenAI-style body.
+// Status codes follow upstream Kthena (reference §2.7) except where docs/router.md lists a deliberate deviation.
+import type { ServerResponse } from 'node:http';
+
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request_body'
+  | 'body_too_large'
+  | 'body_read_failed'
+  | 'request_timeout'
+  | 'model_not_found'
+  | 'prompt_not_found'
+  | 'route_not_found'
+  | 'model_server_not_found'
+  | 'external_provider_unsupported'
+  | 'no_available_endpoints'
+  | 'scheduling_failed'
+  | 'all_upstreams_failed'
+  | 'upstream_timeout'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'shutting_down'
+  | 'internal_error';
+
+// Access-log error.type / metric error_type for each code (upstream's finish-reason vocabulary).
+const FINISH_REASON: Record<ErrorCode, string> = {
+  invalid_json: 'request_parsing',
+  invalid_request_body: 'request_parsing',
+  body_too_large: 'request_parsing',
+  body_read_failed: 'request_parsing',
+  request_timeout: 'request_parsing',
+  model_not_found: 'request_parsing',
+  prompt_not_found: 'prompt_parsing',
+  route_not_found: 'route_not_found',
+  model_server_not_found: 'pod_discovery',
+  external_provider_unsupported: 'provider_discovery',
+  no_available_endpoints: 'pod_discovery',
+  scheduling_failed: 'scheduling',
+  all_upstreams_failed: 'proxy',
+  upstream_timeout: 'proxy',
+  not_found: 'route_not_found',
+  method_not_allowed: 'request_parsing',
+  shutting_down: 'proxy',
+  internal_error: 'proxy',
+};
+
+export class RouterError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RouterError';
+  }
+
+  get finishReason(): string {
+    return FINISH_REASON[this.code];
+  }
+
+  /** OpenAI error `type`: client errors are invalid_request_error, 5xx are server-side. */
+  get type(): string {
+    if (this.status === 429) return 'rate_limit_error';
+    if (this.status >= 500) return this.status === 503 ? 'service_unavailable_error' : 'server_error';
+    return 'invalid_request_error';
+  }
+
+  toBody(): string {
+    return JSON.stringify({ error: { message: this.message, type: this.type, code: this.code } });
+  }
+}
+
+export const errors = {
+  invalidJson: (detail: string) => new RouterError(400, 'invalid_json', `invalid JSON body: ${detail}`),
+  invalidBody: (detail: string) => new RouterError(400, 'invalid_request_body', detail),
+  bodyTooLarge: (limit: number) =>
+    new RouterError(413, 'body_too_large', `request body exceeds the limit of ${limit} bytes`),
+  bodyReadFailed: (detail: string) =>
+    new RouterError(400, 'body_read_failed', `request body could not be read: ${detail}`),
+  requestTimeout: () => new RouterError(408, 'request_timeout', 'request body was not received in time'),
+  modelNotFound: () => new RouterError(404, 'model_not_found', 'model not found: the body has no "model" string'),
+  promptNotFound: () =>
+    new RouterError(404, 'prompt_not_found', 'prompt not found: the body has no "prompt", "messages" or "input"'),
+  routeNotFound: (model: string) =>
+    new RouterError(404, 'route_not_found', `route not found: no ModelRoute serves model "${model}"`),
+  modelServerNotFound: (key: string) =>
+    new RouterError(404, 'model_server_not_found', `can't find model server: ${key}`),
+  externalUnsupported: (key: string) =>
+    new RouterError(
+      501,
+      'external_provider_unsupported',
+      `route target ${key} is an ExternalModelProvider, which this router build does not serve yet`,
+    ),
+  noEndpoints: (key: string) =>
+    new RouterError(503, 'no_available_endpoints', `no available pods for model server: ${key}`),
+  // Upstream answers 400; nothing is wrong with the request when every endpoint is saturated, so 503 (retryable).
+  schedulingFailed: (detail: string) =>
+    new RouterError(503, 'scheduling_failed', `can't schedule to target pod: ${detail}`),
+  allUpstreamsFailed: (detail: string) =>
+    new RouterError(503, 'all_upstreams_failed', `request to all pods failed: ${detail}`),
+  upstreamTimeout: () =>
+    new RouterError(504, 'upstream_timeout', 'upstream did not answer within trafficPolicy.timeout on any attempt'),
+  notFound: (path: string) => new RouterError(404, 'not_found', `no such endpoint: ${path}`),
+  methodNotAllowed: (method: string, path: string) =>
+    new RouterError(405, 'method_not_allowed', `method ${method} is not allowed on ${path}`),
+  shuttingDown: () => new RouterError(503, 'shutting_down', 'router is shutting down'),
+  internal: (detail: string) => new RouterError(500, 'internal_error', `request processing failed: ${detail}`),
+};
+
+export function sendError(res: ServerResponse, err: RouterError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = err.toBody();
+  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,320 @@
+// The request pipeline for /v1/*: parse once → resolve route → admission → schedule → proxy with failover →
+// account on every terminal path (metrics, access log, plugin hooks, admission releases).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { type AdmissionStage, admit, type Release } from './admission/chain.js';
+import { errors, RouterError, sendError } from './errors.js';
+import {
+  type AttemptRecord,
+  buildUpstreamBody,
+  type ProxyResult,
+  proxyWithFailover,
+  upstreamHeaders,
+} from './proxy/forward.js';
+import type { UpstreamPools } from './proxy/pools.js';
+import { type BodyLimits, parseJsonObject, readBody } from './request/body.js';
+import type { RequestContext, ResponseOutcome } from './request/context.js';
+import { estimateTokens, extractPrompt, promptString } from './request/prompt.js';
+import { resolveRoute } from './routing/match.js';
+import type { EndpointScore, Scheduler } from './scheduler/framework.js';
+import { keyOf } from './store/resources.js';
+import type { RouterStore, ServerEndpoint } from './store/store.js';
+import type { AccessLog, AccessLogEntry } from './telemetry/access-log.js';
+import { type Destination, type RouterMetrics, UNRESOLVED } from './telemetry/metrics.js';
+import { parseDuration } from './util/duration.js';
+
+export interface HandlerDeps {
+  store: RouterStore;
+  scheduler: Scheduler;
+  pools: UpstreamPools;
+  metrics: RouterMetrics;
+  accessLog: AccessLog;
+  log: Logger;
+  admission: AdmissionStage[];
+  limits: BodyLimits;
+  rand: () => number;
+}
+
+export class RequestHandler {
+  /** Last scheduling decision per endpoint, for the debug view. */
+  readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
+  active = 0;
+
+  constructor(private readonly d: HandlerDeps) {
+    d.store.on('endpoint-removed', (s) => {
+      this.lastScores.delete(s.key);
+      for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
+    });
+  }
+
+  modelsList(res: ServerResponse): void {
+    const v = this.d.store.view;
+    const names = [...new Set([...v.routesByModel.keys(), ...v.routesByLora.keys()])].sort();
+    const body = JSON.stringify({
+      object: 'list',
+      data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'kthena' })),
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const startedAt = performance.now();
+    const startWall = new Date();
+    this.active++;
+    const ac = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    const requestId = headerValue(req.headers['x-request-id']) || randomUUID();
+    const s: RequestState = { startedAt, startWall, requestId, path, dest: UNRESOLVED, modelLabel: 'unknown' };
+    let releases: Release[] = [];
+    try {
+      await this.pipeline(req, res, s, ac.signal, (r) => {
+        releases = r;
+      });
+    } catch (e) {
+      const err = e instanceof RouterError ? e : errors.internal((e as Error).message);
+      if (!(e instanceof RouterError)) this.d.log.error({ err: e, requestId }, 'unexpected error in request pipeline');
+      s.error = err;
+      if (!ac.signal.aborted) {
+        if (err.code === 'body_too_large' || err.code === 'request_timeout') res.setHeader('connection', 'close');
+        sendError(res, err);
+      }
+    } finally {
+      for (const r of releases.reverse()) r();
+      this.finish(req, res, s, ac.signal.aborted);
+      this.active--;
+    }
+  }
+
+  private async pipeline(
+    req: IncomingMessage,
+    res: ServerResponse,
+    s: RequestState,
+    signal: AbortSignal,
+    setReleases: (r: Release[]) => void,
+  ): Promise<void> {
+    const raw = await readBody(req, this.d.limits);
+    const body = parseJsonObject(raw);
+    const model = body.model;
+    if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound();
+    s.model = model;
+    const view = this.d.store.view;
+    const lora = !view.routesByModel.has(model);
+    const candidates = view.routesByModel.get(model) ?? view.routesByLora.get(model);
+    if (candidates) s.modelLabel = model;
+    this.d.metrics.activeDownstream.inc({ model: s.modelLabel });
+    s.downstreamCounted = true;
+    const prompt = extractPrompt(body);
+    if (!prompt) throw errors.promptNotFound();
+    const text = promptString(prompt);
+    const ctx: RequestContext = {
+      id: s.requestId,
+      method: req.method ?? 'POST',
+      path: s.path,
+      url: req.url ?? s.path,
+      headers: { ...req.headers, 'x-request-id': s.requestId },
+      raw,
+      body,
+      model,
+      prompt,
+      promptText: text,
+      inputTokens: estimateTokens(text),
+      stream: body.stream === true,
+      upstreamModel: model,
+      isLora: lora,
+      signal,
+      startedAt: s.startedAt,
+      attrs: new Map(),
+    };
+    s.ctx = ctx;
+    if (!candidates) throw errors.routeNotFound(model);
+    const match = resolveRoute(
+      candidates.filter((r) => !r.spec.parentRefs?.length),
+      lora,
+      { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
+      this.d.rand,
+    );
+    if (!match) throw errors.routeNotFound(model);
+    ctx.route = match;
+    const ns = match.route.metadata.namespace ?? 'default';
+    s.dest = { ...UNRESOLVED, model_route: keyOf(match.route.metadata) };
+    if (!match.target.modelServerName) {
+      const name = `${ns}/${match.target.externalModelProviderName}`;
+      s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: name };
+      throw errors.externalUnsupported(name);
+    }
+    const serverKey = `${ns}/${match.target.modelServerName}`;
+    const server = view.servers.get(serverKey);
+    s.dest = { ...s.dest, backend_type: 'model_server', backend_name: serverKey };
+    if (!server) throw errors.modelServerNotFound(serverKey);
+    ctx.serverKey = serverKey;
+    ctx.server = server;
+    if (server.spec.model && !lora) ctx.upstreamModel = server.spec.model;
+    s.dest = { ...s.dest, upstream_model: ctx.upstreamModel };
+    const endpoints = view.endpointsByServer.get(serverKey) ?? [];
+    if (endpoints.length === 0) throw errors.noEndpoints(serverKey);
+
+    setReleases(await admit(this.d.admission, ctx));
+    if (signal.aborted) return;
+
+    const sched = await this.d.scheduler.schedule(ctx, endpoints);
+    const at = new Date().toISOString();
+    for (const sc of sched.scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+    s.selected = sched.ranked[0];
+    s.schedDoneAt = performance.now();
+
+    const tp = server.spec.trafficPolicy;
+    const timeoutMs = tp?.timeout ? parseDuration(tp.timeout) : 0;
+    const retry = tp?.retry;
+    const plan = {
+      candidates: sched.ranked,
+      maxAttempts: retry ? 1 + Math.max(0, retry.attempts ?? 0) : sched.ranked.length,
+      retryIntervalMs: retry ? parseDuration(retry.retryInterval ?? '100ms') : 0,
+      attemptTimeoutMs: timeoutMs,
+    };
+    const up = buildUpstreamBody(ctx);
+    const headers = upstreamHeaders(req.headers, s.requestId, up.body.length);
+    const dest = s.dest;
+    const activeLabels = { model_server: serverKey, ...dest };
+    const result = await proxyWithFailover(
+      ctx,
+      res,
+      { body: up.body, headers, hideUsageChunk: up.hideUsageChunk },
+      plan,
+      this.d.pools,
+      {
+        acquire: (ep) => {
+          ep.state.inflight++;
+          this.d.metrics.activeUpstream.inc(activeLabels);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+        },
+        release: (ep) => {
+          ep.state.inflight--;
+          this.d.metrics.activeUpstream.dec(activeLabels);
+          for (const p of this.d.scheduler.plugins) p.onRelease?.(ctx, ep);
+        },
+        committed: (ep) => {
+          for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
+        },
+        attempt: (_ep: ServerEndpoint, rec: AttemptRecord) => {
+          this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
+        },
+      },
+    );
+    s.proxy = result;
+    if (result.error) throw result.error;
+  }
+
+  private finish(req: IncomingMessage, res: ServerResponse, s: RequestState, aborted: boolean): void {
+    const m = this.d.metrics;
+    const end = performance.now();
+    const p = s.proxy;
+    const status = s.error ? s.error.status : aborted && !p?.status ? 499 : (p?.status ?? res.statusCode);
+    const errorType = s.error
+      ? s.error.finishReason
+      : aborted
+        ? 'client_disconnected'
+        : p?.brokenStream
+          ? 'proxy'
+          : status >= 400
+            ? 'request_failed'
+            : 'successful_request';
+    const labels = { model: s.modelLabel, path: s.path, ...s.dest };
+    m.requests.inc({ ...labels, status_code: String(status), error_type: errorType });
+    m.requestDuration.observe({ ...labels, status_code: String(status) }, (end - s.startedAt) / 1000);
+    if (s.downstreamCounted) m.activeDownstream.dec({ model: s.modelLabel });
+    const ctx = s.ctx;
+    if (ctx) m.tokens.inc({ ...labels, token_type: 'input' }, ctx.inputTokens);
+    if (p?.usage) m.tokens.inc({ ...labels, token_type: 'output' }, p.usage.completionTokens);
+    let tpotMs: number | undefined;
+    if (p?.firstByteAt !== undefined) {
+      m.ttft.observe({ model: s.modelLabel }, p.firstByteAt / 1000);
+      if (p.endedAt !== undefined && p.dataEvents > 2) {
+        // Events after the first, excluding the [DONE] marker.
+        tpotMs = (p.endedAt - p.firstByteAt) / (p.dataEvents - 2);
+        m.tpot.observe({ model: s.modelLabel }, tpotMs / 1000);
+      }
+    }
+    if (ctx) {
+      const outcome: ResponseOutcome = {
+        endpoint: p?.endpoint,
+        status,
+        ok: status < 400 && !aborted && !p?.brokenStream,
+        aborted,
+        promptTokens: p?.usage?.promptTokens,
+        completionTokens: p?.usage?.completionTokens,
+        cachedTokens: p?.usage?.cachedTokens,
+        ttftMs: p?.firstByteAt,
+        tpotMs,
+      };
+      for (const plugin of this.d.scheduler.plugins) {
+        try {
+          plugin.onResponseDone?.(ctx, outcome);
+        } catch (e) {
+          this.d.log.error({ err: e, plugin: plugin.name }, 'plugin onResponseDone failed');
+        }
+      }
+    }
+    const upstreamStart = s.schedDoneAt ?? end;
+    const upstreamEnd = p?.firstByteAt !== undefined ? s.startedAt + p.firstByteAt : end;
+    const lastAttempt = p?.attempts.at(-1);
+    const entry: AccessLogEntry = {
+      timestamp: s.startWall.toISOString(),
+      method: req.method ?? '',
+      path: s.path,
+      protocol: `HTTP/${req.httpVersion}`,
+      status_code: status,
+      error: s.error
+        ? { type: s.error.finishReason, message: s.error.message }
+        : aborted
+          ? { type: 'client_disconnected', message: 'client closed the connection before the response ended' }
+          : p?.brokenStream
+            ? { type: 'proxy', message: 'upstream stream broke after the first byte' }
+            : undefined,
+      model_name: s.model,
+      model_route: s.dest.model_route === 'none' ? undefined : s.dest.model_route,
+      model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : undefined,
+      selected_pod: s.selected?.state.name,
+      request_id: s.requestId,
+      backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
+      backend_name: s.dest.backend_name === 'none' ? undefined : s.dest.backend_name,
+      upstream_model: s.dest.upstream_model === 'none' ? undefined : s.dest.upstream_model,
+      upstream_status_code: lastAttempt?.status,
+      upstream_attempts: p?.attempts.length,
+      error_origin: s.error ? 'router' : status >= 400 ? 'upstream' : undefined,
+      input_tokens: ctx?.inputTokens,
+      output_tokens: p?.usage?.completionTokens,
+      ttft_ms: p?.firstByteAt !== undefined ? Math.round(p.firstByteAt) : undefined,
+      tpot_ms: tpotMs !== undefined ? Math.round(tpotMs * 100) / 100 : undefined,
+      duration_total: Math.round(end - s.startedAt),
+      duration_request_processing: Math.round(upstreamStart - s.startedAt),
+      duration_upstream_processing: Math.max(0, Math.round(upstreamEnd - upstreamStart)),
+      duration_response_processing: Math.max(0, Math.round(end - upstreamEnd)),
+    };
+    this.d.accessLog.write(entry);
+  }
+}
+
+interface RequestState {
+  startedAt: number;
+  startWall: Date;
+  requestId: string;
+  path: string;
+  model?: string;
+  modelLabel: string;
+  dest: Destination;
+  downstreamCounted?: boolean;
+  ctx?: RequestContext;
+  selected?: ServerEndpoint;
+  schedDoneAt?: number;
+  proxy?: ProxyResult;
+  error?: RouterError;
+}
+
+function headerValue(v: string | string[] | undefined): string {
+  if (v === undefined) return '';
+  return Array.isArray(v) ? v.join(',') : v;
+}

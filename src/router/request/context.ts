@@ -1,0 +1,53 @@
+// Everything known about one request as it moves through the pipeline. Admission stages and scheduler plugins read it;
+// later features (auth, rate limits, fairness, sessions, PD) attach their own data under `attrs`.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteMatch } from '../routing/match.js';
+import type { ModelServer } from '../store/resources.js';
+import type { ServerEndpoint } from '../store/store.js';
+import type { Prompt } from './prompt.js';
+
+export interface RequestContext {
+  readonly id: string;
+  readonly method: string;
+  /** URL path without query. */
+  readonly path: string;
+  /** Path plus query string, as forwarded upstream. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Raw request body and its parsed JSON object (parsed once). */
+  readonly raw: Buffer;
+  readonly body: Record<string, unknown>;
+  /** The `model` the client asked for. */
+  readonly model: string;
+  readonly prompt: Prompt | undefined;
+  /** Prompt string used for hashing (text, or ChatML for chat). */
+  readonly promptText: string;
+  readonly inputTokens: number;
+  readonly stream: boolean;
+  /** Authenticated user id, when an auth stage sets one. */
+  user?: string;
+  route?: RouteMatch;
+  serverKey?: string;
+  server?: ModelServer;
+  /** The model name sent to the engine (ModelServer.spec.model unless LoRA). */
+  upstreamModel: string;
+  isLora: boolean;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  readonly startedAt: number;
+  /** Extension point for admission stages and plugins. */
+  readonly attrs: Map<string, unknown>;
+}
+
+export interface ResponseOutcome {
+  endpoint?: ServerEndpoint;
+  status: number;
+  ok: boolean;
+  aborted: boolean;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Engine-reported prompt tokens served from its prefix cache. */
+  cachedTokens?: number;
+  ttftMs?: number;
+  tpotMs?: number;
+}

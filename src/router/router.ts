@@ -1,0 +1,245 @@
+// Wires the router: store + sources + scraper + scheduler + proxy + telemetry, and the three listeners
+// (inference, metrics, loopback debug). `startRouter` is the one entry point used by the CLI and the tests.
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, pino } from 'pino';
+import type { AdmissionStage } from './admission/chain.js';
+import { errors, sendError } from './errors.js';
+import { RequestHandler } from './handler.js';
+import { UpstreamPools } from './proxy/pools.js';
+import {
+  buildScheduler,
+  DEFAULT_ROUTER_CONFIG_YAML,
+  parseRouterConfig,
+  type RouterConfiguration,
+} from './scheduler/config.js';
+import type { PluginDefinition } from './scheduler/plugin.js';
+import { BUILTIN_PLUGINS, PluginRegistry } from './scheduler/registry.js';
+import { FileSource } from './sources/files.js';
+import type { ExternalValidator } from './sources/manifests.js';
+import type { EndpointState } from './store/endpoint-state.js';
+import { EngineScraper } from './store/scraper.js';
+import { RouterStore } from './store/store.js';
+import { AccessLog, type AccessLogOptions, accessLogOptionsFromEnv } from './telemetry/access-log.js';
+import { debugHandler } from './telemetry/debug.js';
+import { RouterMetrics } from './telemetry/metrics.js';
+
+export interface RouterOptions {
+  host?: string;
+  port?: number;
+  metricsPort?: number;
+  /** Debug server port on 127.0.0.1; a negative value disables it. */
+  debugPort?: number;
+  configDir?: string;
+  /** Router configuration (upstream's routerConfiguration.yaml); YAML text wins over the file. */
+  routerConfigFile?: string;
+  routerConfigText?: string;
+  maxBodyBytes?: number;
+  /** Slow-client defences: time for request headers, and for the whole body after them. */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  scrapeIntervalMs?: number;
+  drainTimeoutMs?: number;
+  configPollIntervalMs?: number;
+  /** Settle time between the two reads of a reload (half-written files), default 50 ms. */
+  configSettleMs?: number;
+  upstreamConnections?: number | null;
+  upstreamBodyTimeoutMs?: number;
+  accessLog?: AccessLogOptions;
+  logger?: Logger;
+  rand?: () => number;
+  admission?: AdmissionStage[];
+  extraPlugins?: PluginDefinition[];
+  /** Validator for upstream kinds from the API package (field-path error strings). */
+  validate?: ExternalValidator;
+  exposeMetricsOnRouterPort?: boolean;
+}
+
+export interface RunningRouter {
+  url: string;
+  port: number;
+  metricsPort: number;
+  debugPort: number | undefined;
+  store: RouterStore;
+  handler: RequestHandler;
+  scraper: EngineScraper;
+  files: FileSource | undefined;
+  metrics: RouterMetrics;
+  config: RouterConfiguration;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((r) => server.close(() => r()));
+}
+
+const small = (res: ServerResponse, status: number, body: object) => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
+
+export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
+  // Process logs go to stderr; stdout carries the access log (upstream's default) and the CLI's own output.
+  const log =
+    opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const rand = opts.rand ?? Math.random;
+  const metrics = new RouterMetrics();
+  const registry = new PluginRegistry([...BUILTIN_PLUGINS, ...(opts.extraPlugins ?? [])]);
+  const configText =
+    opts.routerConfigText ??
+    (opts.routerConfigFile ? await readFile(opts.routerConfigFile, 'utf8') : DEFAULT_ROUTER_CONFIG_YAML);
+  const config = parseRouterConfig(configText, registry);
+  const built = await buildScheduler(config, registry, { metrics, rand });
+  for (const w of built.warnings) log.warn(w);
+  const scheduler = built.scheduler;
+
+  const store = new RouterStore();
+  const pools = new UpstreamPools({
+    connections: opts.upstreamConnections === undefined ? null : opts.upstreamConnections,
+    keepAliveTimeoutMs: 4_000,
+    bodyTimeoutMs: opts.upstreamBodyTimeoutMs ?? 300_000,
+    connectTimeoutMs: 10_000,
+  });
+  store.on('endpoint-removed', (s: EndpointState) => pools.release(s.origin));
+  const accessLog = new AccessLog(opts.accessLog ?? accessLogOptionsFromEnv(process.env));
+  const handler = new RequestHandler({
+    store,
+    scheduler,
+    pools,
+    metrics,
+    accessLog,
+    log,
+    admission: opts.admission ?? [],
+    limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
+    rand,
+  });
+  metrics.sources.activeRequests = () => handler.active;
+  const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
+
+  let files: FileSource | undefined;
+  if (opts.configDir) {
+    files = new FileSource(store, {
+      dir: opts.configDir,
+      pollIntervalMs: opts.configPollIntervalMs ?? 2000,
+      debounceMs: opts.configSettleMs ?? 50,
+      log,
+      metrics,
+      validate: opts.validate,
+    });
+    await files.start();
+  }
+  const sourcesSynced = true;
+  scraper.start();
+
+  let draining = false;
+  const main = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/healthz') return small(res, 200, { message: 'ok' });
+    if (path === '/readyz') {
+      return isReady() && !draining
+        ? small(res, 200, { message: 'router is ready' })
+        : small(res, 503, { message: 'router is not ready' });
+    }
+    if (path === '/metrics' && opts.exposeMetricsOnRouterPort) return void serveMetrics(res);
+    if (draining) {
+      res.setHeader('connection', 'close');
+      return sendError(res, errors.shuttingDown());
+    }
+    if ((path === '/v1/models' || path === '/models') && req.method === 'GET') return handler.modelsList(res);
+    if (path.startsWith('/v1/')) {
+      if (req.method !== 'POST') return sendError(res, errors.methodNotAllowed(req.method ?? '', path));
+      return void handler.handle(req, res, path);
+    }
+    sendError(res, errors.notFound(path));
+  });
+  // Streams outlive Node's 300 s default request timeout; slow clients are bounded by headers/body timeouts instead.
+  main.requestTimeout = 0;
+  main.headersTimeout = opts.headersTimeoutMs ?? 60_000;
+  main.keepAliveTimeout = 65_000;
+  main.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({
+      error: { message: `bad request: ${err.code ?? err.message}`, type: 'invalid_request_error', code: 'bad_request' },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  const serveMetrics = async (res: ServerResponse) => {
+    try {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  };
+  const metricsServer = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/metrics' && req.method === 'GET') return void serveMetrics(res);
+    small(res, 404, { error: 'not found' });
+  });
+  const debugServer =
+    (opts.debugPort ?? 15000) >= 0 ? createServer(debugHandler({ store, handler, scheduler, config })) : undefined;
+
+  const host = opts.host ?? '0.0.0.0';
+  const port = await listen(main, opts.port ?? 8080, host);
+  const metricsPort = await listen(metricsServer, opts.metricsPort ?? 9090, host);
+  const debugPort = debugServer ? await listen(debugServer, opts.debugPort ?? 15000, '127.0.0.1') : undefined;
+  const isReady = () => sourcesSynced && scraper.completedPasses > 0;
+  log.info({ port, metricsPort, debugPort }, 'router listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      const stopped = closeServer(main);
+      main.closeIdleConnections();
+      const deadline = Date.now() + (opts.drainTimeoutMs ?? 300_000);
+      while (handler.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (handler.active > 0) log.warn({ inflight: handler.active }, 'drain timeout: closing remaining requests');
+      main.closeAllConnections();
+      await stopped;
+      files?.stop();
+      await scraper.stop();
+      for (const p of scheduler.plugins) p.close?.();
+      await pools.closeAll();
+      metricsServer.closeAllConnections();
+      debugServer?.closeAllConnections();
+      await Promise.all([closeServer(metricsServer), debugServer ? closeServer(debugServer) : undefined]);
+      await accessLog.close();
+    })();
+    return closing;
+  };
+
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    metricsPort,
+    debugPort,
+    store,
+    handler,
+    scraper,
+    files,
+    metrics,
+    config,
+    isReady,
+    close,
+  };
+}

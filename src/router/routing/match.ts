@@ -1,0 +1,114 @@
+// Pure ModelRoute matching (reference §2.3): header / URI / body matchers and weighted target selection.
+import type { ModelMatch, ModelRoute, Rule, StringMatch, TargetModel } from '../store/resources.js';
+
+// Compiled regexes, cached by pattern. An invalid pattern is cached as null and never matches (upstream behaviour).
+const regexCache = new Map<string, RegExp | null>();
+const REGEX_CACHE_MAX = 1024;
+
+function compiled(pattern: string): RegExp | null {
+  let re = regexCache.get(pattern);
+  if (re !== undefined) return re;
+  try {
+    re = new RegExp(pattern);
+  } catch {
+    re = null;
+  }
+  if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear();
+  regexCache.set(pattern, re);
+  return re;
+}
+
+/** exact, then prefix, then regex (unanchored: "contains a match"); no condition matches everything. */
+export function matchString(m: StringMatch, value: string): boolean {
+  if (m.exact !== undefined) return value === m.exact;
+  if (m.prefix !== undefined) return value.startsWith(m.prefix);
+  if (m.regex !== undefined) {
+    const re = compiled(m.regex);
+    return re?.test(value) === true;
+  }
+  return true;
+}
+
+export interface MatchInput {
+  model: string;
+  /** URL path without the query string. */
+  path: string;
+  /** Lower-cased header names; a missing header matches as "". */
+  header: (name: string) => string;
+}
+
+export function matchRule(match: ModelMatch | undefined, input: MatchInput): boolean {
+  if (!match) return true;
+  if (match.body?.model !== undefined && match.body.model !== input.model) return false;
+  if (match.headers) {
+    for (const [name, sm] of Object.entries(match.headers)) {
+      if (!matchString(sm, input.header(name.toLowerCase()))) return false;
+    }
+  }
+  if (match.uri && !matchString(match.uri, input.path)) return false;
+  return true;
+}
+
+/**
+ * Weighted random choice. Missing weights count as 100 (the CRD default), so "either all or none" is not an error here.
+ * Returns undefined when the total weight is 0.
+ */
+export function pickTarget(targets: TargetModel[], rand: () => number): TargetModel | undefined {
+  let total = 0;
+  for (const t of targets) total += t.weight ?? 100;
+  if (total <= 0) return undefined;
+  let r = Math.floor(rand() * total);
+  for (const t of targets) {
+    const w = t.weight ?? 100;
+    if (r < w) return t;
+    r -= w;
+  }
+  return targets[targets.length - 1];
+}
+
+export interface RouteMatch {
+  route: ModelRoute;
+  rule: Rule;
+  ruleIndex: number;
+  target: TargetModel;
+  isLora: boolean;
+}
+
+/** First route (oldest first, as given) with a matching rule and a pickable target wins. */
+export function resolveRoute(
+  candidates: readonly ModelRoute[],
+  isLora: boolean,
+  input: MatchInput,
+  rand: () => number,
+): RouteMatch | undefined {
+  for (const route of candidates) {
+    const rules = route.spec.rules ?? [];
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (!matchRule(rule.modelMatch, input)) continue;
+      const target = pickTarget(rule.targetModels ?? [], rand);
+      if (target) return { route, rule, ruleIndex: i, target, isLora };
+      break; // the first matching rule is final for this route; a zero-weight rule moves on to the next route
+    }
+  }
+  return undefined;
+}
+
+/** Upstream's route order: oldest creationTimestamp, then resourceVersion, then namespace/name. */
+export function compareRouteAge(a: ModelRoute, b: ModelRoute): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) {
+    const da = Date.parse(ta);
+    const db = Date.parse(tb);
+    if (!Number.isNaN(da) && !Number.isNaN(db) && da !== db) return da - db;
+    if (ta < tb) return -1;
+    if (ta > tb) return 1;
+  }
+  const ra = a.metadata.resourceVersion ?? '';
+  const rb = b.metadata.resourceVersion ?? '';
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  const ka = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace ?? 'default'}/${b.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
