@@ -2,7 +2,6 @@
 // networking.serving.volcano.sh/v1alpha1 and workload.serving.volcano.sh/v1alpha1.
 
 export { renderApiDoc, SEMANTIC_RULES } from './apidoc.js';
-export { apiDocFor } from './apidoc-files.js';
 export * from './core.js';
 export {
   crdFor,

@@ -19,6 +19,8 @@ export interface ManifestDoc {
   obj: unknown;
   /** 1-based line of the node at a problem path such as `spec.rules[0].targetModels[1].weight` (nearest existing parent). */
   lineOf?: (path: string) => number | undefined;
+  /** YAML-level warnings, e.g. an unquoted `yes` that kubectl (YAML 1.1) would read as a boolean. */
+  warnings?: Problem[];
 }
 
 export type ManifestError = Problem & { source: string; index: number; line?: number };
@@ -120,18 +122,23 @@ export function parseManifests(text: string, source: string): ParsedManifests {
       index++;
       continue;
     }
+    const warnings = yaml11Booleans(doc);
     // A `kind: List` (what `kubectl get -o yaml` prints) holds its objects under `items`.
     if (isList(obj)) {
       obj.items.forEach((item, i) => {
+        const prefix = `items[${i}]`;
         docs.push({
           index,
           line,
           obj: item,
-          lineOf: (p) => lineOfPath(doc, lineCounter, `items[${i}]${p ? `.${p}` : ''}`),
+          lineOf: (p) => lineOfPath(doc, lineCounter, `${prefix}${p ? `.${p}` : ''}`),
+          warnings: warnings
+            .filter((w) => w.path.startsWith(`${prefix}.`))
+            .map((w) => ({ ...w, path: w.path.slice(prefix.length + 1) })),
         });
       });
     } else {
-      docs.push({ index, line, obj, lineOf: (p) => lineOfPath(doc, lineCounter, p) });
+      docs.push({ index, line, obj, lineOf: (p) => lineOfPath(doc, lineCounter, p), warnings });
     }
     index++;
   }
@@ -168,6 +175,44 @@ function countNewlines(s: string): number {
   let n = 0;
   for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
   return n;
+}
+
+// Plain scalars YAML 1.1 (and so kubectl, through go-yaml v2) reads as booleans, while YAML 1.2 reads strings.
+const YAML11_BOOL = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+/** Unquoted yes/no/on/off values: this tool and kubectl would read them differently. */
+function yaml11Booleans(doc: Document.Parsed): Problem[] {
+  const out: Problem[] = [];
+  const stack: Array<[unknown, Array<string | number>]> = [[doc.contents, []]];
+  while (stack.length > 0 && out.length < 20) {
+    const [node, path] = stack.pop()!;
+    if (isMap(node)) {
+      // Pushed in reverse so warnings come out in document order.
+      for (const pair of [...node.items].reverse()) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        stack.push([pair.value, [...path, key]]);
+      }
+    } else if (isSeq(node)) {
+      for (let i = node.items.length - 1; i >= 0; i--) stack.push([node.items[i], [...path, i]]);
+    } else if (
+      isScalar(node) &&
+      node.type === 'PLAIN' &&
+      typeof node.value === 'string' &&
+      YAML11_BOOL.test(node.value)
+    ) {
+      out.push({
+        path: formatYamlPath(path),
+        message: `unquoted ${node.value} is the boolean ${/^[yYoO]/.test(node.value) && node.value.toLowerCase() !== 'off' ? 'true' : 'false'} for kubectl (YAML 1.1) but a string here; write "${node.value}" or true/false`,
+      });
+    }
+  }
+  return out;
+}
+
+function formatYamlPath(path: Array<string | number>): string {
+  let out = '';
+  for (const s of path) out += typeof s === 'number' ? `[${s}]` : out === '' ? s : `.${s}`;
+  return out;
 }
 
 /** The first key that appears twice in one mapping (checked iteratively, in linear time). */

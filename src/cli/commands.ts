@@ -2,6 +2,7 @@
 // One import line and one push line per command: this file merges with git's union driver (.gitattributes),
 // so branches that add commands in parallel never conflict here.
 import type { Command } from 'commander';
+import { register as registerBench } from './bench.js';
 import { register as registerCluster } from './cluster.js';
 import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
@@ -19,6 +20,7 @@ registrations.push(registerCluster);
 registrations.push(registerRouter);
 registrations.push(registerControllerManager);
 registrations.push(registerStart);
+registrations.push(registerBench);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

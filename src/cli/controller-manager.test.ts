@@ -35,6 +35,11 @@ test('controller-manager rejects malformed flags with a clear message', async ()
     [['--lease-duration', '-1'], /--lease-duration must be seconds/],
     [['--kubeconfig', '/nonexistent/kubeconfig'], /kubeconfig .* does not exist/],
     [['--lease-duration', '5', '--renew-deadline', '10'], /--renew-deadline must be shorter/],
+    [['--enable-webhook'], /--enable-webhook needs --tls-cert-file/],
+    [
+      ['--enable-webhook', '--tls-cert-file', '/nope.crt', '--tls-private-key-file', '/nope.key'],
+      /nope.crt does not exist/,
+    ],
   ] as const) {
     assert.match(await parseError(args), msg, args.join(' '));
   }

@@ -51,6 +51,10 @@ export interface ControllerManagerCliOptions {
   port: number;
   host: string;
   logLevel: string;
+  enableWebhook: boolean;
+  webhookPort: number;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
 }
 
 /** The namespace of the Lease: the flag, else POD_NAMESPACE, else the service account's, else default. */
@@ -84,9 +88,26 @@ export function register(program: Command): void {
     .option('--port <n>', 'port of /healthz, /readyz and /metrics (0 = ephemeral)', intArg('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address of the health/metrics server', '0.0.0.0')
     .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
+    .option('--enable-webhook', 'serve the ModelServing validating/defaulting webhooks over HTTPS', false)
+    .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
+    .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
+    .option('--tls-private-key-file <path>', 'webhook serving key (PEM)')
     .action(async (o: ControllerManagerCliOptions) => {
       if (!(o.renewDeadline < o.leaseDuration))
         throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
+      let webhook: { port: number; host: string; cert: string; key: string } | undefined;
+      if (o.enableWebhook) {
+        if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
+          throw new InvalidArgumentError('--enable-webhook needs --tls-cert-file and --tls-private-key-file');
+        for (const f of [o.tlsCertFile, o.tlsPrivateKeyFile])
+          if (!existsSync(f)) throw new Error(`${f} does not exist`);
+        webhook = {
+          port: o.webhookPort,
+          host: o.host,
+          cert: readFileSync(o.tlsCertFile, 'utf8'),
+          key: readFileSync(o.tlsPrivateKeyFile, 'utf8'),
+        };
+      }
       const log = pino({ level: o.logLevel }, pino.destination(2));
       const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
       let client: KubeClient;
@@ -109,6 +130,7 @@ export function register(program: Command): void {
         retryPeriodMs: o.retryPeriod * 1000,
         port: o.port,
         host: o.host,
+        webhook,
       });
       process.stdout.write(`kthena controller-manager: health and metrics at ${mgr.url}\n`);
       await new Promise<void>((done) => {

@@ -9,7 +9,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KubeClient } from '../kube/client.js';
 import { type Clock, realClock } from '../kube/clock.js';
 import { Informer } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
 import type { KubeObject } from '../kube/resource.js';
+import { WorkQueue } from '../kube/workqueue.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
@@ -20,8 +22,7 @@ import {
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
 import { isNotFound } from './modelserving/io.js';
-import { LeaderElector } from './runtime/leader.js';
-import { WorkQueue } from './runtime/workqueue.js';
+import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
 export const CONTROLLER_NAMES = ['modelserving'] as const;
 
@@ -47,11 +48,15 @@ export interface ControllerManagerOptions {
   clock?: Clock;
   /** informer resync (ms) — a safety net, not a correctness requirement */
   resyncMs?: number;
+  /** serve the ModelServing admission webhooks (on every replica, leader or not) */
+  webhook?: { port?: number; host?: string; cert?: string; key?: string };
 }
 
 export interface RunningControllerManager {
   /** http://host:port of /healthz, /readyz, /metrics */
   url: string;
+  /** base URL of the admission webhooks, when enabled */
+  webhookUrl?: string;
   isLeader(): boolean;
   ready(): boolean;
   metrics: Registry;
@@ -182,7 +187,7 @@ async function startModelServing(
   };
   const all = Object.values(informers).filter((x): x is Informer<KubeObject> => x !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
-  const queue = new WorkQueue<string>({ clock });
+  const queue = new WorkQueue<string>({ clock, name: 'modelserving' });
   const ctrl = new ModelServingController({
     client,
     ...informers,
@@ -223,6 +228,9 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   const log = o.log;
   const metrics = new Metrics();
   const enabled = enabledControllers(o.controllers);
+  // Like upstream, the webhook server starts first and runs independently of leader election.
+  const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;
+  if (webhook) log.info({ url: webhook.url }, 'admission webhooks serving');
   const stopAll = new AbortController();
   let active: { ctrl: ActiveControllers; abort: AbortController } | undefined;
   let leading = !o.leaderElect;
@@ -261,6 +269,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
       renewDeadlineMs: o.renewDeadlineMs,
       retryPeriodMs: o.retryPeriodMs,
       clock: o.clock,
+      log,
       onStartedLeading: (signal) => {
         leading = true;
         metrics.leader.set(1);
@@ -313,6 +322,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   let closing: Promise<void> | undefined;
   return {
     url,
+    webhookUrl: webhook?.url,
     metrics: metrics.registry,
     isLeader: () => leading,
     ready: () => !leading || active?.ctrl.synced() === true,
@@ -322,6 +332,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
         await electing;
         await transitions;
         await stopControllers();
+        await webhook?.close();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();

@@ -38,6 +38,8 @@ export interface EngineOptions {
   kvEventsEndpoint?: string;
   kvEventsReplayEndpoint?: string;
   kvEventsTopic?: string;
+  /** KV event encoding: msgspec array_like (default, what Kthena's runtime reads) or newer vLLM's maps. */
+  kvEventsFormat?: 'array' | 'map';
   /** Output length when ignore_eos is not set: "fixed:N", "uniform:A-B", "lognormal:MEDIAN,SIGMA". */
   outputLen?: string;
   /** Tokens per SSE chunk (vLLM --stream-interval); default 1 at speedup ≤ 1, else ceil(speedup). */

@@ -52,6 +52,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         endpoint: opts.kvEventsEndpoint,
         replayEndpoint: opts.kvEventsReplayEndpoint,
         topic: opts.kvEventsTopic ?? '',
+        format: opts.kvEventsFormat,
       });
     } catch (err) {
       engine.close();

@@ -3,6 +3,7 @@ export * from './backoff.js';
 export * from './client.js';
 export * from './clock.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './informer.js';
 export * from './leader.js';
 export * from './log.js';

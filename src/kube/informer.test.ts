@@ -43,16 +43,19 @@ const pod = (ns: string, name: string, nodeName?: string): Pod => ({
   spec: nodeName ? { nodeName } : {},
 });
 
+/** The first watch of this test's namespace with seq ≥ fromSeq (requests of other namespaces never match). */
+const watchOf = (ns: string, fromSeq: number) =>
+  server.waitForRequest((r) => r.watch && r.path === `/api/v1/namespaces/${ns}/pods`, fromSeq);
 const listsOf = (ns: string) => server.requestsWhere((r) => !r.watch && r.path === `/api/v1/namespaces/${ns}/pods`);
 
 /**
  * Resolves when `cond` holds, polling on a short real tick (it waits for I/O; no assertion depends on elapsed time).
  * The 30 s guard only turns a hang into a readable failure.
  */
-async function until(cond: () => boolean, what = 'condition'): Promise<void> {
+async function until(cond: () => boolean, what: string | (() => string) = 'condition'): Promise<void> {
   const start = Date.now();
   while (!cond()) {
-    if (Date.now() - start > 30_000) throw new Error(`gave up waiting for ${what}`);
+    if (Date.now() - start > 30_000) throw new Error(`gave up waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -87,7 +90,7 @@ test('initial paginated list fills the cache, then watch events update it in ord
     ['p1', 'p3'],
   );
 
-  const w = await server.waitForWatch(PODS, from);
+  const w = await watchOf(ns, from);
   assert.equal(w.query.get('resourceVersion'), inf.resourceVersion);
   assert.equal(w.query.get('allowWatchBookmarks'), 'true');
   // timeoutSeconds is randomised in [300, 600); random() = 0.5 here.
@@ -125,7 +128,7 @@ test('a bookmark moves the resume point: the next watch carries its resourceVers
   const from = server.nextSeq;
   inf.start();
   await inf.waitForSync();
-  const w1 = await server.waitForWatch(PODS, from);
+  const w1 = await watchOf(ns, from);
   // Unrelated writes elsewhere move the global resourceVersion; then the server bookmarks it.
   server.put(PODS, pod('elsewhere', 'z'));
   server.put(PODS, pod('elsewhere', 'z'));
@@ -134,7 +137,7 @@ test('a bookmark moves the resume point: the next watch carries its resourceVers
   server.bookmark(PODS);
   await until(() => inf.resourceVersion === bookmarkRv);
   server.endWatches(PODS);
-  const w2 = await server.waitForWatch(PODS, w1.seq + 1);
+  const w2 = await watchOf(ns, w1.seq + 1);
   assert.equal(w2.query.get('resourceVersion'), bookmarkRv);
   assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 1, 'no relist');
   await inf.stop();
@@ -146,7 +149,7 @@ test('a dropped connection resumes the watch from the last resourceVersion witho
   const from = server.nextSeq;
   inf.start();
   await inf.waitForSync();
-  const w1 = await server.waitForWatch(PODS, from);
+  const w1 = await watchOf(ns, from);
   server.put(PODS, pod(ns, 'a'));
   await until(() => log.length === 1);
   const rvAfterA = inf.resourceVersion;
@@ -157,7 +160,7 @@ test('a dropped connection resumes the watch from the last resourceVersion witho
   const t = await clock.waitForTimer('informer-backoff');
   assert.ok(t.due - clock.now() >= 800 && t.due - clock.now() <= 1600, `backoff ${t.due - clock.now()}`);
   clock.advanceTo(t.due);
-  const w2 = await server.waitForWatch(PODS, w1.seq + 1);
+  const w2 = await watchOf(ns, w1.seq + 1);
   assert.equal(w2.query.get('resourceVersion'), rvAfterA);
   await until(() => log.length === 2);
   assert.deepEqual(log, ['add a', 'add b']);
@@ -175,7 +178,7 @@ for (const how of ['gone-event', 'gone-status'] as const) {
     const from = server.nextSeq;
     inf.start();
     await inf.waitForSync();
-    const w1 = await server.waitForWatch(PODS, from);
+    const w1 = await watchOf(ns, from);
     log.length = 0;
     // While the informer is disconnected, the server changes state and compacts its history.
     server.dropWatches(PODS);
@@ -183,11 +186,11 @@ for (const how of ['gone-event', 'gone-status'] as const) {
     server.put(PODS, { ...pod(ns, 'change'), spec: { nodeName: 'n2' } });
     server.put(PODS, pod(ns, 'new'));
     if (how === 'gone-event') server.compact();
-    else server.scriptWatch(PODS, { kind: 'gone-status' });
+    else server.scriptWatchIn(PODS, ns, { kind: 'gone-status' });
     await clock.fireNext('informer-backoff');
     // The resumed watch is refused with 410; the informer relists at once (no backoff) …
     const relist = await server.waitForRequest((r) => !r.watch && r.path.endsWith(`/${ns}/pods`), w1.seq + 1);
-    const w2 = await server.waitForWatch(PODS, relist.seq);
+    const w2 = await watchOf(ns, relist.seq);
     assert.equal(w2.query.get('resourceVersion'), inf.resourceVersion);
     // … and the relist diff converges the cache, with events for every difference.
     assert.deepEqual(
@@ -213,7 +216,7 @@ test('a silent stream is aborted by the watchdog and the watch reconnects; bookm
   const from = server.nextSeq;
   inf.start();
   await inf.waitForSync();
-  const w1 = await server.waitForWatch(PODS, from);
+  const w1 = await watchOf(ns, from);
   // Bookmarks keep a quiet watch alive: 50 s of quiet, a bookmark, 50 s more → no reconnect.
   clock.advance(50_000);
   const rvBefore = inf.resourceVersion;
@@ -225,9 +228,9 @@ test('a silent stream is aborted by the watchdog and the watch reconnects; bookm
   assert.equal(server.requestsWhere((r) => r.watch && r.seq > w1.seq && r.path.includes(ns)).length, 0);
 
   // Now the next watch is a dead one: headers, then nothing.
-  server.scriptWatch(PODS, { kind: 'silent' });
+  server.scriptWatchIn(PODS, ns, { kind: 'silent' });
   server.endWatches(PODS);
-  const w2 = await server.waitForWatch(PODS, w1.seq + 1);
+  const w2 = await watchOf(ns, w1.seq + 1);
   server.put(PODS, pod(ns, 'missed-while-silent'));
   clock.advance(59_999);
   assert.equal(errors.length, 0);
@@ -235,7 +238,7 @@ test('a silent stream is aborted by the watchdog and the watch reconnects; bookm
   await until(() => errors.length === 1);
   assert.equal(errors[0].name, 'WatchIdleTimeout');
   // Reconnects at once from the last resourceVersion and catches up.
-  const w3 = await server.waitForWatch(PODS, w2.seq + 1);
+  const w3 = await watchOf(ns, w2.seq + 1);
   assert.equal(w3.query.get('resourceVersion'), w2.query.get('resourceVersion'));
   await until(() => inf.get(ns, 'missed-while-silent') !== undefined);
   await inf.stop();
@@ -244,7 +247,7 @@ test('a silent stream is aborted by the watchdog and the watch reconnects; bookm
 test('a malformed line is reported and causes a relist, never a silent drop', async () => {
   const ns = 'inf-malformed';
   const { inf, clock, errors, log } = setup(ns);
-  server.scriptWatch(PODS, { kind: 'malformed', line: '{"type":"ADDED","object":{"metadata":{"name":"half' });
+  server.scriptWatchIn(PODS, ns, { kind: 'malformed', line: '{"type":"ADDED","object":{"metadata":{"name":"half' });
   const from = server.nextSeq;
   inf.start();
   await inf.waitForSync();
@@ -273,13 +276,17 @@ test('an ERROR event other than 410 relists after backoff; a watch with no event
   assert.match(errors[0].message, /500 InternalError: boom/);
   await clock.fireNext('informer-backoff');
   await until(() => listsOf(ns).filter((r) => r.seq >= from).length === 2);
-  const w = await server.waitForWatch(PODS, from + 2);
+  const w = await watchOf(ns, listsOf(ns).at(-1)!.seq);
   // The server ends the watch without sending anything: a "short watch" → error + backoff, then re-watch (no relist).
   server.endWatches(PODS);
-  await until(() => errors.length === 2);
+  await until(
+    () => errors.length === 2,
+    () =>
+      `short-watch error; errors=${errors.map((e) => e.message)} reqs=${JSON.stringify(server.requests.slice(from).map((r) => [r.seq, r.method, r.path, r.watch]))}`,
+  );
   assert.equal((errors[1] as { reason?: string }).reason, 'ShortWatch');
   await clock.fireNext('informer-backoff');
-  await server.waitForWatch(PODS, w.seq + 1);
+  await watchOf(ns, w.seq + 1);
   assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 2);
   await inf.stop();
 });
@@ -319,7 +326,7 @@ test('resync re-emits update for every cached object; handler exceptions never s
   inf.start();
   await inf.waitForSync();
   assert.equal(thrown, 2);
-  await server.waitForWatch(PODS, from);
+  await watchOf(ns, from);
   log.length = 0;
   clock.advance(30_000);
   assert.deepEqual(log.sort(), [
@@ -347,4 +354,44 @@ test('waitForSync honours its signal, and stop() before sync rejects waiters', a
   const waiting = inf.waitForSync();
   await inf.stop();
   await assert.rejects(waiting, /stopped before it synced/);
+});
+
+test('repeated 410s straight after relisting back off instead of spinning', async () => {
+  const ns = 'inf-410-spin';
+  const { inf, clock } = setup(ns);
+  server.scriptWatchIn(PODS, ns, { kind: 'gone-status' }, { kind: 'gone-status' }, { kind: 'gone-event' });
+  const from = server.nextSeq;
+  inf.start();
+  await inf.waitForSync();
+  // list → 410 → relist at once → 410 again with no event in between → backoff.
+  const t = await clock.waitForTimer('informer-backoff');
+  const wait1 = t.due - clock.now();
+  assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 2);
+  clock.advanceTo(t.due);
+  // … and again after the next relist (this time the 410 arrives as an ERROR event).
+  const t2 = await clock.waitForTimer('informer-backoff');
+  const wait2 = t2.due - clock.now();
+  assert.equal(listsOf(ns).filter((r) => r.seq >= from).length, 3);
+  assert.deepEqual([wait1, wait2], [1200, 2400], 'backoff keeps growing (800·1.5, 1600·1.5)');
+  clock.advanceTo(t2.due);
+  const lastList = await server.waitForRequest((r) => !r.watch && r.path.endsWith(`/${ns}/pods`), from + 6);
+  const w = await watchOf(ns, lastList.seq);
+  assert.equal(w.query.get('resourceVersion'), inf.resourceVersion);
+  await inf.stop();
+});
+
+test('a restarted informer resyncs again', async () => {
+  const ns = 'inf-restart';
+  server.put(PODS, pod(ns, 'r'));
+  const { inf, clock, log } = setup(ns, { resyncMs: 10_000 });
+  inf.start();
+  await inf.waitForSync();
+  await inf.stop();
+  assert.equal(clock.pending('informer-resync').length, 0);
+  inf.start();
+  assert.equal(clock.pending('informer-resync').length, 1);
+  log.length = 0;
+  clock.advance(10_000);
+  assert.equal(log.length, 1);
+  await inf.stop();
 });

@@ -189,10 +189,12 @@ export class RequestHandler {
         acquire: (ep) => {
           ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
         },
         release: (ep) => {
           ep.state.inflight--;
           this.d.metrics.activeUpstream.dec(activeLabels);
+          for (const p of this.d.scheduler.plugins) p.onRelease?.(ctx, ep);
         },
         committed: (ep) => {
           for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
@@ -244,6 +246,7 @@ export class RequestHandler {
         aborted,
         promptTokens: p?.usage?.promptTokens,
         completionTokens: p?.usage?.completionTokens,
+        cachedTokens: p?.usage?.cachedTokens,
         ttftMs: p?.firstByteAt,
         tpotMs,
       };

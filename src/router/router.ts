@@ -217,6 +217,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await scraper.stop();
+      for (const p of scheduler.plugins) p.close?.();
       await pools.closeAll();
       metricsServer.closeAllConnections();
       debugServer?.closeAllConnections();

@@ -623,3 +623,62 @@ describe('update, patch and generation', () => {
     assert.equal((await call(base, 'GET', `${leases}/leader`)).body.spec.holderIdentity, 'b');
   });
 });
+
+describe('dry run and Volcano kinds', () => {
+  test('dryRun=All runs the pipeline but stores nothing and emits nothing', async () => {
+    const rv = (await call(base, 'GET', CMS)).body.metadata.resourceVersion;
+    const c = await call(base, 'POST', `${CMS}?dryRun=All`, { metadata: { name: 'dry' }, data: { a: '1' } });
+    assert.equal(c.status, 201);
+    assert.equal(c.body.metadata.name, 'dry');
+    assert.equal((await call(base, 'GET', `${CMS}/dry`)).status, 404);
+    const bad = await call(base, 'POST', `${WIDGETS}?dryRun=All`, widget('dry', { color: 'red' }));
+    assert.equal(bad.status, 422, 'validation still runs');
+    await call(base, 'POST', CMS, { metadata: { name: 'dry2' }, data: { a: '1' } });
+    const u = await call(
+      base,
+      'PATCH',
+      `${CMS}/dry2?dryRun=All`,
+      { data: { a: '2' } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    assert.equal(u.body.data.a, '2');
+    assert.equal((await call(base, 'GET', `${CMS}/dry2`)).body.data.a, '1');
+    const d = await call(base, 'DELETE', `${CMS}/dry2?dryRun=All`);
+    assert.equal(d.status, 200);
+    assert.equal((await call(base, 'GET', `${CMS}/dry2`)).status, 200);
+    assert.equal((await call(base, 'POST', `${CMS}?dryRun=Some`, { metadata: { name: 'x' } })).status, 400);
+    assert.ok(Number((await call(base, 'GET', CMS)).body.metadata.resourceVersion) > Number(rv));
+  });
+
+  test('HyperNode member selectors: exactly one kind; labelMatch only for Node members', async () => {
+    const hn = '/apis/topology.volcano.sh/v1alpha1/hypernodes';
+    const mk = (name: string, members: unknown[]) => ({
+      apiVersion: 'topology.volcano.sh/v1alpha1',
+      kind: 'HyperNode',
+      metadata: { name },
+      spec: { tier: 1, members },
+    });
+    const ok = await call(base, 'POST', hn, mk('s0', [{ type: 'Node', selector: { exactMatch: { name: 'node-0' } } }]));
+    assert.equal(ok.status, 201, ok.text);
+    const two = await call(
+      base,
+      'POST',
+      hn,
+      mk('s1', [{ type: 'Node', selector: { exactMatch: { name: 'a' }, regexMatch: { pattern: 'b' } } }]),
+    );
+    assert.equal(two.status, 422);
+    assert.equal(two.body.details.causes[0].field, 'spec.members[0].selector');
+    const lbl = await call(
+      base,
+      'POST',
+      hn,
+      mk('s2', [{ type: 'HyperNode', selector: { labelMatch: { matchLabels: { a: 'b' } } } }]),
+    );
+    assert.equal(lbl.status, 422);
+    const table = await call(base, 'GET', hn, undefined, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+    assert.deepEqual(
+      table.body.columnDefinitions.map((c: any) => c.name),
+      ['Name', 'Tier', 'TierName', 'NodeCount', 'Age'],
+    );
+  });
+});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ApiServer } from '../../src/cluster/apiserver/index.js';
+import { microTime } from '../../src/cluster/apiserver/util.js';
 import {
   CMS,
   call,
@@ -22,7 +23,7 @@ const TABLE =
   'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 before(async () => {
-  srv = await startTestServer();
+  srv = await startTestServer({ nodeMonitorPeriodMs: 100, eventTtlMs: 1500 });
   base = srv.url;
   assert.equal(
     (await call(base, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', WIDGET_CRD)).status,
@@ -375,5 +376,56 @@ describe('tables and subresources', () => {
     const n = await call(base, 'GET', '/api/v1/nodes', undefined, { accept: TABLE });
     assert.deepEqual(n.body.rows[0].cells.slice(0, 3), ['n1', 'Ready', 'gpu']);
     assert.equal(n.body.rows[0].cells[4], 'v1.32.0');
+  });
+});
+
+describe('node lifecycle and event expiry', () => {
+  test('a node whose Lease expired becomes Ready=Unknown with the unreachable taint; a fresh lease clears the taint', async () => {
+    await call(base, 'POST', '/api/v1/nodes', {
+      metadata: { name: 'lc1' },
+      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
+    });
+    const leases = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases';
+    const old = microTime(Date.now() - 60_000);
+    const lease = await call(base, 'POST', leases, {
+      metadata: { name: 'lc1' },
+      spec: { holderIdentity: 'lc1', leaseDurationSeconds: 40, renewTime: old },
+    });
+    assert.equal(lease.status, 201, lease.text);
+    const node = await eventually(async () => {
+      const n = await call(base, 'GET', '/api/v1/nodes/lc1');
+      const ready = n.body.status.conditions.find((c: any) => c.type === 'Ready');
+      const tainted = (n.body.spec?.taints ?? []).some(
+        (t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute',
+      );
+      return ready.status === 'Unknown' && tainted ? n.body : undefined;
+    });
+    assert.equal(node.status.conditions[0].reason, 'NodeStatusUnknown');
+    // The kubelet comes back: renews the lease and posts Ready=True.
+    const fresh = microTime(Date.now());
+    await call(base, 'PATCH', `${leases}/lc1`, { spec: { renewTime: fresh } }, MP);
+    await call(
+      base,
+      'PATCH',
+      '/api/v1/nodes/lc1/status',
+      { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] } },
+      MP,
+    );
+    await eventually(async () => {
+      const n = await call(base, 'GET', '/api/v1/nodes/lc1');
+      return (n.body.spec?.taints ?? []).length === 0 ? true : undefined;
+    });
+  });
+
+  test('events expire after their TTL', async () => {
+    await call(base, 'POST', '/api/v1/namespaces/default/events', {
+      metadata: { name: 'old-event' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'x' },
+      reason: 'Old',
+      message: 'm',
+      type: 'Normal',
+      lastTimestamp: new Date(Date.now() - 10_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+    await gone('/api/v1/namespaces/default/events/old-event');
   });
 });

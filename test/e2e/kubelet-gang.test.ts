@@ -97,3 +97,39 @@ test('a PodGroup that does not fit binds nothing; when a node appears it binds a
     return g.status?.phase === 'Running';
   });
 });
+
+test('a malformed PodGroup is reported on its pods and does not stop scheduling of others', async () => {
+  const { client } = env;
+  let accepted = true;
+  try {
+    await client.create(PODGROUPS, {
+      apiVersion: 'scheduling.volcano.sh/v1beta1',
+      kind: 'PodGroup',
+      metadata: { name: 'bad', namespace: 'default' },
+      spec: { minMember: 1, minResources: { 'nvidia.com/gpu': 'lots' } },
+    } as never);
+  } catch (err) {
+    accepted = false; // the API server's schema rejected it: also fine
+    assert.ok(err instanceof Error);
+  }
+  if (accepted) {
+    await client.create(PODS, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bad-0', namespace: 'default', annotations: { 'scheduling.k8s.io/group-name': 'bad' } },
+      spec: { schedulerName: 'volcano', containers: [{ name: 'c', image: 'busybox', command: ['sleep', '60'] }] },
+    } as Pod);
+    const p = await eventually('bad member reported', async () => {
+      const x = await getPod(client, 'bad-0');
+      return condition(x, 'PodScheduled')?.status === 'False' ? x : undefined;
+    });
+    assert.match(condition(p, 'PodScheduled')?.message ?? '', /invalid quantity "lots"/);
+  }
+  await client.create(PODS, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'plain', namespace: 'default' },
+    spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '60'] }] },
+  } as Pod);
+  await eventually('ordinary pod still scheduled', async () => !!(await getPod(client, 'plain')).spec?.nodeName);
+});

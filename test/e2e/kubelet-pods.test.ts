@@ -8,6 +8,39 @@ import { cluster, condition, eventually, getPod, gone } from './kubelet-helpers.
 let env: Awaited<ReturnType<typeof cluster>>;
 before(async () => {
   env = await cluster({ nodes: 1, gpusPerNode: 2 });
+  // Started up front: simulated engines take a few seconds to start on a loaded machine, so both run meanwhile.
+  await env.client.create(
+    PODS,
+    pod('sim', {
+      containers: [
+        {
+          name: 'engine',
+          image: 'kthena/kthena:latest',
+          args: ['engine-sim', '--port', '8000', '--model', 'tiny-model'],
+          readinessProbe: { httpGet: { path: '/health', port: 8000 }, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  await env.client.create(
+    PODS,
+    pod('vllm', {
+      containers: [
+        {
+          name: 'vllm',
+          image: 'vllm/vllm-openai:latest',
+          command: [
+            'sh',
+            '-c',
+            'pip install nixl && python3 -m vllm.entrypoints.openai.api_server --model /models/x --served-model-name qwen --port 8100 --kv-transfer-config \'{"kv_connector":"NixlConnector","kv_role":"kv_producer"}\'',
+          ],
+          env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+          resources: { limits: { 'nvidia.com/gpu': '1' } },
+          readinessProbe: { httpGet: { path: '/health', port: 8100 }, initialDelaySeconds: 180, periodSeconds: 5 },
+        },
+      ],
+    }),
+  );
 });
 after(async () => {
   await env?.close();
@@ -22,19 +55,6 @@ const pod = (name: string, spec: Pod['spec']): Pod => ({
 
 test('a pod running `kthena engine-sim` becomes Ready and answers on its own IP; kubectl-style logs and deletion work', async () => {
   const { client } = env;
-  await client.create(
-    PODS,
-    pod('sim', {
-      containers: [
-        {
-          name: 'engine',
-          image: 'kthena/kthena:latest',
-          args: ['engine-sim', '--port', '8000', '--model', 'tiny-model'],
-          readinessProbe: { httpGet: { path: '/health', port: 8000 }, periodSeconds: 1 },
-        },
-      ],
-    }),
-  );
   const ready = await eventually('pod Ready', async () => {
     const p = await getPod(client, 'sim');
     return condition(p, 'Ready')?.status === 'True' ? p : undefined;
@@ -83,25 +103,6 @@ test('a pod running `kthena engine-sim` becomes Ready and answers on its own IP;
 
 test('a vLLM container from an upstream-style manifest runs as engine-sim (probe delay for weights dropped)', async () => {
   const { client } = env;
-  await client.create(
-    PODS,
-    pod('vllm', {
-      containers: [
-        {
-          name: 'vllm',
-          image: 'vllm/vllm-openai:latest',
-          command: [
-            'sh',
-            '-c',
-            'pip install nixl && python3 -m vllm.entrypoints.openai.api_server --model /models/x --served-model-name qwen --port 8100 --kv-transfer-config \'{"kv_connector":"NixlConnector","kv_role":"kv_producer"}\'',
-          ],
-          env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-          resources: { limits: { 'nvidia.com/gpu': '1' } },
-          readinessProbe: { httpGet: { path: '/health', port: 8100 }, initialDelaySeconds: 180, periodSeconds: 5 },
-        },
-      ],
-    }),
-  );
   const ready = await eventually('vllm pod Ready', async () => {
     const p = await getPod(client, 'vllm');
     return condition(p, 'Ready')?.status === 'True' ? p : undefined;

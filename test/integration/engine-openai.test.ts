@@ -280,7 +280,7 @@ test('client abort mid-stream frees the request', async () => {
   const reader = r.body!.getReader();
   await reader.read();
   ac.abort();
-  for (let i = 0; i < 200 && eng.engine.core.running.length > 0; i++) await new Promise((res) => setTimeout(res, 10));
+  for (let i = 0; i < 1000 && eng.engine.core.running.length > 0; i++) await new Promise((res) => setTimeout(res, 10));
   assert.equal(eng.engine.core.running.length, 0);
   assert.equal(eng.engine.core.kv.usage(), 0);
 });

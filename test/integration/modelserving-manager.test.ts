@@ -161,7 +161,7 @@ describe('controller-manager on the local API server', () => {
       delete (ms.metadata as { uid?: string }).uid;
       await client.create(REFS.modelServings as never, ms, { namespace: 'default' });
       await eventually('pod from the leader', async () => (await pods(client, 'ha-')).length === 1);
-      await leader.close(); // does not release the Lease: the standby must wait for it to expire
+      await leader.close(); // a graceful stop releases the Lease, so the standby takes over at once
       await eventually('standby takes over', async () => standby.isLeader(), 10_000);
       const oldUid = (await pods(client, 'ha-'))[0].metadata?.uid;
       await client.delete(REFS.pods as never, 'ha-0-decode-0-0', 'default', { gracePeriodSeconds: 0 } as never);

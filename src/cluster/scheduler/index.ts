@@ -43,6 +43,15 @@ const groupNameOf = (p: Pod) => {
 const holdsResources = (p: Pod) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
 const created = (o: { metadata?: Pod['metadata'] }) => o.metadata?.creationTimestamp ?? '';
 
+/** A pod's requests, or undefined when a quantity cannot be parsed (such a pod holds nothing and fits nowhere). */
+function safeRequests(p: Pod) {
+  try {
+    return podRequests(p);
+  } catch {
+    return undefined;
+  }
+}
+
 export function nodeInfoOf(n: Node): NodeInfo {
   const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
   return {
@@ -155,14 +164,21 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
       const p = byKey.get(k);
       if (!p || p.metadata?.uid !== a.uid || p.spec?.nodeName) assumed.delete(k);
     }
-    const infos = nodeInf.list().map(nodeInfoOf);
+    const infos = nodeInf.list().flatMap((n) => {
+      try {
+        return [nodeInfoOf(n)];
+      } catch (err) {
+        warn(`ignoring node ${n.metadata?.name} with unparsable allocatable`)(err);
+        return [];
+      }
+    });
     const infoByName = new Map(infos.map((n) => [n.name, n]));
     const boundNode = (p: Pod) => p.spec?.nodeName || assumed.get(key(p))?.node;
     for (const p of allPods) {
       const n = boundNode(p);
       if (n && holdsResources(p)) {
         const info = infoByName.get(n);
-        if (info) addInto(info.requested, podRequests(p));
+        if (info) addInto(info.requested, safeRequests(p) ?? {});
       }
     }
     const pending = allPods.filter(
@@ -180,7 +196,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
     };
 
     // Work items in creation order: single pods, and gangs by their PodGroup's creation.
-    type Item = { at: string; name: string; run: () => void };
+    type Item = { at: string; name: string; pods: Pod[]; run: () => void };
     const items: Item[] = [];
     const gangMembers = new Map<string, Pod[]>();
     for (const p of pending) {
@@ -205,6 +221,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
       items.push({
         at: created(p),
         name: key(p),
+        pods: [p],
         run: () => {
           const r = scheduleOne(p, infos);
           if (r.ok) take({ pod: p, node: r.node });
@@ -237,6 +254,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
       items.push({
         at: created(pg),
         name: k,
+        pods: gangMembers.get(k) ?? [],
         run: () => {
           const spec = pg.spec ?? {};
           const ns = pg.metadata?.namespace;
@@ -271,10 +289,15 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
               ? { reason: outcome.reason, message: outcome.message }
               : undefined;
           if (unschedulable) {
+            // While members are still being created the count changes with every pod; the pods get a stable
+            // message (written once), the PodGroup's condition carries the counts.
+            const podMessage =
+              unschedulable.reason === 'NotEnoughTasks'
+                ? `pod group ${k} is not ready: waiting for its members to reach minMember ${spec.minMember ?? 0}` +
+                  (Object.keys(spec.minTaskMember ?? {}).length ? ' and every minTaskMember' : '')
+                : unschedulable.message;
             for (const p of pendingMembers) {
-              writes.push(
-                setUnschedulable(p, 'Unschedulable', unschedulable.message, true, p.spec?.schedulerName ?? 'volcano'),
-              );
+              writes.push(setUnschedulable(p, 'Unschedulable', podMessage, true, p.spec?.schedulerName ?? 'volcano'));
             }
           }
           const next = computePodGroupStatus({
@@ -297,7 +320,19 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
       });
     }
     items.sort((a, b) => a.at.localeCompare(b.at) || a.name.localeCompare(b.name));
-    for (const it of items) it.run();
+    // One bad object (an unparsable quantity, a malformed PodGroup) must not stop everyone else's scheduling.
+    for (const it of items) {
+      try {
+        it.run();
+      } catch (err) {
+        const message = `cannot schedule: ${err instanceof Error ? err.message : String(err)}`;
+        warn(`scheduling ${it.name}`)(err);
+        for (const p of it.pods)
+          writes.push(
+            setUnschedulable(p, 'Unschedulable', message, true, p.spec?.schedulerName ?? 'default-scheduler'),
+          );
+      }
+    }
     await Promise.all(writes);
   };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { BY_MODELSERVING, ModelServingController, modelServingIndex, REFS } from './controller.js';
+import { BY_MODELSERVING, ModelServingController, modelServingIndex, RBAC_RULES, REFS } from './controller.js';
 import { FakeApiError, FakeClient, FakeInformer, FakeQueue } from './fakes.js';
 import type { ObjectLike } from './io.js';
 import { modelServing, mut, role } from './testkit.js';
@@ -239,4 +239,43 @@ test('PodGroups are created and kept when the CRD is served', async () => {
   await h.client.delete(REFS.podGroups, 'llm-1', 'default');
   await h.drain();
   assert.ok(h.stores.podGroups!.get('default', 'llm-1'), 'recreated after deletion');
+});
+
+test('every API call the controller makes is covered by RBAC_RULES', async () => {
+  const h = harness({ podGroups: true });
+  const ms = modelServing('llm', 2, [role('prefill', 1, 1), role('decode', 2, 0)]);
+  await h.add(ms);
+  await h.drain();
+  h.readyAll();
+  await h.drain();
+  await h.client.delete(REFS.pods, 'llm-0-prefill-0-0', 'default');
+  const cur = structuredClone(h.stores.modelServings.get('default', 'llm')!);
+  cur.spec.replicas = 1;
+  cur.spec.template.roles[1].entryTemplate.spec!.containers[0].image = 'v2';
+  mut(cur.metadata).generation = 5;
+  await h.client.replace(REFS.modelServings, cur);
+  const start = h.client.calls.length;
+  for (let i = 0; i < 5; i++) {
+    await h.drain();
+    h.readyAll();
+  }
+  const groupOf: Record<string, string> = {
+    pods: '',
+    services: '',
+    events: '',
+    controllerrevisions: 'apps',
+    podgroups: 'scheduling.volcano.sh',
+    modelservings: 'workload.serving.volcano.sh',
+  };
+  const used = new Set(h.client.calls.slice(start).map((c) => c.split(' ').slice(0, 2).join(' ')));
+  assert.ok(used.size >= 8, [...used].join(', '));
+  for (const call of used) {
+    const [verb, plural] = call.split(' ');
+    const [v, sub] = verb.split('/');
+    const resource = sub ? `${plural}/${sub}` : plural;
+    const ok = RBAC_RULES.some(
+      (r) => r.apiGroups.includes(groupOf[plural]) && r.resources.includes(resource) && r.verbs.includes(v),
+    );
+    assert.ok(ok, `${call} is not allowed by RBAC_RULES`);
+  }
 });

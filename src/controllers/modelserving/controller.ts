@@ -33,6 +33,25 @@ export const REFS = {
   events: ref('', 'v1', 'events', 'Event'),
 } as const;
 
+/**
+ * The API permissions this controller needs, and no more (deploy/controller-manager/rbac.yaml must say the
+ * same; a test keeps them equal, another checks every call the controller makes is covered).
+ */
+export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings'], verbs: ['list', 'watch'] },
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings/status'], verbs: ['update'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  { apiGroups: ['apps'], resources: ['controllerrevisions'], verbs: ['list', 'watch', 'create', 'delete'] },
+  {
+    apiGroups: ['scheduling.volcano.sh'],
+    resources: ['podgroups'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
+  },
+  { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
+];
+
 /** Index of children by owning ModelServing key (`ns/name`), from the name label every child carries. */
 export const BY_MODELSERVING = 'modelserving';
 export function modelServingIndex(o: ObjectLike): string[] {

@@ -117,7 +117,7 @@ test('converges to the desired state after arbitrary chaos', () => {
       },
     ),
     {
-      numRuns: Number(process.env.MS_PROPERTY_RUNS ?? 150),
+      numRuns: Number(process.env.MS_PROPERTY_RUNS ?? 100),
       seed: process.env.MS_PROPERTY_SEED ? Number(process.env.MS_PROPERTY_SEED) : 42,
     },
   );

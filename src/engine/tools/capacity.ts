@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const cpu0 = cpuSeconds(child.pid!);
+  const selfCpu0 = process.cpuUsage();
   const t0 = performance.now();
   let stop = false;
   let completed = 0;
@@ -153,22 +154,25 @@ async function main(): Promise<void> {
   await Promise.all(users);
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(child.pid!) - cpu0;
+  const selfCpu = process.cpuUsage(selfCpu0);
   let simE2e = 0;
   let simTtft = 0;
   let simCount = 0;
   let lag = 0;
   let maxLag = 0;
   let busy = 0;
+  let steps = 0;
   for (const p of ports) {
     const m = await get(`http://127.0.0.1:${p}/metrics`);
     simE2e += metricSum(m, 'vllm:e2e_request_latency_seconds_sum');
     simTtft += metricSum(m, 'vllm:time_to_first_token_seconds_sum');
     simCount += metricSum(m, 'vllm:e2e_request_latency_seconds_count');
     const st = JSON.parse(await get(`http://127.0.0.1:${p}/admin/stats`)) as {
-      loop: { lagSeconds: number; maxLagSeconds: number; busySeconds: number };
+      loop: { lagSeconds: number; maxLagSeconds: number; busySeconds: number; steps: number };
     };
     lag += st.loop.lagSeconds;
     busy += st.loop.busySeconds;
+    steps += st.loop.steps;
     maxLag = Math.max(maxLag, st.loop.maxLagSeconds);
   }
   child.kill('SIGTERM');
@@ -186,6 +190,8 @@ async function main(): Promise<void> {
       simCompleted: simCount,
       wallSec: Number(wall.toFixed(1)),
       engineCpuCores: Number((cpu / wall).toFixed(2)),
+      clientCpuCores: Number(((selfCpu.user + selfCpu.system) / 1e6 / wall).toFixed(2)),
+      loadAvg1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       sseChunksPerSec: Math.round(chunks / wall),
       meanE2eClientSimSec: Number((clientE2e / completed).toFixed(4)),
       meanE2eEngineSec: Number((simE2e / simCount).toFixed(4)),
@@ -193,7 +199,9 @@ async function main(): Promise<void> {
       meanTtftClientSimSec: Number((clientTtft / completed).toFixed(4)),
       meanTtftEngineSec: Number((simTtft / simCount).toFixed(4)),
       ttftErrorPct: Number(((clientTtft / completed / (simTtft / simCount) - 1) * 100).toFixed(2)),
-      loopLagPerBusyPct: Number(((lag / Math.max(busy, 1e-9)) * 100).toFixed(2)),
+      stepsPerWallSec: Math.round(steps / wall),
+      meanStepSimMs: Number(((busy / Math.max(steps, 1)) * 1000).toFixed(2)),
+      meanLateSimMsPerStep: Number(((lag / Math.max(steps, 1)) * 1000).toFixed(2)),
       maxLagSimSec: Number(maxLag.toFixed(4)),
     })}\n`,
   );

@@ -180,9 +180,11 @@ function main(): void {
     engine: { profileOverrides: overrides },
   };
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = runGsp(opts);
+  const cpu = process.cpuUsage(cpu0);
   process.stdout.write(
-    `${JSON.stringify({ ...opts, ...r, wallSec: (performance.now() - started) / 1000 }, null, 1)}\n`,
+    `${JSON.stringify({ ...opts, ...r, wallSec: (performance.now() - started) / 1000, cpuSec: (cpu.user + cpu.system) / 1e6 }, null, 1)}\n`,
   );
 }
 

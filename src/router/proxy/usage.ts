@@ -4,6 +4,8 @@
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** usage.prompt_tokens_details.cached_tokens, when the engine reports it. */
+  cachedTokens?: number;
 }
 
 const USAGE_KEY = /"usage"\s*:\s*\{/g;
@@ -41,7 +43,11 @@ export function usageFromTail(tail: string): Usage | undefined {
     const completion = Number(u.completion_tokens ?? u.output_tokens ?? 0);
     if (!Number.isFinite(prompt) || !Number.isFinite(completion)) return undefined;
     if (prompt + completion <= 0) return undefined;
-    return { promptTokens: prompt, completionTokens: completion };
+    const details = (u.prompt_tokens_details ?? u.input_tokens_details) as Record<string, unknown> | null | undefined;
+    const cached = Number(details?.cached_tokens);
+    return Number.isFinite(cached) && cached >= 0
+      ? { promptTokens: prompt, completionTokens: completion, cachedTokens: cached }
+      : { promptTokens: prompt, completionTokens: completion };
   } catch {
     return undefined;
   }

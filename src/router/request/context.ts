@@ -46,6 +46,8 @@ export interface ResponseOutcome {
   aborted: boolean;
   promptTokens?: number;
   completionTokens?: number;
+  /** Engine-reported prompt tokens served from its prefix cache. */
+  cachedTokens?: number;
   ttftMs?: number;
   tpotMs?: number;
 }

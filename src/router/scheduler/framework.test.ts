@@ -65,7 +65,7 @@ test('router configuration: unknown plugins are an error naming the known ones',
   const reg = new PluginRegistry();
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Score:\n      enabled: [{name: nope, weight: 1}]\n', reg),
-    /unknown plugin "nope" \(known: gpu-usage, least-latency, least-request, prefix-cache, random\)/,
+    /unknown plugin "nope" \(known: gpu-usage, kvcache-aware, latency-predictor, least-latency, least-request, precise-prefix-cache, prefix-cache, random\)/,
   );
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Filter:\n      enabled: [gpu-usage]\n', reg),

@@ -12,12 +12,18 @@ export interface SchedulerPlugin {
   filter?(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): ServerEndpoint[];
   /** One score per endpoint, same order, expected in [0, 100]; NaN/undefined entries count as 0. */
   score?(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): ArrayLike<number>;
+  /** An attempt is about to be sent to `ep` (once per failover attempt). */
+  onDispatch?(ctx: RequestContext, ep: ServerEndpoint): void;
+  /** That attempt ended (any outcome); pairs with onDispatch. */
+  onRelease?(ctx: RequestContext, ep: ServerEndpoint): void;
   /** After the first byte of a successful response from `chosen`. */
   postSchedule?(ctx: RequestContext, chosen: ServerEndpoint): void;
   /** Once per request on its terminal path (success, error, timeout, client abort). */
   onResponseDone?(ctx: RequestContext, outcome: ResponseOutcome): void;
   /** The endpoint left the store; drop anything kept for it. */
   onEndpointRemoved?(state: EndpointState): void;
+  /** The router is shutting down: release sockets and timers. */
+  close?(): void;
   /** Extra state shown by the debug server. */
   debugState?(): unknown;
 }

@@ -1,9 +1,12 @@
 // Upstream plugin names → implementations. New plugins (kvcache-aware, latency predictor, …) register here.
 import type { PluginDefinition } from './plugin.js';
 import { gpuUsagePlugin } from './plugins/gpu-usage.js';
+import { kvcacheAwarePlugin } from './plugins/kvcache-aware.js';
+import { latencyPredictorPlugin } from './plugins/latency-predictor.js';
 import { leastLatencyPlugin } from './plugins/least-latency.js';
 import { leastRequestPlugin } from './plugins/least-request.js';
 import { loraAffinityPlugin } from './plugins/lora-affinity.js';
+import { precisePrefixCachePlugin } from './plugins/precise-prefix-cache.js';
 import { prefixCachePlugin } from './plugins/prefix-cache.js';
 import { randomPlugin } from './plugins/random.js';
 
@@ -38,4 +41,7 @@ export const BUILTIN_PLUGINS: PluginDefinition[] = [
   gpuUsagePlugin,
   prefixCachePlugin,
   loraAffinityPlugin,
+  precisePrefixCachePlugin,
+  latencyPredictorPlugin,
+  kvcacheAwarePlugin,
 ];

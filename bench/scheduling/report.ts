@@ -1,0 +1,152 @@
+// Summaries, terminal table, Markdown and SVG charts for the scheduling benchmark.
+import type { RequestResult } from './loadgen.js';
+import type { RunOutcome } from './run.js';
+
+export interface Summary {
+  name: string;
+  throughput_rps: number;
+  output_tokens_per_s: number;
+  ttft_mean_s: number;
+  ttft_p90_s: number;
+  e2e_mean_s: number;
+  tpot_mean_s: number;
+  itl_mean_s: number;
+  success_rate: number;
+  cache_hit_rate: number;
+}
+
+const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
+export const quantile = (a: number[], q: number) => {
+  if (!a.length) return 0;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+export function summarize(name: string, run: RunOutcome): Summary {
+  const ok = run.results.filter((r) => r.ok);
+  const tpots = ok.filter((r) => r.outputTokens > 1).map((r) => (r.e2e - r.ttft) / (r.outputTokens - 1));
+  const prompt = ok.reduce((a, r) => a + r.promptTokens, 0);
+  return {
+    name,
+    throughput_rps: ok.length / run.durationSec,
+    output_tokens_per_s: ok.reduce((a, r) => a + r.outputTokens, 0) / run.durationSec,
+    ttft_mean_s: mean(ok.map((r) => r.ttft)),
+    ttft_p90_s: quantile(
+      ok.map((r) => r.ttft),
+      0.9,
+    ),
+    e2e_mean_s: mean(ok.map((r) => r.e2e)),
+    tpot_mean_s: mean(tpots),
+    itl_mean_s: mean(ok.flatMap((r) => r.itls)),
+    success_rate: run.results.length ? ok.length / run.results.length : 0,
+    cache_hit_rate: prompt ? ok.reduce((a, r) => a + r.cachedTokens, 0) / prompt : 0,
+  };
+}
+
+/** Median of each field over runs, plus min–max spread. */
+export function medianOf(runs: Summary[]): Summary & { spread: Record<string, [number, number]> } {
+  const keys = Object.keys(runs[0]).filter((k) => k !== 'name') as (keyof Omit<Summary, 'name'>)[];
+  const out = { name: runs[0].name, spread: {} as Record<string, [number, number]> } as Summary & {
+    spread: Record<string, [number, number]>;
+  };
+  for (const k of keys) {
+    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
+    out[k] = v[Math.floor((v.length - 1) / 2)] + (v.length % 2 ? 0 : (v[v.length / 2] - v[v.length / 2 - 1]) / 2);
+    out.spread[k] = [v[0], v[v.length - 1]];
+  }
+  return out;
+}
+
+const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+
+export function table(rows: Summary[], baseline = 'random'): string {
+  const base = rows.find((r) => r.name === baseline);
+  const head = [
+    'strategy',
+    'req/s',
+    'out tok/s',
+    'TTFT mean',
+    'TTFT p90',
+    'E2E mean',
+    'TPOT',
+    'success',
+    'cache hit',
+    'vs random',
+  ];
+  const lines = rows.map((r) => [
+    r.name,
+    f(r.throughput_rps, 1),
+    f(r.output_tokens_per_s, 0),
+    f(r.ttft_mean_s),
+    f(r.ttft_p90_s),
+    f(r.e2e_mean_s),
+    f(r.tpot_mean_s, 4),
+    `${f(r.success_rate * 100, 1)}%`,
+    `${f(r.cache_hit_rate * 100, 1)}%`,
+    base
+      ? `${f(r.throughput_rps / base.throughput_rps, 2)}× / TTFT ${pct(r.ttft_mean_s, base.ttft_mean_s)} / E2E ${pct(r.e2e_mean_s, base.e2e_mean_s)}`
+      : '',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (l: string[]) => l.map((c, i) => c.padEnd(w[i])).join('  ');
+  return [fmt(head), ...lines.map(fmt)].join('\n');
+}
+
+const pct = (v: number, b: number) => `${v >= b ? '+' : ''}${f(((v - b) / b) * 100, 1)}%`;
+
+export function markdown(title: string, meta: string, rows: Summary[]): string {
+  const base = rows.find((r) => r.name === 'random');
+  let s = `### ${title}\n\n${meta}\n\n| strategy | req/s | output tok/s | TTFT mean (s) | TTFT p90 (s) | E2E mean (s) | success | cache hit | vs random (thr / TTFT / E2E) |\n|---|---|---|---|---|---|---|---|---|\n`;
+  for (const r of rows)
+    s += `| ${r.name} | ${f(r.throughput_rps, 1)} | ${f(r.output_tokens_per_s, 0)} | ${f(r.ttft_mean_s)} | ${f(r.ttft_p90_s)} | ${f(r.e2e_mean_s)} | ${f(r.success_rate * 100, 1)}% | ${f(r.cache_hit_rate * 100, 1)}% | ${base ? `${f(r.throughput_rps / base.throughput_rps, 2)}× / ${pct(r.ttft_mean_s, base.ttft_mean_s)} / ${pct(r.e2e_mean_s, base.e2e_mean_s)}` : ''} |\n`;
+  return s;
+}
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** Horizontal bar chart of one metric per strategy. */
+export function barSvg(title: string, rows: { name: string; value: number }[], unit: string): string {
+  const W = 640;
+  const rowH = 24;
+  const left = 260;
+  const H = 40 + rows.length * rowH;
+  const max = Math.max(...rows.map((r) => r.value), 1e-9);
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
+  s += `<text x="8" y="18" font-weight="bold">${esc(title)}</text>`;
+  rows.forEach((r, i) => {
+    const y = 30 + i * rowH;
+    const w = ((W - left - 80) * r.value) / max;
+    s += `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${esc(r.name)}</text>`;
+    s += `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${r.name === 'default' ? '#d62728' : r.name === 'oracle' ? '#7f7f7f' : '#1f77b4'}"/>`;
+    s += `<text x="${left + w + 4}" y="${y + 14}">${r.value.toFixed(3)} ${esc(unit)}</text>`;
+  });
+  return `${s}</svg>\n`;
+}
+
+/** TTFT CDF per strategy (pooled over runs). */
+export function cdfSvg(title: string, series: { name: string; values: number[] }[]): string {
+  const W = 640;
+  const H = 360;
+  const L = 50;
+  const B = 40;
+  const max = Math.max(...series.flatMap((s) => s.values), 1e-9);
+  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#d62728', '#7f7f7f', '#bcbd22'];
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
+  s += `<text x="8" y="16" font-weight="bold">${esc(title)}</text>`;
+  s += `<line x1="${L}" y1="${H - B}" x2="${W - 150}" y2="${H - B}" stroke="#000"/><line x1="${L}" y1="30" x2="${L}" y2="${H - B}" stroke="#000"/>`;
+  s += `<text x="${(W - 150 + L) / 2}" y="${H - 8}" text-anchor="middle">TTFT (s, simulated) — max ${max.toFixed(2)}</text>`;
+  series.forEach((ser, k) => {
+    const v = [...ser.values].sort((a, b) => a - b);
+    const pts = v.map((x, i) => {
+      const px = L + ((W - 150 - L) * x) / max;
+      const py = H - B - ((H - B - 30) * (i + 1)) / v.length;
+      return `${px.toFixed(1)},${py.toFixed(1)}`;
+    });
+    const c = ser.name === 'default' ? '#d62728' : colors[k % colors.length];
+    s += `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(' ')}"/>`;
+    s += `<text x="${W - 145}" y="${40 + k * 16}" fill="${c}">${esc(ser.name)}</text>`;
+  });
+  return `${s}</svg>\n`;
+}
+
+export type { RequestResult };

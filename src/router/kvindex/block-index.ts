@@ -1,0 +1,306 @@
+// The precise KV index: which KV blocks each endpoint holds, built from the engines' own KV events (vLLM's
+// BlockStored / BlockRemoved / AllBlocksCleared, one sequence-numbered batch per engine step) plus speculative entries
+// the router adds right after routing a request, which events later confirm or which expire.
+//
+// Pure: no sockets, no timers; time comes from an injected clock. Every router replica that sees the same event
+// streams builds the same view, so replicas share no state.
+//
+// Sequence handling per endpoint (ZMQ PUB/SUB drops silently under pressure and restarts reset the counter):
+//   seq == next      apply, then apply any buffered successors
+//   seq >  next      hold in a small reorder buffer; when the buffer overflows or the oldest held batch is older than
+//                    gapTimeoutMs the gap is declared lost → resync: forget the endpoint's blocks (a missed
+//                    BlockRemoved would otherwise leave blocks scored warm that are gone) and continue from the
+//                    lowest held batch
+//   seq <  next      seq 0 means the engine restarted (its counter starts at 0): forget everything, apply;
+//                    otherwise a duplicate (replay overlap): ignore
+
+export type KvEvent =
+  | { type: 'BlockStored'; blockHashes: readonly number[]; blockSize?: number }
+  | { type: 'BlockRemoved'; blockHashes: readonly number[] }
+  | { type: 'AllBlocksCleared' };
+
+export interface KvIndexOptions {
+  /** Upper bound on (endpoint, block) entries across all endpoints; oldest entries of the largest endpoint go first. */
+  maxEntries: number;
+  /** How long a speculative (router-inserted, unconfirmed) entry counts. */
+  speculativeTtlMs: number;
+  /** Out-of-order batches held while waiting for a missing sequence number. */
+  reorderWindow: number;
+  /** How long a gap may stay open before it is declared lost. */
+  gapTimeoutMs: number;
+  now: () => number;
+}
+
+export const DEFAULT_KV_INDEX_OPTIONS: Omit<KvIndexOptions, 'now'> = {
+  maxEntries: 2_000_000,
+  speculativeTtlMs: 30_000,
+  reorderWindow: 64,
+  gapTimeoutMs: 2_000,
+};
+
+/** Approximate heap bytes per (endpoint, block) entry: one Map slot per endpoint plus one Set slot globally. */
+export const BYTES_PER_KV_ENTRY = 120;
+
+const CONFIRMED = Number.POSITIVE_INFINITY;
+
+interface EndpointBlocks {
+  /** hash → expiry time (CONFIRMED for event-backed entries). Insertion order = age, for eviction. */
+  blocks: Map<number, number>;
+  nextSeq: bigint | undefined;
+  held: Map<bigint, { events: readonly KvEvent[]; at: number }>;
+  blockSize: number | undefined;
+  /** Counters, for the debug view and metrics. */
+  batches: number;
+  resyncs: number;
+  restarts: number;
+  duplicates: number;
+}
+
+export type BatchOutcome = 'applied' | 'held' | 'duplicate' | 'restart' | 'resync';
+
+export class KvBlockIndex {
+  private readonly eps = new Map<string, EndpointBlocks>();
+  private readonly holders = new Map<number, Set<string>>();
+  private total = 0;
+  evictions = 0;
+
+  constructor(readonly opts: KvIndexOptions) {}
+
+  get entries(): number {
+    return this.total;
+  }
+
+  get bytes(): number {
+    return this.total * BYTES_PER_KV_ENTRY;
+  }
+
+  endpoints(): string[] {
+    return [...this.eps.keys()];
+  }
+
+  /** Block size last announced by the endpoint's BlockStored events. */
+  blockSizeOf(endpoint: string): number | undefined {
+    return this.eps.get(endpoint)?.blockSize;
+  }
+
+  stats(
+    endpoint: string,
+  ):
+    | { blocks: number; nextSeq: string | null; held: number; batches: number; resyncs: number; restarts: number }
+    | undefined {
+    const s = this.eps.get(endpoint);
+    if (!s) return undefined;
+    return {
+      blocks: s.blocks.size,
+      nextSeq: s.nextSeq === undefined ? null : String(s.nextSeq),
+      held: s.held.size,
+      batches: s.batches,
+      resyncs: s.resyncs,
+      restarts: s.restarts,
+    };
+  }
+
+  /** Applies one event batch with its sequence number (see the header for the rules). */
+  applyBatch(endpoint: string, seq: bigint, events: readonly KvEvent[]): BatchOutcome {
+    const s = this.state(endpoint);
+    const now = this.opts.now();
+    if (s.nextSeq === undefined || seq === s.nextSeq) {
+      this.apply(endpoint, s, seq, events);
+      this.drainHeld(endpoint, s);
+      return 'applied';
+    }
+    if (seq < s.nextSeq) {
+      if (seq === 0n) {
+        s.restarts++;
+        this.forget(endpoint, s);
+        s.held.clear();
+        this.apply(endpoint, s, seq, events);
+        return 'restart';
+      }
+      s.duplicates++;
+      return 'duplicate';
+    }
+    s.held.set(seq, { events, at: now });
+    if (s.held.size > this.opts.reorderWindow) {
+      this.resync(endpoint, s);
+      return 'resync';
+    }
+    return 'held';
+  }
+
+  /** Declares gaps older than gapTimeoutMs lost (call periodically). Returns the endpoints that resynced. */
+  checkGaps(): string[] {
+    const now = this.opts.now();
+    const out: string[] = [];
+    for (const [ep, s] of this.eps) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const h of s.held.values()) oldest = Math.min(oldest, h.at);
+      if (s.held.size > 0 && now - oldest >= this.opts.gapTimeoutMs) {
+        this.resync(ep, s);
+        out.push(ep);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Forgets everything known about the endpoint's cache but keeps it registered: the event stream broke
+   * (disconnect = engine gone or restarting) so nothing it held can be trusted as warm.
+   */
+  reset(endpoint: string): void {
+    const s = this.eps.get(endpoint);
+    if (!s) return;
+    this.forget(endpoint, s);
+    s.held.clear();
+    s.nextSeq = undefined;
+  }
+
+  /** The endpoint left: drop it entirely. */
+  removeEndpoint(endpoint: string): void {
+    const s = this.eps.get(endpoint);
+    if (!s) return;
+    this.forget(endpoint, s);
+    this.eps.delete(endpoint);
+  }
+
+  /** Router-side guess right after routing: these blocks will be on `endpoint` shortly. Never downgrades confirmed. */
+  addSpeculative(endpoint: string, hashes: readonly number[]): void {
+    const s = this.state(endpoint);
+    const until = this.opts.now() + this.opts.speculativeTtlMs;
+    for (const h of hashes) {
+      const cur = s.blocks.get(h);
+      if (cur === CONFIRMED) continue;
+      if (cur === undefined) this.insert(endpoint, s, h, until);
+      else s.blocks.set(h, until);
+    }
+    this.enforceBound();
+  }
+
+  /** Number of leading blocks of `hashes` each endpoint holds (chained hashes: a prefix match is a block-run match). */
+  prefixMatch(hashes: readonly number[], endpoints: readonly string[]): number[] {
+    const now = this.opts.now();
+    return endpoints.map((ep) => {
+      const s = this.eps.get(ep);
+      if (!s) return 0;
+      let n = 0;
+      for (const h of hashes) {
+        const until = s.blocks.get(h);
+        if (until === undefined) break;
+        if (until < now) {
+          this.remove(ep, s, h);
+          break;
+        }
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /** Endpoints holding `hash` (confirmed or live speculative). */
+  holdersOf(hash: number): string[] {
+    return [...(this.holders.get(hash) ?? [])];
+  }
+
+  private state(endpoint: string): EndpointBlocks {
+    let s = this.eps.get(endpoint);
+    if (!s) {
+      s = {
+        blocks: new Map(),
+        nextSeq: undefined,
+        held: new Map(),
+        blockSize: undefined,
+        batches: 0,
+        resyncs: 0,
+        restarts: 0,
+        duplicates: 0,
+      };
+      this.eps.set(endpoint, s);
+    }
+    return s;
+  }
+
+  private resync(endpoint: string, s: EndpointBlocks): void {
+    s.resyncs++;
+    this.forget(endpoint, s);
+    const lowest = [...s.held.keys()].reduce((a, b) => (b < a ? b : a));
+    s.nextSeq = lowest;
+    this.drainHeld(endpoint, s);
+  }
+
+  private drainHeld(endpoint: string, s: EndpointBlocks): void {
+    for (;;) {
+      const next = s.nextSeq === undefined ? undefined : s.held.get(s.nextSeq);
+      if (!next) return;
+      s.held.delete(s.nextSeq!);
+      this.apply(endpoint, s, s.nextSeq!, next.events);
+    }
+  }
+
+  private apply(endpoint: string, s: EndpointBlocks, seq: bigint, events: readonly KvEvent[]): void {
+    s.nextSeq = seq + 1n;
+    s.batches++;
+    for (const e of events) {
+      if (e.type === 'BlockStored') {
+        if (e.blockSize) s.blockSize = e.blockSize;
+        for (const h of e.blockHashes) {
+          if (s.blocks.has(h)) {
+            // Re-stored (e.g. after eviction and recompute): confirmed and youngest.
+            s.blocks.delete(h);
+            s.blocks.set(h, CONFIRMED);
+          } else this.insert(endpoint, s, h, CONFIRMED);
+        }
+      } else if (e.type === 'BlockRemoved') {
+        for (const h of e.blockHashes) this.remove(endpoint, s, h);
+      } else this.forget(endpoint, s);
+    }
+    this.enforceBound();
+  }
+
+  private insert(endpoint: string, s: EndpointBlocks, h: number, until: number): void {
+    s.blocks.set(h, until);
+    let set = this.holders.get(h);
+    if (!set) {
+      set = new Set();
+      this.holders.set(h, set);
+    }
+    set.add(endpoint);
+    this.total++;
+  }
+
+  private remove(endpoint: string, s: EndpointBlocks, h: number): void {
+    if (!s.blocks.delete(h)) return;
+    this.total--;
+    const set = this.holders.get(h);
+    if (!set) return;
+    set.delete(endpoint);
+    if (set.size === 0) this.holders.delete(h);
+  }
+
+  private forget(endpoint: string, s: EndpointBlocks): void {
+    for (const h of s.blocks.keys()) {
+      const set = this.holders.get(h);
+      if (!set) continue;
+      set.delete(endpoint);
+      if (set.size === 0) this.holders.delete(h);
+    }
+    this.total -= s.blocks.size;
+    s.blocks.clear();
+  }
+
+  private enforceBound(): void {
+    while (this.total > this.opts.maxEntries) {
+      let biggest: [string, EndpointBlocks] | undefined;
+      for (const pair of this.eps) if (!biggest || pair[1].blocks.size > biggest[1].blocks.size) biggest = pair;
+      if (!biggest) return;
+      const [ep, s] = biggest;
+      // Evict a chunk at once so a full index does not rescan endpoints per insert.
+      const chunk = Math.max(1, Math.min(s.blocks.size, Math.ceil(this.opts.maxEntries / 100)));
+      const it = s.blocks.keys();
+      for (let i = 0; i < chunk; i++) {
+        const h = it.next().value as number;
+        this.remove(ep, s, h);
+        this.evictions++;
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// The arithmetic of the latency-predicting scorer, kept pure so it can be checked by hand.
+//
+//   predicted TTFT = base + rate × (prefill tokens queued ahead + this request's uncached tokens) + k × decoding
+//
+// where "uncached" = prompt tokens − tokens of its prefix the endpoint already holds (from the KV index), "queued
+// ahead" = uncached tokens of requests already sent there that have not produced their first token, and
+// "decoding" = sequences in decode there (each step that carries our prefill also carries their decode work).
+// The three coefficients are learned online by recursive least squares from the TTFT the router observes at each
+// first byte, starting from a prior; features are scaled to similar magnitudes so the solver stays well conditioned.
+// Because queued work and missing cache enter the same currency (seconds), cache affinity fades smoothly as a warm
+// endpoint's queue grows, instead of flipping at a threshold.
+
+export interface LatencyInputs {
+  promptTokens: number;
+  cachedTokens: number;
+  queuedPrefillTokens: number;
+  decoding: number;
+}
+
+export interface LatencyPrediction {
+  /** seconds: fixed part, waiting for queued prefill, own prefill, decode interference, and the total */
+  baseSec: number;
+  queueSec: number;
+  prefillSec: number;
+  decodeSec: number;
+  ttftSec: number;
+}
+
+const TOKEN_SCALE = 1000;
+const SEQ_SCALE = 100;
+
+export interface Coefficients {
+  baseSec: number;
+  secPerToken: number;
+  secPerDecodingSeq: number;
+}
+
+/** A100-class prior for a 7–8B model: ~10k prefill tokens/s, 10 ms fixed, 0.1 ms per decoding sequence. */
+export const PRIOR: Coefficients = { baseSec: 0.01, secPerToken: 1e-4, secPerDecodingSeq: 1e-4 };
+
+export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPrediction {
+  const uncached = Math.max(0, x.promptTokens - x.cachedTokens);
+  const queueSec = c.secPerToken * Math.max(0, x.queuedPrefillTokens);
+  const prefillSec = c.secPerToken * uncached;
+  const decodeSec = c.secPerDecodingSeq * Math.max(0, x.decoding);
+  return {
+    baseSec: c.baseSec,
+    queueSec,
+    prefillSec,
+    decodeSec,
+    ttftSec: c.baseSec + queueSec + prefillSec + decodeSec,
+  };
+}
+
+/** Scores in [0, 100]: 100 × best / predicted, so the fastest endpoint gets 100 and one twice as slow 50. */
+export function scoresFromPredictions(ttfts: readonly number[]): number[] {
+  const best = Math.min(...ttfts);
+  return ttfts.map((t) => (t > 0 && Number.isFinite(t) ? (100 * best) / t : 0));
+}
+
+/** Recursive least squares with forgetting over features [1, tokens/1000, decoding/100]. */
+export class OnlineLatencyModel {
+  private theta: number[];
+  private P: number[][];
+  observations = 0;
+
+  constructor(
+    prior: Coefficients = PRIOR,
+    private readonly forgetting = 0.995,
+  ) {
+    this.theta = [prior.baseSec, prior.secPerToken * TOKEN_SCALE, prior.secPerDecodingSeq * SEQ_SCALE];
+    this.P = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ];
+  }
+
+  get coefficients(): Coefficients {
+    // Physical floors: time never goes down with more work.
+    return {
+      baseSec: Math.max(0, this.theta[0]),
+      secPerToken: Math.max(1e-7, this.theta[1] / TOKEN_SCALE),
+      secPerDecodingSeq: Math.max(0, this.theta[2] / SEQ_SCALE),
+    };
+  }
+
+  /** One observed TTFT (seconds) for a request whose inputs were `x` at dispatch. */
+  observe(x: LatencyInputs, ttftSec: number): void {
+    if (!Number.isFinite(ttftSec) || ttftSec < 0) return;
+    const tokens = Math.max(0, x.queuedPrefillTokens) + Math.max(0, x.promptTokens - x.cachedTokens);
+    const phi = [1, tokens / TOKEN_SCALE, Math.max(0, x.decoding) / SEQ_SCALE];
+    const P = this.P;
+    const Pphi = P.map((row) => row[0] * phi[0] + row[1] * phi[1] + row[2] * phi[2]);
+    const denom = this.forgetting + phi[0] * Pphi[0] + phi[1] * Pphi[1] + phi[2] * Pphi[2];
+    const k = Pphi.map((v) => v / denom);
+    const err = ttftSec - (this.theta[0] * phi[0] + this.theta[1] * phi[1] + this.theta[2] * phi[2]);
+    for (let i = 0; i < 3; i++) this.theta[i] += k[i] * err;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P[i][j] = (P[i][j] - k[i] * Pphi[j]) / this.forgetting;
+    // Keep P bounded under forgetting when the input does not excite every direction.
+    for (let i = 0; i < 3; i++) if (P[i][i] > 1e6) for (let j = 0; j < 3; j++) P[i][j] /= 10;
+    this.observations++;
+  }
+}

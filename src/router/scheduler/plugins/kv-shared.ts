@@ -1,0 +1,75 @@
+// One KvAwareness per router (keyed by its metrics registry), shared by the precise-prefix-cache and
+// latency-predictor scorers so the index, subscriptions and dispatch bookkeeping exist once.
+import { Gauge, Histogram } from 'prom-client';
+import { type AwarenessOptions, KvAwareness } from '../../kvindex/awareness.js';
+import type { RouterMetrics } from '../../telemetry/metrics.js';
+import type { PluginArgs } from '../plugin.js';
+
+const shared = new WeakMap<RouterMetrics, KvAwareness>();
+
+export function awarenessOptions(args: PluginArgs): AwarenessOptions {
+  const tokenizer = args.tokenizer ?? 'local';
+  if (tokenizer !== 'local' && tokenizer !== 'remote')
+    throw new Error(`tokenizer must be "local" or "remote", got ${JSON.stringify(tokenizer)}`);
+  const int = (key: string, dflt: number, min: number, max: number): number => {
+    const v = args[key];
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`${key} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+  return {
+    tokenizer,
+    blockSize: int('blockSize', 16, 1, 1 << 16),
+    hashSeed: int('hashSeed', 0, -(2 ** 31), 2 ** 31 - 1),
+    kvEventsPort: int('kvEventsPort', 5557, 1, 65535),
+    subscribe: args.subscribe !== false,
+    index: { maxEntries: int('maxIndexEntries', 2_000_000, 1000, 1e9) },
+  };
+}
+
+export function sharedAwareness(metrics: RouterMetrics, args: PluginArgs): KvAwareness {
+  let a = shared.get(metrics);
+  if (a) return a;
+  a = new KvAwareness(awarenessOptions(args));
+  shared.set(metrics, a);
+  const aw = a;
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'kthena_router_kv_index_entries',
+    help: '(endpoint, block) entries in the precise KV index',
+    registers,
+    collect() {
+      this.set(aw.index.entries);
+    },
+  });
+  new Gauge({
+    name: 'kthena_router_kv_index_bytes',
+    help: 'Approximate heap bytes of the precise KV index',
+    registers,
+    collect() {
+      this.set(aw.index.bytes);
+    },
+  });
+  const rel = new Gauge({
+    name: 'kthena_router_kv_cached_tokens_prediction_error_ratio',
+    help: 'Moving mean of |predicted - engine-reported cached tokens| / prompt tokens, per model',
+    labelNames: ['model'],
+    registers,
+  });
+  const abs = new Histogram({
+    name: 'kthena_router_kv_cached_tokens_prediction_error_tokens',
+    help: 'Per request |predicted - engine-reported cached prompt tokens|',
+    labelNames: ['model'],
+    buckets: [0, 16, 64, 256, 1024, 4096, 16384],
+    registers,
+  });
+  aw.verifier.sink = {
+    observe(model, predicted, reported) {
+      abs.observe({ model }, Math.abs(predicted - reported));
+      rel.set({ model }, aw.verifier.meanRelError(model) ?? 0);
+    },
+  };
+  return aw;
+}

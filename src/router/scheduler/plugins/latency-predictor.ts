@@ -1,0 +1,75 @@
+// latency-predictor (score), ours and the recommended default: for each candidate, predict this request's TTFT —
+// waiting for the prefill work already queued there, plus prefilling the tokens it does not hold yet (from the
+// precise KV index), plus decode interference — with coefficients learned online, and prefer the lowest
+// (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
+
+import { type LatencyPrediction, predictTtft, scoresFromPredictions } from '../../kvindex/latency-model.js';
+import type { RequestContext } from '../../request/context.js';
+import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
+import { sharedAwareness } from './kv-shared.js';
+
+export interface DecisionRecord {
+  request: string;
+  model: string;
+  promptTokens: number;
+  candidates: ({ endpoint: string; cachedTokens: number; queuedPrefillTokens: number; decoding: number } & Record<
+    keyof LatencyPrediction,
+    number
+  >)[];
+}
+
+const KEEP = 32;
+
+export const latencyPredictorPlugin: PluginDefinition = {
+  name: 'latency-predictor',
+  roles: ['score'],
+  create(args, deps): SchedulerPlugin {
+    const kv = sharedAwareness(deps.metrics, args);
+    const recent: DecisionRecord[] = [];
+    const record = (ctx: RequestContext, rec: DecisionRecord) => {
+      recent.push(rec);
+      if (recent.length > KEEP) recent.shift();
+      ctx.attrs.set('latency-predictor.decision', rec);
+    };
+    return {
+      name: 'latency-predictor',
+      preSchedule: (ctx, eps) => kv.prepare(ctx, eps),
+      score(ctx, eps) {
+        const coeff = kv.model.coefficients;
+        const inputs = kv.inputsFor(ctx, eps);
+        const preds = inputs.map((x) => predictTtft(coeff, x));
+        record(ctx, {
+          request: ctx.id,
+          model: ctx.model,
+          promptTokens: inputs[0]?.promptTokens ?? 0,
+          candidates: eps.map((ep, i) => ({
+            endpoint: ep.state.key,
+            cachedTokens: inputs[i].cachedTokens,
+            queuedPrefillTokens: inputs[i].queuedPrefillTokens,
+            decoding: inputs[i].decoding,
+            ...round(preds[i]),
+          })),
+        });
+        return scoresFromPredictions(preds.map((p) => p.ttftSec));
+      },
+      onDispatch: (ctx, ep) => kv.dispatch(ctx, ep),
+      postSchedule: (ctx, ep) => kv.firstByte(ctx, ep),
+      onRelease: (ctx, ep) => kv.release(ctx, ep),
+      onResponseDone: (ctx, o) => kv.done(ctx, o.endpoint?.state.key, o.cachedTokens),
+      onEndpointRemoved: (s) => kv.forgetEndpoint(s.key),
+      close: () => kv.close(),
+      debugState: () => ({ kv: kv.debugState(), recentDecisions: recent }),
+    };
+  },
+};
+
+function round(p: LatencyPrediction): LatencyPrediction {
+  const r = (v: number) => Math.round(v * 1e6) / 1e6;
+  return {
+    baseSec: r(p.baseSec),
+    queueSec: r(p.queueSec),
+    prefillSec: r(p.prefillSec),
+    decodeSec: r(p.decodeSec),
+    ttftSec: r(p.ttftSec),
+  };
+}
