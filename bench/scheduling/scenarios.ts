@@ -22,10 +22,15 @@ export interface Scenario {
 
 export type Size = 'tiny' | 'quick' | 'full';
 
-export function buildScenario(name: string, size: Size, seed = 1): Scenario {
+export function buildScenario(
+  name: string,
+  size: Size,
+  seed = 1,
+  over: { groups?: number; promptsPerGroup?: number } = {},
+): Scenario {
   const groupsFull = 256;
-  const groups = size === 'full' ? groupsFull : size === 'quick' ? 16 : 4;
-  const per = size === 'full' ? 32 : size === 'quick' ? 8 : 6;
+  const groups = over.groups ?? (size === 'full' ? groupsFull : size === 'quick' ? 16 : 4);
+  const per = over.promptsPerGroup ?? (size === 'full' ? 32 : size === 'quick' ? 8 : 6);
   const scale = (groups * per) / (groupsFull * 32);
   // KV capacity shrinks with the number of groups (same cache pressure as upstream's run), but never below what
   // the requests in flight need (else the small scale would measure KV-capacity queueing upstream never had).
