@@ -8,6 +8,7 @@ import {
   Int32,
   Int64,
   IntOrString,
+  kubeType,
   MapOf,
   Opaque,
   Quantity,
@@ -34,31 +35,40 @@ export const EnvVarSource = Type.Object({
   secretKeyRef: Optional(SecretKeySelector),
 });
 
-export const EnvVar = Type.Object({
-  name: Str({ minLength: 1 }),
-  value: Optional(Str()),
-  valueFrom: Optional(EnvVarSource),
-});
+export const EnvVar = kubeType(
+  'core/v1 EnvVar',
+  Type.Object({
+    name: Str({ minLength: 1 }),
+    value: Optional(Str()),
+    valueFrom: Optional(EnvVarSource),
+  }),
+);
 export type EnvVar = Static<typeof EnvVar>;
 
 const NamedOptionalRef = Type.Object({ name: Optional(Str()), optional: Optional(Bool()) });
-export const EnvFromSource = Type.Object({
-  prefix: Optional(Str()),
-  configMapRef: Optional(NamedOptionalRef),
-  secretRef: Optional(NamedOptionalRef),
-});
+export const EnvFromSource = kubeType(
+  'core/v1 EnvFromSource',
+  Type.Object({
+    prefix: Optional(Str()),
+    configMapRef: Optional(NamedOptionalRef),
+    secretRef: Optional(NamedOptionalRef),
+  }),
+);
 export type EnvFromSource = Static<typeof EnvFromSource>;
 
-export const ResourceRequirements = Type.Object({
-  limits: Optional(MapOf(Quantity())),
-  requests: Optional(MapOf(Quantity())),
-  claims: Optional(
-    Type.Array(Type.Object({ name: Str(), request: Optional(Str()) }), {
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
-    }),
-  ),
-});
+export const ResourceRequirements = kubeType(
+  'core/v1 ResourceRequirements',
+  Type.Object({
+    limits: Optional(MapOf(Quantity())),
+    requests: Optional(MapOf(Quantity())),
+    claims: Optional(
+      Type.Array(Type.Object({ name: Str(), request: Optional(Str()) }), {
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
+  }),
+);
 export type ResourceRequirements = Static<typeof ResourceRequirements>;
 
 export const ContainerPort = Type.Object({
@@ -138,21 +148,27 @@ export const Container = Type.Object({
 });
 export type Container = Static<typeof Container>;
 
-export const Toleration = Type.Object({
-  key: Optional(Str()),
-  operator: Optional(Enum(['Exists', 'Equal'] as const)),
-  value: Optional(Str()),
-  effect: Optional(Enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const)),
-  tolerationSeconds: Optional(Int64()),
-});
+export const Toleration = kubeType(
+  'core/v1 Toleration',
+  Type.Object({
+    key: Optional(Str()),
+    operator: Optional(Enum(['Exists', 'Equal'] as const)),
+    value: Optional(Str()),
+    effect: Optional(Enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const)),
+    tolerationSeconds: Optional(Int64()),
+  }),
+);
 export type Toleration = Static<typeof Toleration>;
 
 /** core/v1 Affinity; the terms themselves are kept as written (the scheduler reads them, we do not). */
-export const Affinity = Type.Object({
-  nodeAffinity: Optional(Opaque()),
-  podAffinity: Optional(Opaque()),
-  podAntiAffinity: Optional(Opaque()),
-});
+export const Affinity = kubeType(
+  'core/v1 Affinity',
+  Type.Object({
+    nodeAffinity: Optional(Opaque()),
+    podAffinity: Optional(Opaque()),
+    podAntiAffinity: Optional(Opaque()),
+  }),
+);
 export type Affinity = Static<typeof Affinity>;
 
 /** core/v1 Volume: the common sources are checked, any other source is kept as written. */
@@ -235,8 +251,11 @@ export const TemplateMeta = Type.Object({
   finalizers: Optional(Type.Array(Str())),
 });
 
-export const PodTemplateSpec = Type.Object({
-  metadata: Optional(TemplateMeta),
-  spec: Optional(PodSpec),
-});
+export const PodTemplateSpec = kubeType(
+  'core/v1 PodTemplateSpec',
+  Type.Object({
+    metadata: Optional(TemplateMeta),
+    spec: Optional(PodSpec),
+  }),
+);
 export type PodTemplateSpec = Static<typeof PodTemplateSpec>;

@@ -1,5 +1,7 @@
 // The Kthena API: TypeBox schemas (one source for TS types, validation, defaults and CRDs) of
 // networking.serving.volcano.sh/v1alpha1 and workload.serving.volcano.sh/v1alpha1.
+
+export { renderApiDoc, SEMANTIC_RULES } from './apidoc.js';
 export * from './core.js';
 export {
   crdFor,
@@ -10,7 +12,7 @@ export {
   structuralProblems,
   toCrdSchema,
 } from './crds.js';
-export { applyDefaults, defaultInPlace } from './defaults.js';
+export { applyAutoscalingAdmissionDefaults, applyDefaults, defaultInPlace } from './defaults.js';
 export * from './kinds.js';
 export {
   MAX_DOCUMENT_BYTES,

@@ -6,6 +6,7 @@ import {
   ModelRouteSchema,
   ModelServerSchema,
 } from './networking.js';
+import './descriptions.js'; // attaches descriptions to the schemas before anything reads them
 import type { JsonSchema } from './schema-check.js';
 import { API_VERSION_WORKLOAD, AutoscalingPolicySchema, ModelBoosterSchema, ModelServingSchema } from './workload.js';
 

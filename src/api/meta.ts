@@ -1,5 +1,5 @@
 // ObjectMeta and the small metav1/core reference types every kind uses.
-import { Bool, Enum, Int64, Opaque, type Static, Str, StringMap, Time, Type } from './schema-helpers.js';
+import { Bool, Enum, Int64, kubeType, Opaque, type Static, Str, StringMap, Time, Type } from './schema-helpers.js';
 
 export const OwnerReference = Type.Object({
   apiVersion: Str(),
@@ -32,34 +32,43 @@ export const ObjectMeta = Type.Object({
 export type ObjectMeta = Static<typeof ObjectMeta>;
 
 /** metav1.Condition. */
-export const Condition = Type.Object({
-  type: Str({ maxLength: 316 }),
-  status: Enum(['True', 'False', 'Unknown'] as const),
-  observedGeneration: Type.Optional(Int64({ minimum: 0 })),
-  lastTransitionTime: Time(),
-  reason: Str({ maxLength: 1024 }),
-  message: Str({ maxLength: 32768 }),
-});
+export const Condition = kubeType(
+  'meta/v1 Condition',
+  Type.Object({
+    type: Str({ maxLength: 316 }),
+    status: Enum(['True', 'False', 'Unknown'] as const),
+    observedGeneration: Type.Optional(Int64({ minimum: 0 })),
+    lastTransitionTime: Time(),
+    reason: Str({ maxLength: 1024 }),
+    message: Str({ maxLength: 32768 }),
+  }),
+);
 export type Condition = Static<typeof Condition>;
 
 /** core/v1 ObjectReference. */
-export const ObjectReference = Type.Object({
-  apiVersion: Type.Optional(Str()),
-  kind: Type.Optional(Str()),
-  name: Type.Optional(Str()),
-  namespace: Type.Optional(Str()),
-  uid: Type.Optional(Str()),
-  resourceVersion: Type.Optional(Str()),
-  fieldPath: Type.Optional(Str()),
-});
+export const ObjectReference = kubeType(
+  'core/v1 ObjectReference',
+  Type.Object({
+    apiVersion: Type.Optional(Str()),
+    kind: Type.Optional(Str()),
+    name: Type.Optional(Str()),
+    namespace: Type.Optional(Str()),
+    uid: Type.Optional(Str()),
+    resourceVersion: Type.Optional(Str()),
+    fieldPath: Type.Optional(Str()),
+  }),
+);
 export type ObjectReference = Static<typeof ObjectReference>;
 
 /** core/v1 SecretKeySelector. */
-export const SecretKeySelector = Type.Object({
-  name: Type.Optional(Str()),
-  key: Str(),
-  optional: Type.Optional(Bool()),
-});
+export const SecretKeySelector = kubeType(
+  'core/v1 SecretKeySelector',
+  Type.Object({
+    name: Type.Optional(Str()),
+    key: Str(),
+    optional: Type.Optional(Bool()),
+  }),
+);
 export type SecretKeySelector = Static<typeof SecretKeySelector>;
 
 export const LabelSelectorRequirement = Type.Object({
@@ -69,8 +78,11 @@ export const LabelSelectorRequirement = Type.Object({
 });
 
 /** metav1.LabelSelector. */
-export const LabelSelector = Type.Object({
-  matchLabels: Type.Optional(StringMap()),
-  matchExpressions: Type.Optional(Type.Array(LabelSelectorRequirement)),
-});
+export const LabelSelector = kubeType(
+  'meta/v1 LabelSelector',
+  Type.Object({
+    matchLabels: Type.Optional(StringMap()),
+    matchExpressions: Type.Optional(Type.Array(LabelSelectorRequirement)),
+  }),
+);
 export type LabelSelector = Static<typeof LabelSelector>;

@@ -1,7 +1,7 @@
 // networking.serving.volcano.sh/v1alpha1: ModelRoute, ModelServer, ExternalModelProvider.
 // Field names, enums, defaults and limits follow upstream's v1alpha1 CRDs; `x-kubernetes-validations` carry the
-// CEL rules upstream has, and semantic.ts re-implements them (plus the webhook rules) for offline validation.
-import { Condition, ObjectMeta, type SecretKeySelector } from './meta.js';
+// CEL rules upstream has, and rules/ re-implements them (plus the webhook rules) for offline validation.
+import { Condition, ObjectMeta } from './meta.js';
 import {
   Bool,
   type CelRule,
@@ -223,23 +223,25 @@ export const RESERVED_PROVIDER_HEADERS = [
 /** The label a Secret needs before the router will read it as a provider credential. */
 export const PROVIDER_CREDENTIAL_LABEL = 'networking.serving.volcano.sh/external-model-provider-credential';
 
+export const ProviderSecretRef = Type.Object(
+  {
+    name: Str({ minLength: 1 }),
+    key: Str({ minLength: 1 }),
+    optional: Optional(Bool()),
+  },
+  {
+    'x-kubernetes-validations': [
+      { rule: '!has(self.optional) || !self.optional', message: 'secretRef.optional must not be true' },
+    ],
+  },
+);
+export type ProviderSecretRef = Static<typeof ProviderSecretRef>;
+
 export const ProviderAuth = Type.Object({
   scheme: Optional(Enum(AUTH_SCHEMES)),
-  secretRef: Type.Object(
-    {
-      name: Str({ minLength: 1 }),
-      key: Str({ minLength: 1 }),
-      optional: Optional(Bool()),
-    },
-    {
-      'x-kubernetes-validations': [
-        { rule: '!has(self.optional) || !self.optional', message: 'secretRef.optional must not be true' },
-      ],
-    },
-  ),
+  secretRef: ProviderSecretRef,
 });
 export type ProviderAuth = Static<typeof ProviderAuth>;
-export type ProviderSecretRef = Static<typeof SecretKeySelector>;
 
 export const ExternalModelProviderSpec = Type.Object({
   providerType: Optional(Enum(PROVIDER_TYPES, { default: 'OpenAI' })),

@@ -25,6 +25,7 @@ export class ProblemSink {
   readonly errors: Problem[] = [];
   readonly warnings: Problem[] = [];
   private dropped = 0;
+  private finished = false;
 
   error(path: readonly PathSeg[] | string, message: string): void {
     if (this.errors.length >= MAX_PROBLEMS_PER_DOCUMENT) {
@@ -43,12 +44,15 @@ export class ProblemSink {
     return this.errors.length >= MAX_PROBLEMS_PER_DOCUMENT;
   }
 
-  /** Adds the "and N more" line when errors were cut off. */
+  /** Adds a closing line when errors were cut off (the walk stops early, so the rest are not even counted). */
   finish(): { errors: Problem[]; warnings: Problem[] } {
-    if (this.dropped > 0) {
-      this.errors.push({ path: '', message: `${this.dropped} more errors not shown` });
-      this.dropped = 0;
+    if (this.full && !this.finished) {
+      this.errors.push({
+        path: '',
+        message: `stopped after ${MAX_PROBLEMS_PER_DOCUMENT} errors${this.dropped > 0 ? ` (at least ${this.dropped} more)` : ''}; fix these and run again`,
+      });
     }
+    this.finished = true;
     return { errors: this.errors, warnings: this.warnings };
   }
 }

@@ -87,3 +87,29 @@ export function Opaque<T = Record<string, unknown>>(opts: Opts = {}) {
 export function AnyJson(opts: Opts = {}) {
   return Type.Unsafe<unknown>({ 'x-kubernetes-preserve-unknown-fields': true, ...opts });
 }
+
+/**
+ * Attaches descriptions to a schema and to some of its fields (they end up in the CRDs, so `kubectl explain`
+ * shows them, and in docs/api.md). Field schemas are copied before annotation because one type may be used
+ * as a field in several places.
+ */
+export function describeSchema(schema: TSchema, description: string, fields: Record<string, string> = {}): void {
+  const s = schema as Record<string, any>;
+  s.description = description;
+  const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+  for (const [name, text] of Object.entries(fields)) {
+    if (!props || !Object.hasOwn(props, name)) throw new Error(`describeSchema: no field ${name}`);
+    const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(props[name])) as Record<string, unknown>;
+    copy.description = text;
+    props[name] = copy;
+  }
+}
+
+/**
+ * Marks a schema as a well-known Kubernetes type (`core/v1 PodTemplateSpec`): docs/api.md names it instead of
+ * expanding it. Set at definition time so `Type.Optional` copies carry the mark too. Not emitted in CRDs.
+ */
+export function kubeType<S extends TSchema>(ref: string, schema: S): S {
+  (schema as Record<string, unknown>)['x-kthena-ref'] = ref;
+  return schema;
+}

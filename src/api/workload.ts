@@ -132,6 +132,26 @@ export const ModelServingSpec = Type.Object({
 });
 export type ModelServingSpec = Static<typeof ModelServingSpec>;
 
+// Beyond upstream: which role of which group is not ready and why, plus the restart back-off bookkeeping that must
+// survive a controller restart (so it lives in status, not in the controller's memory).
+export const RoleInstanceStatus = Type.Object({
+  name: Str(),
+  role: Str(),
+  phase: Str(),
+  readyPods: Int32({ minimum: 0 }),
+  pods: Int32({ minimum: 0 }),
+  revision: Str(),
+  reason: Optional(Str()),
+});
+export const ServingGroupStatus = Type.Object({
+  name: Str(),
+  phase: Str(),
+  revision: Str(),
+  restarts: Optional(Int32({ minimum: 0 })),
+  lastRestartTime: Optional(Str({ format: 'date-time' })),
+  roles: Type.Array(RoleInstanceStatus),
+});
+
 export const ModelServingStatus = Type.Object({
   observedGeneration: Optional(Int64()),
   replicas: Optional(Int32()),
@@ -142,6 +162,8 @@ export const ModelServingStatus = Type.Object({
   updateRevision: Optional(Str()),
   labelSelector: Optional(Str()),
   conditions: Optional(conditionsList()),
+  // Ours, beyond upstream: per-group and per-role-instance health written by the controller.
+  servingGroups: Optional(Type.Array(ServingGroupStatus)),
 });
 export type ModelServingStatus = Static<typeof ModelServingStatus>;
 
@@ -356,24 +378,26 @@ export const TargetScalingStatus = Type.Object({
 });
 export type TargetScalingStatus = Static<typeof TargetScalingStatus>;
 
+export const RatioStatus = Type.Object({
+  numeratorRole: Optional(Str()),
+  denominatorRole: Optional(Str()),
+  currentRatio: Optional(Str()),
+});
+export type RatioStatus = Static<typeof RatioStatus>;
+
+export const DisaggregatedStatus = Type.Object({
+  roles: Optional(Type.Array(TargetScalingStatus)),
+  ratioStatus: Optional(RatioStatus),
+  ratioAdjusted: Optional(Bool()),
+});
+export type DisaggregatedStatus = Static<typeof DisaggregatedStatus>;
+
 export const AutoscalingPolicyStatus = Type.Object({
   observedGeneration: Optional(Int64()),
   conditions: Optional(conditionsList()),
   homogeneousStatus: Optional(TargetScalingStatus),
   heterogeneousStatus: Optional(Type.Array(TargetScalingStatus)),
-  disaggregatedStatus: Optional(
-    Type.Object({
-      roles: Optional(Type.Array(TargetScalingStatus)),
-      ratioStatus: Optional(
-        Type.Object({
-          numeratorRole: Optional(Str()),
-          denominatorRole: Optional(Str()),
-          currentRatio: Optional(Str()),
-        }),
-      ),
-      ratioAdjusted: Optional(Bool()),
-    }),
-  ),
+  disaggregatedStatus: Optional(DisaggregatedStatus),
 });
 export type AutoscalingPolicyStatus = Static<typeof AutoscalingPolicyStatus>;
 

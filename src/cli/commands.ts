@@ -4,9 +4,11 @@
 import type { Command } from 'commander';
 import { register as registerBench } from './bench.js';
 import { register as registerCluster } from './cluster.js';
+import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerRouter } from './router.js';
+import { register as registerStart } from './start.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -16,6 +18,8 @@ registrations.push(registerCrds);
 registrations.push(registerEngineSim);
 registrations.push(registerCluster);
 registrations.push(registerRouter);
+registrations.push(registerControllerManager);
+registrations.push(registerStart);
 registrations.push(registerBench);
 
 export function registerCommands(program: Command): void {

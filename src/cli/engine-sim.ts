@@ -57,6 +57,8 @@ function roleFromKvTransferConfig(json: string): EngineRole | undefined {
   } catch {
     throw new InvalidArgumentError('--kv-transfer-config must be JSON');
   }
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw new InvalidArgumentError('--kv-transfer-config must be a JSON object');
   const role = (c as { kv_role?: unknown }).kv_role;
   if (role === 'kv_producer') return 'prefill';
   if (role === 'kv_consumer') return 'decode';
@@ -64,7 +66,7 @@ function roleFromKvTransferConfig(json: string): EngineRole | undefined {
   throw new InvalidArgumentError(`--kv-transfer-config: unknown kv_role ${String(role)}`);
 }
 
-interface Opts {
+export interface Opts {
   port: number;
   host: string;
   model?: string;
@@ -79,6 +81,7 @@ interface Opts {
   kvEventsEndpoint?: string;
   kvEventsReplayEndpoint?: string;
   kvEventsTopic?: string;
+  kvEventsFormat: 'array' | 'map';
   kvEventsConfig?: string;
   kvTransferConfig?: string;
   seed: number;
@@ -94,6 +97,59 @@ interface Opts {
   loraModules?: string[];
   outputLen?: string;
   streamInterval?: number;
+}
+
+/** Flags → EngineOptions (pure, so malformed flag values are testable without starting anything). */
+export function toEngineOptions(positional: string | undefined, o: Opts): EngineOptions {
+  const model = o.model ?? o.modelPath ?? positional ?? 'sim-model';
+  let kvEndpoint = o.kvEventsEndpoint;
+  let kvReplay = o.kvEventsReplayEndpoint;
+  let kvTopic = o.kvEventsTopic;
+  if (o.kvEventsConfig) {
+    let c: Record<string, unknown>;
+    try {
+      c = JSON.parse(o.kvEventsConfig) as Record<string, unknown>;
+    } catch {
+      throw new InvalidArgumentError('--kv-events-config must be JSON');
+    }
+    if (typeof c !== 'object' || c === null || Array.isArray(c))
+      throw new InvalidArgumentError('--kv-events-config must be a JSON object');
+    if (c.enable_kv_cache_events !== false) {
+      kvEndpoint ??= typeof c.endpoint === 'string' ? c.endpoint : 'tcp://*:5557';
+      kvReplay ??= typeof c.replay_endpoint === 'string' ? c.replay_endpoint : undefined;
+      if (!kvTopic && typeof c.topic === 'string') kvTopic = c.topic;
+    }
+  }
+  const role = o.role ?? (o.kvTransferConfig ? roleFromKvTransferConfig(o.kvTransferConfig) : undefined);
+  const opts: EngineOptions = {
+    port: o.port,
+    host: o.host,
+    model,
+    servedModelName: o.servedModelName,
+    engine: o.engine,
+    profile: o.profile,
+    role,
+    speedup: o.speedup,
+    seed: o.seed,
+    blockSize: o.blockSize,
+    maxNumSeqs: o.maxNumSeqs,
+    maxNumBatchedTokens: o.maxNumBatchedTokens,
+    maxModelLen: o.maxModelLen,
+    numGpuBlocks: o.numGpuBlocksOverride,
+    gpuMemoryUtilization: o.gpuMemoryUtilization,
+    enablePrefixCaching: o.enablePrefixCaching,
+    enableLora: o.enableLora,
+    maxLoras: o.maxLoras,
+    loraModules: o.loraModules ? parseLoraModules(o.loraModules) : undefined,
+    kvEventsEndpoint: kvEndpoint,
+    kvEventsReplayEndpoint: kvReplay,
+    kvEventsTopic: kvTopic,
+    kvEventsFormat: o.kvEventsFormat,
+    outputLen: o.outputLen,
+    streamInterval: o.streamInterval,
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+  return opts;
 }
 
 export function register(program: Command): void {
@@ -117,6 +173,11 @@ export function register(program: Command): void {
     .option('--kv-events-endpoint <ep>', 'ZMQ PUB endpoint for KV events, e.g. tcp://*:5557')
     .option('--kv-events-replay-endpoint <ep>', 'ZMQ ROUTER endpoint replaying buffered KV events')
     .option('--kv-events-topic <topic>', 'topic frame of KV events', '')
+    .addOption(
+      new Option('--kv-events-format <format>', 'KV event encoding: array (msgspec array_like) or map (newer vLLM)')
+        .choices(['array', 'map'])
+        .default('array'),
+    )
     .option('--kv-events-config <json>', "vLLM's JSON form: endpoint, replay_endpoint, topic, enable_kv_cache_events")
     .option('--kv-transfer-config <json>', "vLLM's JSON; kv_role kv_producer/kv_consumer/kv_both sets the role")
     .option('--seed <n>', 'seed for synthetic outputs', int('--seed'), 0)
@@ -146,51 +207,7 @@ export function register(program: Command): void {
       const unknown = cmd.args.slice(positional ? 1 : 0);
       if (unknown.length > 0)
         process.stderr.write(`engine-sim: ignoring unsupported arguments: ${unknown.join(' ')}\n`);
-      const model = o.model ?? o.modelPath ?? positional ?? 'sim-model';
-      let kvEndpoint = o.kvEventsEndpoint;
-      let kvReplay = o.kvEventsReplayEndpoint;
-      let kvTopic = o.kvEventsTopic;
-      if (o.kvEventsConfig) {
-        let c: Record<string, unknown>;
-        try {
-          c = JSON.parse(o.kvEventsConfig) as Record<string, unknown>;
-        } catch {
-          throw new InvalidArgumentError('--kv-events-config must be JSON');
-        }
-        if (c.enable_kv_cache_events !== false) {
-          kvEndpoint ??= typeof c.endpoint === 'string' ? c.endpoint : 'tcp://*:5557';
-          kvReplay ??= typeof c.replay_endpoint === 'string' ? c.replay_endpoint : undefined;
-          if (!kvTopic && typeof c.topic === 'string') kvTopic = c.topic;
-        }
-      }
-      const role = o.role ?? (o.kvTransferConfig ? roleFromKvTransferConfig(o.kvTransferConfig) : undefined);
-      const opts: EngineOptions = {
-        port: o.port,
-        host: o.host,
-        model,
-        servedModelName: o.servedModelName,
-        engine: o.engine,
-        profile: o.profile,
-        role,
-        speedup: o.speedup,
-        seed: o.seed,
-        blockSize: o.blockSize,
-        maxNumSeqs: o.maxNumSeqs,
-        maxNumBatchedTokens: o.maxNumBatchedTokens,
-        maxModelLen: o.maxModelLen,
-        numGpuBlocks: o.numGpuBlocksOverride,
-        gpuMemoryUtilization: o.gpuMemoryUtilization,
-        enablePrefixCaching: o.enablePrefixCaching,
-        enableLora: o.enableLora,
-        maxLoras: o.maxLoras,
-        loraModules: o.loraModules ? parseLoraModules(o.loraModules) : undefined,
-        kvEventsEndpoint: kvEndpoint,
-        kvEventsReplayEndpoint: kvReplay,
-        kvEventsTopic: kvTopic,
-        outputLen: o.outputLen,
-        streamInterval: o.streamInterval,
-        log: (line) => process.stderr.write(`${line}\n`),
-      };
+      const opts = toEngineOptions(positional, o);
       const { startEngines } = await import('../engine/index.js');
       const engines = await startEngines({
         ...opts,

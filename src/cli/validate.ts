@@ -4,6 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_DOCUMENT_BYTES, parseManifests, validate } from '../api/index.js';
+// Registers the router-local EngineEndpoint kind, so config directories for `kthena router --config-dir` validate.
+import '../router/sources/manifests.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
@@ -87,7 +89,7 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
         errors++;
       }
       if (!opts.quiet) {
-        for (const p of r.warnings) {
+        for (const p of [...(doc.warnings ?? []), ...r.warnings]) {
           const line = (p.path && doc.lineOf?.(p.path)) || doc.line;
           out(`${file}:${line}: document ${doc.index + 1}${what}: warning: ${p.path ? `${p.path}: ` : ''}${p.message}`);
           warnings++;

@@ -1,6 +1,8 @@
 // Things that run beside the API server as ordinary API clients (kubelet, scheduler, …).
 // Each component talks to the server over HTTP only; `kthena cluster` starts them in order.
 import type { Logger } from 'pino';
+import { kubeletComponent } from './kubelet/index.js';
+import { schedulerComponent } from './scheduler/index.js';
 
 export interface ClusterContext {
   /** Base URL of the API server, e.g. http://127.0.0.1:6443 */
@@ -27,4 +29,4 @@ export interface ClusterComponent {
 }
 
 /** The components `kthena cluster` runs, in start order (stopped in reverse). */
-export const clusterComponents: ClusterComponent[] = [];
+export const clusterComponents: ClusterComponent[] = [kubeletComponent, schedulerComponent];

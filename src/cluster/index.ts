@@ -3,6 +3,11 @@ import pino, { type Logger } from 'pino';
 import { type ApiServer, defaultLogDir, startApiServer } from './apiserver/index.js';
 import { type ClusterComponent, type ClusterContext, clusterComponents } from './components.js';
 
+export type { ApiServer, ApiServerOptions } from './apiserver/index.js';
+export { startApiServer } from './apiserver/index.js';
+export type { ClusterComponent, ClusterContext } from './components.js';
+export { clusterComponents } from './components.js';
+
 export interface ClusterOptions {
   port?: number;
   host?: string;

@@ -16,6 +16,8 @@ export interface EngineOptions {
   /** Names the API answers to (vLLM --served-model-name); the first is reported in responses. */
   servedModelName?: string | string[];
   profile?: string;
+  /** Replaces profile fields (calibration experiments, custom hardware). */
+  profileOverrides?: Partial<Omit<Profile, 'name'>>;
   engine?: EngineKind;
   role?: EngineRole;
   /** Simulated time runs this many times faster than wall time. */
@@ -36,6 +38,8 @@ export interface EngineOptions {
   kvEventsEndpoint?: string;
   kvEventsReplayEndpoint?: string;
   kvEventsTopic?: string;
+  /** KV event encoding: msgspec array_like (default, what Kthena's runtime reads) or newer vLLM's maps. */
+  kvEventsFormat?: 'array' | 'map';
   /** Output length when ignore_eos is not set: "fixed:N", "uniform:A-B", "lognormal:MEDIAN,SIGMA". */
   outputLen?: string;
   /** Tokens per SSE chunk (vLLM --stream-interval); default 1 at speedup ≤ 1, else ceil(speedup). */
@@ -81,7 +85,7 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
 
 export function resolveConfig(o: EngineOptions): ResolvedConfig {
   if (!o.model || typeof o.model !== 'string') throw new Error('model is required');
-  const profile = getProfile(o.profile ?? DEFAULT_PROFILE);
+  const profile: Profile = { ...getProfile(o.profile ?? DEFAULT_PROFILE), ...o.profileOverrides };
   const engine = o.engine ?? 'vllm';
   if (engine !== 'vllm' && engine !== 'sglang') throw new Error(`engine must be vllm or sglang (got ${engine})`);
   const role = o.role ?? 'both';

@@ -11,7 +11,7 @@
 //   samples a new token (the first one ends its prefill); finished requests free their blocks (or hold them
 //   for a PD hand-off). The step's duration comes from the cost model.
 // Nothing here reads a clock: the caller passes times, so tests drive it step by step.
-import { type StepCoefficients, stepSeconds } from './cost-model.js';
+import { type StepCoefficients, type StepShape, stepSeconds } from './cost-model.js';
 import { KvCache } from './kv-cache.js';
 import type { EngineRequest } from './request.js';
 import { GEN_TOKEN_IDS, xorshift32 } from './text-gen.js';
@@ -72,6 +72,7 @@ export class EngineCore {
   private schedReqs: EngineRequest[] = [];
   private schedTokens: number[] = [];
   private inFlight = false;
+  private readonly shape: StepShape = { prefillTokens: 0, kvTokensRead: 0, numSeqs: 0, loraLoads: 0 };
 
   constructor(cfg: CoreConfig, listener: CoreListener = {}) {
     if (!(cfg.maxNumSeqs >= 1) || !(cfg.maxNumBatchedTokens >= 1)) throw new Error('bad scheduler limits');
@@ -251,20 +252,20 @@ export class EngineCore {
 
     if (reqs.length === 0) return -1;
     const loraLoads = this.touchLoras(batchLoras);
-    this.lastStep = {
-      numScheduled: reqs.length,
-      prefillTokens,
-      decodeTokens,
-      kvTokensRead: kvRead,
-      loraLoads,
-      preempted,
-    };
+    const st = this.lastStep;
+    st.numScheduled = reqs.length;
+    st.prefillTokens = prefillTokens;
+    st.decodeTokens = decodeTokens;
+    st.kvTokensRead = kvRead;
+    st.loraLoads = loraLoads;
+    st.preempted = preempted;
     this.inFlight = true;
-    const dur = stepSeconds(
-      cfg.coefficients,
-      { prefillTokens, kvTokensRead: kvRead, numSeqs: reqs.length, loraLoads },
-      this.slowFactor,
-    );
+    const st2 = this.shape;
+    st2.prefillTokens = prefillTokens;
+    st2.kvTokensRead = kvRead;
+    st2.numSeqs = reqs.length;
+    st2.loraLoads = loraLoads;
+    const dur = stepSeconds(cfg.coefficients, st2, this.slowFactor);
     this.listener.onStep?.(prefillTokens + decodeTokens, dur);
     return dur;
   }

@@ -20,7 +20,7 @@ export function coefficients(p: Profile): StepCoefficients {
   return {
     fixedSec: p.stepOverheadSec + p.tpCommSec + weightBytesPerGpu / bw,
     prefillSecPerToken: (2 * p.arch.params) / (tp * p.gpu.bf16Flops * p.prefillMfu),
-    kvReadSecPerToken: kvBytesPerToken(p.arch) / tp / bw,
+    kvReadSecPerToken: kvBytesPerToken(p.arch) / tp / (p.gpu.hbmBytesPerSec * p.kvReadEfficiency),
     perSeqSec: p.perSeqSec,
     loraLoadSec: p.loraLoadSec,
   };

@@ -317,6 +317,11 @@ export class EngineServer {
         `This model's maximum context length is ${maxLen} tokens. However, you requested ${n + p.maxTokens} tokens ` +
           `(${n} in the messages, ${p.maxTokens} in the completion). Please reduce the length of the messages or completion.`,
       );
+    if (Math.ceil((n + 1) / e.cfg.blockSize) > e.cfg.numGpuBlocks)
+      throw new HttpError(
+        400,
+        `The prompt (${n} tokens) does not fit in the KV cache (${e.cfg.numGpuBlocks} blocks of ${e.cfg.blockSize} tokens).`,
+      );
     const headerId = req.headers['x-request-id'];
     const rid = typeof headerId === 'string' && headerId ? headerId : newId();
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${rid}`;

@@ -27,6 +27,9 @@ export interface RunningEngine {
   port: number;
   host: string;
   engine: Engine;
+  /** Bound KV-events endpoint (with the real port when asked for tcp://host:*), if publishing. */
+  kvEventsEndpoint?: string;
+  kvEventsReplayEndpoint?: string;
   close(): Promise<void>;
 }
 
@@ -42,13 +45,14 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     engine.close();
     throw err;
   }
-  let closePublisher: (() => Promise<void>) | null = null;
+  let publisher: Awaited<ReturnType<typeof startKvEventPublisher>> | null = null;
   if (opts.kvEventsEndpoint) {
     try {
-      closePublisher = await startKvEventPublisher(engine, {
+      publisher = await startKvEventPublisher(engine, {
         endpoint: opts.kvEventsEndpoint,
         replayEndpoint: opts.kvEventsReplayEndpoint,
         topic: opts.kvEventsTopic ?? '',
+        format: opts.kvEventsFormat,
       });
     } catch (err) {
       engine.close();
@@ -63,12 +67,14 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     port: addr.port,
     host,
     engine,
+    kvEventsEndpoint: publisher?.endpoint,
+    kvEventsReplayEndpoint: publisher?.replayEndpoint ?? undefined,
     async close() {
       if (closed) return;
       closed = true;
       engine.close();
       await server.close();
-      await closePublisher?.();
+      await publisher?.close();
     },
   };
 }

@@ -73,7 +73,7 @@ export class KvCache {
 
   /** vLLM's kv_cache_usage_perc: 1 − free/total (cached-but-unused blocks count as free). */
   usage(): number {
-    return 1 - this.free / this.numBlocks;
+    return (this.numBlocks - this.free) / this.numBlocks;
   }
 
   get numCachedBlocks(): number {

@@ -6,6 +6,7 @@
 //   ["BlockStored", block_hashes, parent_block_hash, token_ids, block_size, lora_id, medium, lora_name]
 //   ["BlockRemoved", block_hashes, medium]
 //   ["AllBlocksCleared"]
+// Newer vLLM (PR #42892) writes maps keyed by field name with the tag under "type"; `format: 'map'` does that.
 // zeromq is an optional dependency; without it, asking for an endpoint fails with a clear message.
 import { decode, encode } from '@msgpack/msgpack';
 import type { Engine } from './engine.js';
@@ -31,13 +32,33 @@ export function kvEventToWire(e: KvEvent, loraIds?: (name: string) => number | n
   }
 }
 
+export type KvEventFormat = 'array' | 'map';
+
+const FIELDS: Record<string, string[]> = {
+  BlockStored: ['block_hashes', 'parent_block_hash', 'token_ids', 'block_size', 'lora_id', 'medium', 'lora_name'],
+  BlockRemoved: ['block_hashes', 'medium'],
+  AllBlocksCleared: [],
+};
+
+function toMap(wire: unknown[]): Record<string, unknown> {
+  const tag = wire[0] as string;
+  const out: Record<string, unknown> = { type: tag };
+  FIELDS[tag].forEach((f, i) => {
+    out[f] = wire[i + 1];
+  });
+  return out;
+}
+
 export function encodeKvEventBatch(
   events: readonly KvEvent[],
   ts: number,
   dataParallelRank: number | null = null,
   loraIds?: (name: string) => number | null,
+  format: KvEventFormat = 'array',
 ): Uint8Array {
-  return encode([ts, events.map((e) => kvEventToWire(e, loraIds)), dataParallelRank]);
+  const wire = events.map((e) => kvEventToWire(e, loraIds));
+  if (format === 'map') return encode({ ts, events: wire.map(toMap), data_parallel_rank: dataParallelRank });
+  return encode([ts, wire, dataParallelRank]);
 }
 
 /** Decodes a payload back into events (for tests and consumers written in TypeScript). */
@@ -46,7 +67,18 @@ export function decodeKvEventBatch(payload: Uint8Array): {
   events: KvEvent[];
   dataParallelRank: number | null;
 } {
-  const raw = decode(payload) as [number, unknown[][], number | null];
+  const decoded = decode(payload) as unknown;
+  let raw: [number, unknown[][], number | null];
+  if (Array.isArray(decoded)) raw = decoded as [number, unknown[][], number | null];
+  else {
+    // Map form: rebuild the positional form.
+    const m = decoded as { ts: number; events: Record<string, unknown>[]; data_parallel_rank?: number | null };
+    raw = [
+      m.ts,
+      m.events.map((e) => [e.type, ...(FIELDS[e.type as string] ?? []).map((f) => e[f])]),
+      m.data_parallel_rank ?? null,
+    ];
+  }
   const events = raw[1].map((w): KvEvent => {
     const tag = w[0];
     if (tag === 'BlockStored')
@@ -76,8 +108,8 @@ const BUFFER_STEPS = 10_000;
 /** Binds (or connects) the publisher and wires it to the engine; returns a close function. */
 export async function startKvEventPublisher(
   engine: Engine,
-  opts: { endpoint: string; replayEndpoint?: string; topic: string },
-): Promise<() => Promise<void>> {
+  opts: { endpoint: string; replayEndpoint?: string; topic: string; format?: KvEventFormat },
+): Promise<{ endpoint: string; replayEndpoint: string | null; close: () => Promise<void> }> {
   let zmq: typeof import('zeromq');
   try {
     zmq = await import('zeromq');
@@ -110,7 +142,7 @@ export async function startKvEventPublisher(
   const loraIds = (name: string) => engine.loras.get(name)?.id ?? null;
   engine.setKvEventSink((events) => {
     if (closed) return;
-    const payload = encodeKvEventBatch(events, Date.now() / 1000, null, loraIds);
+    const payload = encodeKvEventBatch(events, Date.now() / 1000, null, loraIds, opts.format ?? 'array');
     const s = seq++;
     buffer.push({ seq: s, payload });
     if (buffer.length > BUFFER_STEPS) buffer.shift();
@@ -137,9 +169,13 @@ export async function startKvEventPublisher(
       }
     })();
   }
-  return async () => {
-    closed = true;
-    pub.close();
-    router?.close();
+  return {
+    endpoint: pub.lastEndpoint ?? ep,
+    replayEndpoint: router ? (router.lastEndpoint ?? opts.replayEndpoint ?? null) : null,
+    close: async () => {
+      closed = true;
+      pub.close();
+      router?.close();
+    },
   };
 }

@@ -34,6 +34,8 @@ export interface Profile {
   reservedGiB: number;
   // efficiencies (fractions of the roofline actually reached)
   bandwidthEfficiency: number;
+  /** Fraction of HBM bandwidth paged attention reaches when reading KV (long contexts read less efficiently). */
+  kvReadEfficiency: number;
   prefillMfu: number;
   // fixed costs
   stepOverheadSec: number; // scheduler + sampler + launch, per step
@@ -79,10 +81,21 @@ export const A100_SXM_80GB: GpuSpec = {
   hbmBytesPerSec: 2.039e12,
   bf16Flops: 312e12,
 };
+/**
+ * Upstream's benchmark does not name its accelerator. A100-class compute and bandwidth with the memory that
+ * reproduces upstream's Random-strategy rows (fitted, see docs/engine-sim.md "Calibration").
+ */
+export const UPSTREAM_BENCH_ACCELERATOR: GpuSpec = {
+  name: 'A100-class, 56 GiB (fitted to upstream Random rows)',
+  memGiB: 56,
+  hbmBytesPerSec: 2.039e12,
+  bf16Flops: 312e12,
+};
 
 const COMMON = {
   gpuMemoryUtilization: 0.9,
   bandwidthEfficiency: 0.85,
+  kvReadEfficiency: 0.85,
   prefillMfu: 0.45,
   stepOverheadSec: 0.001,
   perSeqSec: 0.00002,
@@ -111,10 +124,12 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
     ...COMMON,
     name: 'deepseek-r1-distill-qwen-7b',
     description:
-      "DeepSeek-R1-Distill-Qwen-7B BF16 on one A100-SXM-80GB, as upstream Kthena's router benchmark ran vLLM " +
+      "DeepSeek-R1-Distill-Qwen-7B BF16 on one A100-class accelerator, as upstream Kthena's router benchmark ran vLLM " +
       '(block size 128, max-num-batched-tokens 65536, max-num-seqs 256, max-model-len 32768, gpu-memory-utilization 0.9)',
     arch: DEEPSEEK_R1_DISTILL_QWEN_7B,
-    gpu: A100_SXM_80GB,
+    gpu: UPSTREAM_BENCH_ACCELERATOR,
+    // Fitted on upstream's Random row with the short system prompt (prefill-bound); see the docs.
+    prefillMfu: 0.64,
     tensorParallel: 1,
     blockSize: 128,
     maxNumSeqs: 256,

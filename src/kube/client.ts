@@ -285,9 +285,9 @@ export class KubeClient {
   }
 
   /** POST. With a subresource (e.g. pods/binding, pods/eviction) the object name comes from obj.metadata.name. */
-  async create<T = KubeObject>(
+  async create<T extends KubeObject = KubeObject>(
     ref: ResourceRef,
-    obj: KubeObject,
+    obj: T,
     opts: { namespace?: string; subresource?: string; fieldManager?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
     const ns = opts.namespace ?? obj.metadata?.namespace;
@@ -304,9 +304,9 @@ export class KubeClient {
   }
 
   /** PUT of the whole object (optimistic concurrency through obj.metadata.resourceVersion). */
-  async replace<T = KubeObject>(
+  async replace<T extends KubeObject = KubeObject>(
     ref: ResourceRef,
-    obj: KubeObject,
+    obj: T,
     opts: { subresource?: 'status' | 'scale'; fieldManager?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
     const path = this.objectPath(ref, obj.metadata?.name ?? '', obj.metadata?.namespace, opts.subresource);

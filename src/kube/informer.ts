@@ -65,6 +65,9 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private rv = '';
   private synced = false;
+  /** Watch events applied since the last LIST, and whether the last 410 came before any (spin guard). */
+  private eventsSinceList = 0;
+  private goneAfterList = false;
   private syncWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private running?: Promise<void>;
   private stopper?: AbortController;
@@ -101,6 +104,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (this.running) return;
     this.stopper = new AbortController();
     this.running = this.run(this.stopper.signal);
+    if (this.synced) this.scheduleResync(); // restarted after stop(): the first sync will not schedule it again
   }
 
   async stop(): Promise<void> {
@@ -181,11 +185,14 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (signal.aborted) break;
         const err = e instanceof Error ? e : new Error(String(e));
         if (isGone(err)) {
-          // The server no longer has our resourceVersion: relist at once (no backoff; this is routine).
+          // The server no longer has our resourceVersion: relist at once (no backoff; this is routine) — unless
+          // the watch right after a relist is refused again before any event, which would make us spin.
           this.log.info({ resource: this.ref.plural, err: err.message }, 'resourceVersion expired, relisting');
           this.rv = '';
+          const repeated = needList === false && this.eventsSinceList === 0 && this.goneAfterList;
+          this.goneAfterList = this.eventsSinceList === 0;
           needList = true;
-          continue;
+          if (!repeated) continue;
         }
         // A malformed stream or a server-reported watch error means we may have missed events: relist.
         // A lost connection, by contrast, resumes the watch from the last resourceVersion.
@@ -226,7 +233,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
     }
     this.rv = resourceVersion;
-    this.backoff.reset();
+    this.eventsSinceList = 0;
+    // The backoff is not reset here: a server that lists fine but refuses every watch must still see it grow.
+    // It is reset once a watch delivers events.
     if (!this.synced) {
       this.synced = true;
       const waiters = this.syncWaiters;
@@ -274,6 +283,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const ac = new AbortController();
     const onStop = () => ac.abort(abortReason(signal));
     signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) onStop(); // stop() may have run while the list was being applied
     let lastActivity = this.clock.now();
     let watchdog: TimerHandle | undefined;
     const check = () => {
@@ -327,6 +337,10 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private handleEvent(ev: WatchEvent): void {
     const obj = ev.object as T;
+    if (ev.type !== 'ERROR') {
+      this.eventsSinceList++;
+      this.goneAfterList = false;
+    }
     switch (ev.type) {
       case 'BOOKMARK': {
         const rv = obj.metadata?.resourceVersion;

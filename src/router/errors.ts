@@ -93,8 +93,9 @@ export const errors = {
     ),
   noEndpoints: (key: string) =>
     new RouterError(503, 'no_available_endpoints', `no available pods for model server: ${key}`),
+  // Upstream answers 400; nothing is wrong with the request when every endpoint is saturated, so 503 (retryable).
   schedulingFailed: (detail: string) =>
-    new RouterError(400, 'scheduling_failed', `can't schedule to target pod: ${detail}`),
+    new RouterError(503, 'scheduling_failed', `can't schedule to target pod: ${detail}`),
   allUpstreamsFailed: (detail: string) =>
     new RouterError(503, 'all_upstreams_failed', `request to all pods failed: ${detail}`),
   upstreamTimeout: () =>

@@ -42,6 +42,8 @@ export interface RouterOptions {
   scrapeIntervalMs?: number;
   drainTimeoutMs?: number;
   configPollIntervalMs?: number;
+  /** Settle time between the two reads of a reload (half-written files), default 50 ms. */
+  configSettleMs?: number;
   upstreamConnections?: number | null;
   upstreamBodyTimeoutMs?: number;
   accessLog?: AccessLogOptions;
@@ -90,7 +92,9 @@ const small = (res: ServerResponse, status: number, body: object) => {
 };
 
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
-  const log = opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' });
+  // Process logs go to stderr; stdout carries the access log (upstream's default) and the CLI's own output.
+  const log =
+    opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   const rand = opts.rand ?? Math.random;
   const metrics = new RouterMetrics();
   const registry = new PluginRegistry([...BUILTIN_PLUGINS, ...(opts.extraPlugins ?? [])]);
@@ -130,7 +134,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     files = new FileSource(store, {
       dir: opts.configDir,
       pollIntervalMs: opts.configPollIntervalMs ?? 2000,
-      debounceMs: 50,
+      debounceMs: opts.configSettleMs ?? 50,
       log,
       metrics,
       validate: opts.validate,

@@ -35,8 +35,7 @@ export function modelRouteRules(route: Record<string, any>, sink: ProblemSink): 
   const spec = obj(route.spec);
   if (!spec) return;
   const lora = list(spec.loraAdapters);
-  const modelName = str(spec.modelName) ?? '';
-  if (modelName === '' && lora.length === 0) {
+  if ((spec.modelName === undefined || spec.modelName === '') && lora.length === 0) {
     sink.error('spec', 'ModelName and LoraAdapters cannot both be empty: set spec.modelName or list spec.loraAdapters');
   }
   lora.forEach((a, i) => {

@@ -13,6 +13,17 @@ function getters(...paths: string[]): FieldGetters {
   return g;
 }
 
+/** Secret.stringData is a write-only convenience merged into data (base64) by the server. */
+function foldStringData(o: Obj): void {
+  if (o.stringData && typeof o.stringData === 'object') {
+    o.data = { ...(o.data ?? {}) };
+    for (const [k, v] of Object.entries(o.stringData)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  }
+  delete o.stringData;
+}
+
+const SPEC_STATUS = ['spec', 'status'];
+
 function strategy(over: Partial<Strategy>): Strategy {
   return {
     tracksGeneration: false,
@@ -105,6 +116,7 @@ const podStrategy: Partial<Strategy> = {
   ),
   prepareCreate: preparePodCreate,
   validate: (o, old) => validatePod(o, old),
+  topLevel: SPEC_STATUS,
   statusKeepsMetadata: true,
   gracePeriod: podGracePeriod,
   table: tables.podTable,
@@ -138,6 +150,7 @@ export function builtinTypes(): ResourceType[] {
       strategy: {
         nameRule: 'label',
         fieldGetters: getters('status.phase'),
+        topLevel: SPEC_STATUS,
         prepareCreate(o) {
           o.spec = { ...(o.spec ?? {}), finalizers: ['kubernetes'] };
           o.status = { phase: 'Active' };
@@ -174,15 +187,30 @@ export function builtinTypes(): ResourceType[] {
         table: tables.serviceTable,
       },
     }),
-    def({ plural: 'endpoints', kind: 'Endpoints', shortNames: ['ep'], strategy: { table: tables.endpointsTable } }),
-    def({ plural: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'], strategy: { table: tables.configMapTable } }),
+    def({
+      plural: 'endpoints',
+      kind: 'Endpoints',
+      shortNames: ['ep'],
+      strategy: { table: tables.endpointsTable, topLevel: ['subsets'] },
+    }),
+    def({
+      plural: 'configmaps',
+      kind: 'ConfigMap',
+      shortNames: ['cm'],
+      strategy: { table: tables.configMapTable, topLevel: ['data', 'binaryData', 'immutable'] },
+    }),
     def({
       plural: 'secrets',
       kind: 'Secret',
       strategy: {
         fieldGetters: getters('type'),
+        topLevel: ['data', 'stringData', 'type', 'immutable'],
         prepareCreate(o) {
           o.type ??= 'Opaque';
+          foldStringData(o);
+        },
+        prepareUpdate(o) {
+          foldStringData(o);
         },
         table: tables.secretTable,
       },
@@ -191,13 +219,36 @@ export function builtinTypes(): ResourceType[] {
       plural: 'serviceaccounts',
       kind: 'ServiceAccount',
       shortNames: ['sa'],
-      strategy: { table: tables.serviceAccountTable },
+      strategy: {
+        table: tables.serviceAccountTable,
+        topLevel: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
+      },
     }),
     def({
       plural: 'events',
       kind: 'Event',
       shortNames: ['ev'],
-      strategy: { fieldGetters: eventGetters, nameRule: 'path', table: tables.eventTable },
+      strategy: {
+        fieldGetters: eventGetters,
+        nameRule: 'path',
+        table: tables.eventTable,
+        topLevel: [
+          'involvedObject',
+          'reason',
+          'message',
+          'source',
+          'firstTimestamp',
+          'lastTimestamp',
+          'count',
+          'type',
+          'eventTime',
+          'series',
+          'action',
+          'related',
+          'reportingComponent',
+          'reportingInstance',
+        ],
+      },
     }),
     def({
       plural: 'nodes',
@@ -205,25 +256,25 @@ export function builtinTypes(): ResourceType[] {
       namespaced: false,
       shortNames: ['no'],
       status: true,
-      strategy: { fieldGetters: getters('spec.unschedulable'), table: tables.nodeTable },
+      strategy: { fieldGetters: getters('spec.unschedulable'), table: tables.nodeTable, topLevel: SPEC_STATUS },
     }),
     def({
       group: 'apps',
       plural: 'controllerrevisions',
       kind: 'ControllerRevision',
-      strategy: { table: tables.controllerRevisionTable },
+      strategy: { table: tables.controllerRevisionTable, topLevel: ['data', 'revision'] },
     }),
     def({
       group: 'coordination.k8s.io',
       plural: 'leases',
       kind: 'Lease',
-      strategy: { table: tables.leaseTable },
+      strategy: { table: tables.leaseTable, topLevel: ['spec'] },
     }),
     def({
       group: 'discovery.k8s.io',
       plural: 'endpointslices',
       kind: 'EndpointSlice',
-      strategy: { table: tables.endpointSliceTable },
+      strategy: { table: tables.endpointSliceTable, topLevel: ['addressType', 'endpoints', 'ports'] },
     }),
     def({
       group: 'scheduling.k8s.io',
@@ -231,7 +282,10 @@ export function builtinTypes(): ResourceType[] {
       kind: 'PriorityClass',
       namespaced: false,
       shortNames: ['pc'],
-      strategy: { table: tables.priorityClassTable },
+      strategy: {
+        table: tables.priorityClassTable,
+        topLevel: ['value', 'globalDefault', 'description', 'preemptionPolicy'],
+      },
     }),
     def({
       group: 'apiextensions.k8s.io',

@@ -208,7 +208,17 @@ export class ApiCore {
       const schema = t.crd?.schemas[version];
       unknown = prune(obj, schema);
       applyDefaults(obj, schema);
-    } else if (isObject(obj.metadata)) unknown = pruneMetadata(obj.metadata);
+    } else {
+      if (isObject(obj.metadata)) unknown = pruneMetadata(obj.metadata);
+      const known = t.strategy.topLevel;
+      if (known) {
+        for (const k of Object.keys(obj)) {
+          if (k === 'apiVersion' || k === 'kind' || k === 'metadata' || known.includes(k)) continue;
+          unknown.push(k);
+          delete obj[k];
+        }
+      }
+    }
     if (unknown.length === 0) return;
     const mode = opts.fieldValidation || 'Warn';
     if (mode === 'Strict')

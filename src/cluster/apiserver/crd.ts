@@ -124,6 +124,7 @@ export function crdStrategy(): Partial<Strategy> {
     strategicMerge: false,
     fieldGetters: META_GETTERS,
     table: crdTable,
+    topLevel: ['spec', 'status'],
     validate: (o, old) => validateCrd(o, old),
     prepareCreate(o, ctx) {
       if (o.spec && typeof o.spec === 'object') computeCrdStatus(o, undefined, ctx);
@@ -138,8 +139,55 @@ export function isEstablished(crd: Obj): boolean {
   return (crd.status?.conditions ?? []).some((c: Obj) => c.type === 'Established' && c.status === 'True');
 }
 
+/**
+ * CEL rules are not evaluated in general; these hand-written checks stand in for the rules of CRDs we
+ * ship (Volcano HyperNode member selectors).
+ */
+const HAND_RULES: Record<string, (o: Obj) => StatusCause[]> = {
+  'topology.volcano.sh/hypernodes': (o) => {
+    const out: StatusCause[] = [];
+    const members = o.spec?.members;
+    if (!Array.isArray(members)) return out;
+    members.forEach((m: Obj, i: number) => {
+      const sel = m?.selector;
+      if (!sel || typeof sel !== 'object') return;
+      const kinds = ['exactMatch', 'regexMatch', 'labelMatch'].filter((k) => sel[k] !== undefined && sel[k] !== null);
+      if (kinds.length !== 1)
+        out.push(
+          cause.invalid(
+            `spec.members[${i}].selector`,
+            'object',
+            'exactly one of exactMatch, regexMatch or labelMatch must be set',
+          ),
+        );
+      if (sel.labelMatch && m.type !== 'Node')
+        out.push(
+          cause.invalid(
+            `spec.members[${i}].selector`,
+            'object',
+            'labelMatch can only be used with the Node member type',
+          ),
+        );
+      if (sel.regexMatch?.pattern !== undefined) {
+        try {
+          new RegExp(String(sel.regexMatch.pattern));
+        } catch {
+          out.push(
+            cause.invalid(
+              `spec.members[${i}].selector.regexMatch.pattern`,
+              sel.regexMatch.pattern,
+              'must be a valid regular expression',
+            ),
+          );
+        }
+      }
+    });
+    return out;
+  },
+};
+
 /** Strategy of custom resources (apiextensions-apiserver customresource/strategy.go). */
-function crStrategy(selectable: string[]): Strategy {
+function crStrategy(selectable: string[], rules?: (o: Obj) => StatusCause[]): Strategy {
   const getters = { ...META_GETTERS };
   for (const f of selectable) getters[f.replace(/^\./, '')] = pathGetter(f.replace(/^\./, ''));
   return {
@@ -149,6 +197,7 @@ function crStrategy(selectable: string[]): Strategy {
     strategicMerge: false,
     nameRule: 'subdomain',
     fieldGetters: getters,
+    validate: rules ? (o) => rules(o) : undefined,
   };
 }
 
@@ -187,7 +236,10 @@ export function crdToType(crd: Obj): ResourceType | undefined {
       : undefined,
     extraSubresources: [],
     builtin: false,
-    strategy: crStrategy((ref.selectableFields ?? []).map((f: Obj) => f.jsonPath)),
+    strategy: crStrategy(
+      (ref.selectableFields ?? []).map((f: Obj) => f.jsonPath),
+      HAND_RULES[`${spec.group}/${names.plural}`],
+    ),
     crd: {
       name: crd.metadata.name,
       uid: crd.metadata.uid,

@@ -2,10 +2,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from './errors.js';
+import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBuffer(req)).toString('utf8');
+}
+
+export async function readBodyBuffer(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -14,12 +19,14 @@ export async function readBody(req: IncomingMessage): Promise<string> {
       throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Decodes a POST/PUT body as JSON (default) or YAML, by Content-Type. */
-export function decodeBody(raw: string, contentType: string | undefined): unknown {
+export function decodeBody(rawBody: string | Buffer, contentType: string | undefined): unknown {
   const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (type === PROTOBUF) return decodeProtobuf(typeof rawBody === 'string' ? Buffer.from(rawBody) : rawBody);
+  const raw = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   if (raw.trim() === '') throw errors.badRequest('the request body is empty');
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') {
     try {

@@ -35,7 +35,10 @@ export interface ApiServerOptions {
   logPollMs?: number;
   /** Install the Volcano CRDs from deploy/crds/volcano (default true). */
   installVolcanoCrds?: boolean;
+  /** Events older than this are deleted (default 1 h). */
   eventTtlMs?: number;
+  /** Period of the node-lifecycle check (default 5 s). */
+  nodeMonitorPeriodMs?: number;
   log?: Logger;
   now?: () => number;
 }
@@ -50,6 +53,8 @@ export interface ApiServer {
   core: ApiCore;
   /** Test hook: drop the watch history so older resourceVersions get 410 Expired. */
   compactHistory(): void;
+  /** Test hook: end every open watch stream (clients reconnect from their last RV). */
+  closeWatches(): void;
 }
 
 export function defaultLogDir(dataDir?: string): string {
@@ -73,7 +78,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   await seed(core, opts.installVolcanoCrds === false ? null! : undefined);
   const logDir = opts.logDir ?? defaultLogDir(opts.dataDir);
   await mkdir(logDir, { recursive: true });
-  const controllers = new Controllers(core, { log: opts.log, eventTtlMs: opts.eventTtlMs });
+  const controllers = new Controllers(core, {
+    log: opts.log,
+    eventTtlMs: opts.eventTtlMs,
+    nodeMonitorPeriodMs: opts.nodeMonitorPeriodMs,
+  });
   controllers.start();
 
   const host = opts.host ?? '127.0.0.1';
@@ -109,6 +118,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     logDir,
     core,
     compactHistory: () => store.compactHistory(),
+    closeWatches: () => handler.closeWatches(),
     async close() {
       if (closed) return;
       closed = true;

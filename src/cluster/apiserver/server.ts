@@ -17,6 +17,7 @@ import {
   negotiate,
   type Representation,
   readBody,
+  readBodyBuffer,
   sendError,
   sendJson,
   sendText,
@@ -234,7 +235,7 @@ export class ApiHandler {
       if (method === 'POST') {
         if (!t.builtin && this.crdTerminating(t)) throw errors.methodNotAllowed();
         const repr = negotiate(req.headers.accept);
-        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
         const wo = this.writeOpts(req, q);
         const obj = await core.create(t, version, ns, body, wo);
         return this.respondObject(res, 201, target, obj, repr, q, wo.warnings);
@@ -256,7 +257,7 @@ export class ApiHandler {
           return this.respondObject(res, 200, target, core.get(t, ns, name), repr, q);
         }
         case 'PUT': {
-          const body = decodeBody(await readBody(req), req.headers['content-type']);
+          const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
           const wo = this.writeOpts(req, q);
           const obj = await core.update(t, version, ns, name, body, wo);
           return this.respondObject(res, 200, target, obj, repr, q, wo.warnings);
@@ -288,7 +289,7 @@ export class ApiHandler {
       const repr = negotiate(req.headers.accept);
       if (method === 'GET') return this.respondObject(res, 200, target, core.get(t, ns, name), repr, q);
       if (method === 'PUT') {
-        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
         const wo = this.writeOpts(req, q);
         const obj = await core.update(t, version, ns, name, body, wo, 'status');
         return this.respondObject(res, 200, target, obj, repr, q, wo.warnings);
@@ -304,7 +305,7 @@ export class ApiHandler {
     if (sub === 'scale' && t.scale) {
       if (method === 'GET') return sendJson(res, 200, core.scaleOf(t, core.get(t, ns, name)));
       if (method === 'PUT') {
-        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
         return sendJson(res, 200, await core.updateScale(t, version, ns, name, body, this.writeOpts(req, q)));
       }
       if (method === 'PATCH') {
@@ -319,7 +320,7 @@ export class ApiHandler {
     }
     if (t.builtin && t.group === '' && t.plural === 'pods' && sub === 'binding') {
       if (method !== 'POST') throw errors.methodNotAllowed();
-      const body = decodeBody(await readBody(req), req.headers['content-type']);
+      const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
       await core.bind(t, ns!, name, body);
       return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
@@ -349,7 +350,7 @@ export class ApiHandler {
     }
     if (t.builtin && t.group === '' && t.plural === 'namespaces' && sub === 'finalize') {
       if (method !== 'PUT') throw errors.methodNotAllowed();
-      const body = decodeBody(await readBody(req), req.headers['content-type']);
+      const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
       return sendJson(res, 200, core.serve(t, version, await core.finalizeNamespace(t, name, body)));
     }
     throw errors.noResource();

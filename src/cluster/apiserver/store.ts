@@ -13,6 +13,8 @@ export interface StoreEvent {
   key: string;
   obj: Obj;
   old?: Obj;
+  /** Serialised watch lines of this event, shared by every watcher that renders it the same way. */
+  lines?: Map<string, string>;
 }
 
 export interface StoreWatcher {

@@ -45,6 +45,8 @@ export interface Strategy {
   /** Graceful deletion: the grace in seconds to apply, or 0 for immediate removal. */
   gracePeriod?(obj: Obj, requested: number | undefined): number;
   table?: TableConvertor;
+  /** Known top-level fields besides apiVersion/kind/metadata (others are unknown → pruned / Strict 400). */
+  topLevel?: string[];
 }
 
 export interface StrategyContext {

@@ -71,8 +71,37 @@ export function serveWatch(
   };
   const write = (type: string, object: Obj) => {
     if (closed) return;
-    res.write(`${JSON.stringify({ type, object })}\n`);
+    send(`${JSON.stringify({ type, object })}\n`);
+  };
+  // Events that arrive in the same tick (a burst of writes, a history replay) leave in one socket write.
+  let corked = false;
+  const send = (line: string) => {
+    if (!corked) {
+      corked = true;
+      res.cork();
+      setImmediate(() => {
+        corked = false;
+        if (!closed) res.uncork();
+      });
+    }
+    res.write(line);
     if (res.writableLength > MAX_BUFFERED) finish();
+  };
+  /** Plain JSON events are serialised once per (event, type, version) and shared by all watchers. */
+  const emit = (type: string, ev: StoreEvent) => {
+    if (closed) return;
+    if (p.repr.as !== 'json') {
+      write(type, render(ev.obj));
+      return;
+    }
+    const key = `${type}|${p.version}`;
+    ev.lines ??= new Map();
+    let line = ev.lines.get(key);
+    if (line === undefined) {
+      line = `${JSON.stringify({ type, object: core.serve(t, p.version, ev.obj) })}\n`;
+      ev.lines.set(key, line);
+    }
+    send(line);
   };
   const bookmark = (annotations?: Record<string, string>) => {
     const metadata: Obj = { resourceVersion: String(Math.max(lastSent, store.deliveredRV)) };
@@ -87,15 +116,15 @@ export function serveWatch(
     if (ev.rv <= lastSent) return;
     lastSent = ev.rv;
     if (ev.type === 'ADDED') {
-      if (matches(ev.obj)) write('ADDED', render(ev.obj));
+      if (matches(ev.obj)) emit('ADDED', ev);
     } else if (ev.type === 'DELETED') {
-      if (matches(ev.obj)) write('DELETED', render(ev.obj));
+      if (matches(ev.obj)) emit('DELETED', ev);
     } else {
       const now = matches(ev.obj);
       const before = matches(ev.old);
-      if (now && before) write('MODIFIED', render(ev.obj));
-      else if (now) write('ADDED', render(ev.obj));
-      else if (before) write('DELETED', render(ev.obj));
+      if (now && before) emit('MODIFIED', ev);
+      else if (now) emit('ADDED', ev);
+      else if (before) emit('DELETED', ev);
     }
   };
   const watcher: StoreWatcher = {

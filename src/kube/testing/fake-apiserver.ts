@@ -211,9 +211,12 @@ export class FakeApiServer {
     return this.closeMatching(ref, 'end');
   }
 
-  /** Forgets the event history: a watch from any older resourceVersion now gets a 410 ERROR event. */
+  /**
+   * Forgets the event history: a watch from any resourceVersion handed out so far now gets a 410 ERROR event.
+   * (The global resourceVersion moves on by one so that even a watcher that is fully up to date is too old.)
+   */
   compact(): void {
-    this.compactedRv = this.rv;
+    this.compactedRv = ++this.rv;
     this.history.length = 0;
   }
 
@@ -222,11 +225,19 @@ export class FakeApiServer {
     this.snapshots.clear();
   }
 
-  /** The next watch requests on `ref` behave as scripted, one script per request, in order. */
+  /** The next watch requests on `ref` (any namespace) behave as scripted, one script per request, in order. */
   scriptWatch(ref: ResourceRef, ...scripts: WatchScript[]): void {
     const q = this.watchScripts.get(collOf(ref)) ?? [];
     q.push(...scripts);
     this.watchScripts.set(collOf(ref), q);
+  }
+
+  /** Like scriptWatch, but only for watches of `ref` in `namespace` (these scripts take precedence). */
+  scriptWatchIn(ref: ResourceRef, namespace: string, ...scripts: WatchScript[]): void {
+    const key = `${collOf(ref)}|${namespace}`;
+    const q = this.watchScripts.get(key) ?? [];
+    q.push(...scripts);
+    this.watchScripts.set(key, q);
   }
 
   scriptList(ref: ResourceRef, ...scripts: ListScript[]): void {
@@ -240,10 +251,17 @@ export class FakeApiServer {
     this.injections.push({ m, r, times });
   }
 
-  /** Open watch connections (of `ref`). */
-  openWatches(ref?: ResourceRef): number {
+  /** Drops every pending injection. */
+  clearInjections(): void {
+    this.injections.length = 0;
+  }
+
+  /** Open watch connections (of `ref`, in `namespace` when given). */
+  openWatches(ref?: ResourceRef, namespace?: string): number {
     let n = 0;
-    for (const w of this.watchers) if (!w.closed && (!ref || w.coll === collOf(ref))) n++;
+    for (const w of this.watchers) {
+      if (!w.closed && (!ref || w.coll === collOf(ref)) && (namespace === undefined || w.namespace === namespace)) n++;
+    }
     return n;
   }
 
@@ -444,7 +462,9 @@ export class FakeApiServer {
   }
 
   private serveWatch(p: ParsedPath, r: RecordedRequest, res: ServerResponse): void {
-    const script = this.watchScripts.get(p.coll)?.shift();
+    const script =
+      (p.namespace ? this.watchScripts.get(`${p.coll}|${p.namespace}`)?.shift() : undefined) ??
+      this.watchScripts.get(p.coll)?.shift();
     if (script?.kind === 'gone-status') {
       sendStatus(res, 410, 'Expired', 'too old resource version (scripted)');
       return;
@@ -478,6 +498,10 @@ export class FakeApiServer {
     if (w.silent) return;
     if (script?.kind === 'malformed') this.sendRaw(w, `${script.line ?? '{"type":"ADDED","object":{"metadata":'}\n`);
     const rvParam = r.query.get('resourceVersion');
+    if (script?.kind === 'gone-event') {
+      this.sendGone(w, rvParam ?? '');
+      return;
+    }
     if (!rvParam || rvParam === '0') {
       for (const o of this.sortedItems(p.coll, p.namespace)) {
         if (this.matchesWatcher(w, o)) this.send(w, { type: 'ADDED', object: o });
@@ -486,22 +510,27 @@ export class FakeApiServer {
     }
     const from = Number(rvParam);
     if (!Number.isFinite(from) || from < this.compactedRv) {
-      this.send(w, {
-        type: 'ERROR',
-        object: {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: `too old resource version: ${rvParam} (${this.compactedRv})`,
-          reason: 'Expired',
-          code: 410,
-        },
-      });
-      this.closeWatcher(w, 'end');
+      this.sendGone(w, rvParam);
       return;
     }
     for (const h of this.history) if (h.coll === p.coll && h.rv > from) this.deliver(w, h);
+  }
+
+  /** What the real watch cache does for a resourceVersion it no longer has: one ERROR event, then the end. */
+  private sendGone(w: Watcher, rvParam: string): void {
+    this.send(w, {
+      type: 'ERROR',
+      object: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rvParam} (${this.compactedRv})`,
+        reason: 'Expired',
+        code: 410,
+      },
+    });
+    this.closeWatcher(w, 'end');
   }
 
   private serveCreate(p: ParsedPath, r: RecordedRequest, res: ServerResponse): void {

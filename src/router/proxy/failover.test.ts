@@ -136,6 +136,19 @@ describe('failover, timeouts, retries, pass-through and abort', () => {
     b.fallback = { kind: 'ok' };
   });
 
+  test('an engine that sends headers and then dies before its first byte is still failed over', async () => {
+    a.fallback = { kind: 'die-after', chunks: 0 };
+    b.fallback = { kind: 'ok' };
+    a.next = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await h.post('/v1/chat/completions', chat({ stream: true }));
+      assert.equal(r.status, 200);
+      assert.match(r.text, /\[DONE\]/);
+    }
+    a.fallback = { kind: 'ok' };
+    await until(() => inflight() === 0, 'in-flight back to 0');
+  });
+
   test('client abort mid-stream aborts upstream and frees the engine slot', async () => {
     a.fallback = { kind: 'ok', chunks: 1000, chunkDelayMs: 20 };
     b.fallback = { kind: 'ok', chunks: 1000, chunkDelayMs: 20 };

@@ -224,6 +224,23 @@ export async function proxyWithFailover(
       hooks.attempt(ep, rec);
       continue;
     }
+    // Nothing is sent to the client until the first body bytes arrive: an engine that dies between its headers and
+    // its first chunk is still failed over.
+    const first = await firstChunk(r.body);
+    if (first.error) {
+      release();
+      const c = classify(first.error, ctx.signal.aborted);
+      const rec: AttemptRecord = {
+        endpoint: ep.state.key,
+        outcome: c.outcome === 'aborted' ? 'aborted' : 'connect_error',
+        status: r.statusCode,
+        detail: `${ep.state.key}: response broke before its first byte (${c.detail})`,
+      };
+      result.attempts.push(rec);
+      hooks.attempt(ep, rec);
+      if (rec.outcome === 'aborted') break;
+      continue;
+    }
     const rec: AttemptRecord = {
       endpoint: ep.state.key,
       outcome: r.statusCode < 400 ? 'ok' : 'client_error',
@@ -234,7 +251,7 @@ export async function proxyWithFailover(
     result.endpoint = ep;
     result.status = r.statusCode;
     if (r.statusCode < 400) hooks.committed(ep);
-    await pipeBody(ctx, res, r, up.hideUsageChunk && r.statusCode < 400, result);
+    await pipeBody(ctx, res, r, first.chunk, up.hideUsageChunk && r.statusCode < 400, result);
     release();
     return result;
   }
@@ -248,11 +265,33 @@ export async function proxyWithFailover(
   return result;
 }
 
+/** Waits for the first bytes of a body (or its end, or its failure) without switching it to flowing mode. */
+function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chunk: Buffer | null; error?: Error }> {
+  return new Promise((resolve) => {
+    const done = (v: { chunk: Buffer | null; error?: Error }) => {
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      resolve(v);
+    };
+    const onReadable = () => {
+      const c = body.read() as Buffer | null;
+      if (c !== null) done({ chunk: c });
+    };
+    const onEnd = () => done({ chunk: null });
+    const onError = (e: Error) => done({ chunk: null, error: e });
+    body.on('readable', onReadable);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
+}
+
 /** Streams the upstream body to the client with backpressure; resolves on end, upstream error or client abort. */
 function pipeBody(
   ctx: RequestContext,
   res: ServerResponse,
   r: Dispatcher.ResponseData,
+  firstBytes: Buffer | null,
   hide: boolean,
   result: ProxyResult,
 ): Promise<void> {
@@ -279,9 +318,16 @@ function pipeBody(
       tail.push(chunk);
       result.dataEvents += countDataEvents(chunk);
       const out = filter ? filter.push(chunk) : chunk;
-      if (out && !res.write(out)) body.pause();
+      if (out && !res.write(out)) {
+        backpressured = true;
+        body.pause();
+      }
     };
-    const onDrain = () => body.resume();
+    let backpressured = false;
+    const onDrain = () => {
+      backpressured = false;
+      body.resume();
+    };
     const onClose = () => {
       if (!res.writableFinished) {
         result.aborted = true;
@@ -299,6 +345,15 @@ function pipeBody(
     body.on('data', onData);
     res.on('drain', onDrain);
     res.on('close', onClose);
+    if (firstBytes) onData(firstBytes);
+    if (body.readableEnded) {
+      const rest = filter?.flush();
+      if (rest) res.write(rest);
+      res.end();
+      finish();
+      return;
+    }
+    if (!backpressured) body.resume();
     body.on('end', () => {
       const rest = filter?.flush();
       if (rest) res.write(rest);

@@ -31,7 +31,7 @@ test('total = Σ score × weight, best first, top-N kept', () => {
   assert.deepEqual(r.scores[0], { endpoint: 'default/a', total: 210, perPlugin: { x: 10, y: 100 } });
 });
 
-test('a filter that leaves nothing fails scheduling with its name (400)', () => {
+test('a filter that leaves nothing fails scheduling with its name (503)', () => {
   const s = new Scheduler({
     filters: [{ name: 'none', filter: () => [] }],
     scorers: [],
@@ -40,7 +40,7 @@ test('a filter that leaves nothing fails scheduling with its name (400)', () => 
   });
   assert.throws(
     () => s.rank(ctxFor('m'), [ep('a')]),
-    (e: unknown) => e instanceof RouterError && e.status === 400 && /"none"/.test(e.message),
+    (e: unknown) => e instanceof RouterError && e.status === 503 && /"none"/.test(e.message),
   );
 });
 

@@ -102,13 +102,23 @@ export class FileSource {
     return this.queued;
   }
 
+  private async readAll(): Promise<ManifestSource[]> {
+    const files = await listManifestFiles(this.opts.dir);
+    return Promise.all(files.map(async (f) => ({ file: relative(this.opts.dir, f), text: await readFile(f, 'utf8') })));
+  }
+
   private async doReload(): Promise<ReloadResult> {
     let sources: ManifestSource[];
     try {
-      const files = await listManifestFiles(this.opts.dir);
-      sources = await Promise.all(
-        files.map(async (f) => ({ file: relative(this.opts.dir, f), text: await readFile(f, 'utf8') })),
-      );
+      // A file caught half-written (editors and `cp` write in place) must not become the configuration:
+      // read until two reads a settle interval apart agree.
+      sources = await this.readAll();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, this.opts.debounceMs));
+        const again = await this.readAll();
+        if (same(sources, again)) break;
+        sources = again;
+      }
     } catch (e) {
       return this.reject([`cannot read ${this.opts.dir}: ${(e as Error).message}`]);
     }
@@ -160,4 +170,8 @@ export class FileSource {
     this.opts.log?.error({ errors }, 'config-dir rejected; the last good configuration stays in force');
     return { ok: false, changed: false, errors };
   }
+}
+
+function same(a: ManifestSource[], b: ManifestSource[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.file === b[i].file && x.text === b[i].text);
 }

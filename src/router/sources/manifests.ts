@@ -1,6 +1,7 @@
 // Turns YAML manifests into the router's resources, with errors that name the file, document and field.
 // Upstream kinds get the router's structural checks here; once the API package's validator is available it is used too.
 import { parseAllDocuments } from 'yaml';
+import { applyDefaults, registerKind, validate } from '../../api/index.js';
 import type { EndpointSpec, ExternalModelProvider, ModelRoute, ModelServer, StringMatch } from '../store/resources.js';
 import type { StoreSnapshot } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
@@ -158,8 +159,28 @@ function checkEndpoint(o: Record<string, any>, errs: string[]): void {
   if (labels !== undefined && !isObj(labels)) errs.push('metadata.labels: must be a mapping');
 }
 
-/** Extra validation hook (the API package's validator), returning error strings with field paths. */
+/** Extra validation hook, returning error strings with field paths. */
 export type ExternalValidator = (obj: Record<string, unknown>) => string[];
+
+// `kthena validate` and the API validator accept the router-local kind too.
+registerKind(ENDPOINT_API, ENDPOINT_KIND, (obj) => {
+  const errs: string[] = [];
+  checkEndpoint(obj as Record<string, any>, errs);
+  return errs.map((e) => {
+    const at = e.indexOf(': ');
+    return { path: e.slice(0, at), message: e.slice(at + 2) };
+  });
+});
+
+/** The API package's schema and semantic rules, minus paths the router's own checks already reported. */
+function apiProblems(o: Record<string, unknown>, mine: string[]): string[] {
+  const out: string[] = [];
+  for (const p of validate(o).errors) {
+    if (mine.some((m) => m.startsWith(`${p.path}:`) || m.startsWith(`${p.path}.`))) continue;
+    out.push(`${p.path || '(root)'}: ${p.message}`);
+  }
+  return out;
+}
 
 export function loadManifests(sources: ManifestSource[], extra?: ExternalValidator): LoadResult {
   const snapshot: StoreSnapshot = { routes: [], servers: [], providers: [], endpoints: [] };
@@ -204,6 +225,7 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
             `kind: unsupported kind ${JSON.stringify(o.kind)} (want ModelRoute, ModelServer, ExternalModelProvider or ${ENDPOINT_KIND})`,
           );
       }
+      if (o.kind !== ENDPOINT_KIND && errs.every((e) => !e.startsWith('kind:'))) errs.push(...apiProblems(o, errs));
       if (!errs.length && extra && o.kind !== ENDPOINT_KIND) errs.push(...extra(o));
       if (errs.length) {
         errors.push(...errs.map((e) => `${where} ${label}: ${e}`));
@@ -216,6 +238,7 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
       }
       seen.add(id);
       const m = { ...meta, namespace: ns };
+      const d = o.kind === ENDPOINT_KIND ? o : (applyDefaults(o) as Record<string, any>);
       if (o.kind === ENDPOINT_KIND) {
         const ep: EndpointSpec = {
           namespace: ns,
@@ -226,9 +249,9 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
           ready: o.spec.ready ?? true,
         };
         snapshot.endpoints.push(ep);
-      } else if (o.kind === 'ModelRoute') snapshot.routes.push({ ...(o as ModelRoute), metadata: m });
-      else if (o.kind === 'ModelServer') snapshot.servers.push({ ...(o as ModelServer), metadata: m });
-      else snapshot.providers.push({ ...(o as ExternalModelProvider), metadata: m });
+      } else if (o.kind === 'ModelRoute') snapshot.routes.push({ ...(d as ModelRoute), metadata: m });
+      else if (o.kind === 'ModelServer') snapshot.servers.push({ ...(d as ModelServer), metadata: m });
+      else snapshot.providers.push({ ...(d as ExternalModelProvider), metadata: m });
     }
   }
   return { snapshot, errors };

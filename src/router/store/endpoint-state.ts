@@ -22,6 +22,8 @@ export class EndpointState {
   lastScrapeError: string | undefined;
   /** Set when the endpoint leaves the store; late decrements on a removed endpoint are harmless. */
   removed = false;
+  /** Scrape over HTTPS (ModelServer workloadPort.protocol: https). */
+  https = false;
 
   constructor(
     readonly key: string,
@@ -36,6 +38,6 @@ export class EndpointState {
 
   get origin(): string {
     const host = this.address.includes(':') ? `[${this.address}]` : this.address;
-    return `http://${host}:${this.port}`;
+    return `${this.https ? 'https' : 'http'}://${host}:${this.port}`;
   }
 }

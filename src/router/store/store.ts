@@ -144,9 +144,15 @@ export class RouterStore extends EventEmitter {
         if (!selectorMatches(server.spec.workloadSelector?.matchLabels, spec.labels)) continue;
         const port = spec.port ?? server.spec.workloadPort?.port;
         if (!port) continue;
-        const state = this.stateFor(epKey, spec, port, server.spec.inferenceEngine ?? 'vLLM');
+        const state = this.stateFor(
+          epKey,
+          spec,
+          port,
+          server.spec.inferenceEngine ?? 'vLLM',
+          server.spec.workloadPort?.protocol,
+        );
         live.add(epKey);
-        selected.push({ state, port, origin: originOf(spec.address, port) });
+        selected.push({ state, port, origin: originOf(spec.address, port, server.spec.workloadPort?.protocol) });
         push(serversByEndpoint, epKey, serverKey);
       }
       selected.sort((a, b) => (a.state.key < b.state.key ? -1 : 1));
@@ -171,7 +177,13 @@ export class RouterStore extends EventEmitter {
     this.emit('change', this.current);
   }
 
-  private stateFor(key: string, spec: EndpointSpec, port: number, engine: 'vLLM' | 'SGLang'): EndpointState {
+  private stateFor(
+    key: string,
+    spec: EndpointSpec,
+    port: number,
+    engine: 'vLLM' | 'SGLang',
+    protocol: string | undefined,
+  ): EndpointState {
     let s = this.states.get(key);
     if (!s || s.address !== spec.address) {
       if (s) {
@@ -185,15 +197,17 @@ export class RouterStore extends EventEmitter {
     }
     // The last ModelServer that selects the endpoint decides its engine and scrape port (upstream behaviour).
     s.port = port;
+    s.https = protocol === 'https';
     s.engine = engine;
     s.labels = spec.labels;
     return s;
   }
 }
 
-function originOf(address: string, port: number): string {
+/** workloadPort.protocol is honoured (upstream always uses plain HTTP, §11.2). */
+function originOf(address: string, port: number, protocol: string | undefined): string {
   const host = address.includes(':') ? `[${address}]` : address;
-  return `http://${host}:${port}`;
+  return `${protocol === 'https' ? 'https' : 'http'}://${host}:${port}`;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

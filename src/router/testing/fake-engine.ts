@@ -113,7 +113,11 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
         };
         res.write(`data: ${JSON.stringify(ev)}\n\n`);
       }
-      if (b.kind === 'die-after') return req.socket.destroy();
+      if (b.kind === 'die-after') {
+        // Let the chunks already written reach the wire before the connection dies.
+        await new Promise((r) => setTimeout(r, 30));
+        return req.socket.destroy();
+      }
       if (body.stream_options?.include_usage) {
         res.write(
           `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model, choices: [], usage })}\n\n`,

@@ -1,5 +1,5 @@
 // Test harness: writes a config dir, starts a router on ephemeral ports, and offers small HTTP helpers.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -49,6 +49,7 @@ export async function startHarness(files: Record<string, string>, opts: Partial<
     debugPort: 0,
     configDir: dir,
     configPollIntervalMs: 0,
+    configSettleMs: 10,
     scrapeIntervalMs: 60_000,
     drainTimeoutMs: 2000,
     accessLog: { enabled: false, format: 'json', output: 'stdout' },
@@ -59,7 +60,12 @@ export async function startHarness(files: Record<string, string>, opts: Partial<
   const h: Harness = {
     router,
     dir,
-    write: (name, yaml) => writeFile(join(dir, name), yaml),
+    // Atomic replace, like a ConfigMap volume update or `kubectl cp` to a temp name then mv.
+    async write(name, yaml) {
+      const tmp = join(dir, `.${name}.tmp`);
+      await writeFile(tmp, yaml);
+      await rename(tmp, join(dir, name));
+    },
     async reload() {
       const r = await router.files!.reload();
       if (!r.ok) throw new Error(r.errors.join('\n'));

@@ -1,0 +1,307 @@
+// Router overhead benchmark (`kthena bench overhead`): the same SSE upstream reached directly, through the kthena
+// router, through nginx (plain reverse proxy, buffering off) and through Portkey's gateway when it is installed.
+// Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
+//   tsx bench/overhead/overhead.ts [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { percentile, runLoad } from './load.js';
+import { type Child, cpuMicros, freePort, start, waitHttp } from './procs.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+export interface TargetRow {
+  name: 'direct' | 'kthena' | 'nginx' | 'portkey';
+  concurrency: number;
+  ttft_p50_ms: number;
+  ttft_p99_ms: number;
+  total_p50_ms: number;
+  chunks_per_s: number;
+  cpu_us_per_stream: number;
+  streams: number;
+  errors: number;
+}
+
+export interface OverheadOptions {
+  concurrency: number[];
+  /** Streams per concurrency level (at least the concurrency). */
+  streams: (c: number) => number;
+  chunks: number;
+  intervalMs: number;
+  log: (line: string) => void;
+}
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function routerConfig(dir: string, upstreamPort: number): void {
+  writeFileSync(
+    join(dir, 'bench.yaml'),
+    `apiVersion: networking.serving.volcano.sh/v1alpha1
+kind: ModelRoute
+metadata: {name: bench}
+spec:
+  modelName: bench
+  rules: [{targetModels: [{modelServerName: bench}]}]
+---
+apiVersion: networking.serving.volcano.sh/v1alpha1
+kind: ModelServer
+metadata: {name: bench}
+spec:
+  inferenceEngine: vLLM
+  workloadSelector: {matchLabels: {app: bench}}
+  workloadPort: {port: ${upstreamPort}}
+---
+apiVersion: router.kthena.io/v1alpha1
+kind: EngineEndpoint
+metadata: {name: bench-0, labels: {app: bench}}
+spec: {address: 127.0.0.1, port: ${upstreamPort}}
+`,
+  );
+}
+
+function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  const conf = join(dir, 'nginx.conf');
+  // One worker: the same single core a Node process gets. Buffering off so SSE chunks pass through at once.
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream engine { server 127.0.0.1:${upstreamPort}; keepalive 1024; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://engine;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }
+}
+`,
+  );
+  return conf;
+}
+
+export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kthena-bench-overhead-'));
+  const children: Child[] = [];
+  const rows: TargetRow[] = [];
+  try {
+    const upstreamPort = await freePort();
+    const upstream = start(TSX, [
+      join(ROOT, 'bench/overhead/upstream.ts'),
+      String(upstreamPort),
+      String(o.chunks),
+      String(o.intervalMs),
+    ]);
+    children.push(upstream);
+    await waitHttp(`http://127.0.0.1:${upstreamPort}/v1/models`);
+    const targets: { name: TargetRow['name']; url: string; pid: number | undefined }[] = [
+      { name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid },
+    ];
+
+    const cfgDir = join(dir, 'config');
+    mkdirSync(cfgDir);
+    routerConfig(cfgDir, upstreamPort);
+    const [rp, mp] = [await freePort(), await freePort()];
+    const router = start(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        join(ROOT, 'src/cli/main.ts'),
+        'router',
+        '--config-dir',
+        cfgDir,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(rp),
+        '--metrics-port',
+        String(mp),
+        '--debug-port',
+        '-1',
+      ],
+      { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
+    );
+    children.push(router);
+    await waitHttp(`http://127.0.0.1:${rp}/readyz`);
+    targets.push({ name: 'kthena', url: `http://127.0.0.1:${rp}`, pid: router.proc.pid });
+
+    if (hasCommand('nginx')) {
+      const np = await freePort();
+      const nginx = start('nginx', [
+        '-c',
+        nginxConfig(dir, np, upstreamPort),
+        '-g',
+        'daemon off;',
+        '-e',
+        join(dir, 'nginx-error.log'),
+      ]);
+      children.push(nginx);
+      await waitHttp(`http://127.0.0.1:${np}/v1/models`);
+      targets.push({ name: 'nginx', url: `http://127.0.0.1:${np}`, pid: nginx.proc.pid });
+    } else o.log('nginx not installed (apt-get install nginx-light): skipped');
+    if (hasCommand('portkey')) o.log('portkey found but its wiring is not implemented: skipped');
+    else o.log('Portkey gateway not installed here: skipped');
+
+    const body = JSON.stringify({
+      model: 'bench',
+      stream: true,
+      messages: [{ role: 'user', content: 'benchmark me' }],
+    });
+    for (const c of o.concurrency) {
+      for (const t of targets) {
+        // Warm-up: connections and JIT.
+        await runLoad({
+          url: t.url,
+          path: '/v1/chat/completions',
+          body,
+          concurrency: Math.min(c, 50),
+          streams: Math.min(c, 50),
+        });
+        const streams = o.streams(c);
+        const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
+        const r = await runLoad({ url: t.url, path: '/v1/chat/completions', body, concurrency: c, streams });
+        const cpu1 = t.pid ? cpuMicros(t.pid) : 0;
+        const ok = r.samples.filter((s) => s.ok);
+        const events = ok.reduce((n, s) => n + s.events, 0);
+        const row: TargetRow = {
+          name: t.name,
+          concurrency: c,
+          ttft_p50_ms: round(
+            percentile(
+              ok.map((s) => s.ttftMs),
+              50,
+            ),
+          ),
+          ttft_p99_ms: round(
+            percentile(
+              ok.map((s) => s.ttftMs),
+              99,
+            ),
+          ),
+          total_p50_ms: round(
+            percentile(
+              ok.map((s) => s.totalMs),
+              50,
+            ),
+          ),
+          chunks_per_s: Math.round(events / (r.wallMs / 1000)),
+          cpu_us_per_stream: Math.round((cpu1 - cpu0) / Math.max(1, streams)),
+          streams,
+          errors: r.errors,
+        };
+        rows.push(row);
+        o.log(
+          `${t.name.padEnd(7)} c=${String(c).padStart(4)}  ttft p50 ${row.ttft_p50_ms} ms  p99 ${row.ttft_p99_ms} ms  total p50 ${row.total_p50_ms} ms  ${row.chunks_per_s} chunks/s  ${row.cpu_us_per_stream} µs CPU/stream  errors ${row.errors}`,
+        );
+      }
+    }
+  } finally {
+    for (const ch of children.reverse()) await ch.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Markdown table with ratios to direct at the same concurrency. */
+export function markdown(rows: TargetRow[]): string {
+  const lines = [
+    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | added total p50 ms | chunks/s | ratio to direct | CPU µs/stream |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const d = rows.find((x) => x.name === 'direct' && x.concurrency === r.concurrency);
+    const add = (a: number, b: number | undefined) =>
+      b === undefined ? '' : r.name === 'direct' ? '–' : round(a - b).toString();
+    lines.push(
+      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${add(r.total_p50_ms, d?.total_p50_ms)} | ${r.chunks_per_s} | ${d ? round(r.chunks_per_s / d.chunks_per_s) : ''} | ${r.cpu_us_per_stream} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** A small grouped bar chart of TTFT p50 per concurrency. */
+export function svg(rows: TargetRow[]): string {
+  const names = [...new Set(rows.map((r) => r.name))];
+  const levels = [...new Set(rows.map((r) => r.concurrency))];
+  const max = Math.max(1, ...rows.map((r) => r.ttft_p50_ms));
+  const W = 640;
+  const H = 300;
+  const colors = ['#888', '#2a6', '#36c', '#c63'];
+  const gw = (W - 60) / levels.length;
+  const bw = (gw - 20) / names.length;
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
+  out += `<text x="10" y="15">TTFT p50 (ms) by concurrency — max ${max}</text>`;
+  levels.forEach((c, gi) => {
+    names.forEach((n, ni) => {
+      const r = rows.find((x) => x.name === n && x.concurrency === c);
+      if (!r) return;
+      const h = ((H - 60) * r.ttft_p50_ms) / max;
+      const x = 40 + gi * gw + ni * bw;
+      out += `<rect x="${x}" y="${H - 30 - h}" width="${bw - 2}" height="${h}" fill="${colors[ni % colors.length]}"/>`;
+    });
+    out += `<text x="${40 + gi * gw}" y="${H - 12}">c=${c}</text>`;
+  });
+  names.forEach((n, ni) => {
+    out += `<rect x="${W - 110}" y="${25 + ni * 15}" width="10" height="10" fill="${colors[ni % colors.length]}"/><text x="${W - 95}" y="${34 + ni * 15}">${n}</text>`;
+  });
+  return `${out}</svg>\n`;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const get = (k: string, d: string) => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : d;
+  };
+  const json = args.includes('--json');
+  const concurrency = get('--concurrency', '1,100,1000').split(',').map(Number);
+  const streamsArg = get('--streams', '');
+  const log = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
+  const rows = await runOverhead({
+    concurrency,
+    streams: (c) => (streamsArg ? Math.max(c, Number(streamsArg)) : Math.max(100, c * 3)),
+    chunks: Number(get('--chunks', '50')),
+    intervalMs: Number(get('--interval-ms', '20')),
+    log,
+  });
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, at: new Date().toISOString() };
+  const resultsDir = join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = machine.at.replace(/[:.]/g, '-');
+  writeFileSync(join(resultsDir, `overhead-${stamp}.json`), `${JSON.stringify({ machine, targets: rows }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `overhead-${stamp}.svg`), svg(rows));
+  log(`\n${markdown(rows)}\n\nmachine: ${JSON.stringify(machine)}`);
+  if (json) process.stdout.write(`${JSON.stringify({ targets: rows })}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench overhead: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

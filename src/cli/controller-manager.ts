@@ -1,0 +1,154 @@
+// `kthena controller-manager`: the Kthena controllers (today: modelserving) against any Kubernetes API,
+// with optional Lease leader election, /healthz, /readyz and Prometheus /metrics.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import { enabledControllers, startControllerManager } from '../controllers/manager.js';
+import { KubeClient } from '../kube/client.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function secondsArg(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 3600)
+      throw new InvalidArgumentError(`${name} must be seconds in (0, 3600]`);
+    return n;
+  };
+}
+
+function controllersArg(v: string): string {
+  try {
+    enabledControllers(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return v;
+}
+
+export interface ControllerManagerCliOptions {
+  kubeconfig?: string;
+  context?: string;
+  workers: number;
+  controllers: string;
+  namespace?: string;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  port: number;
+  host: string;
+  logLevel: string;
+  enableWebhook: boolean;
+  webhookPort: number;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+}
+
+/** The namespace of the Lease: the flag, else POD_NAMESPACE, else the service account's, else default. */
+function leaseNamespace(o: ControllerManagerCliOptions): string {
+  if (o.leaseNamespace) return o.leaseNamespace;
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  return 'default';
+}
+
+export function register(program: Command): void {
+  program
+    .command('controller-manager')
+    .description('run the Kthena controllers (modelserving) against a Kubernetes API server')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('--workers <n>', 'work queue workers per controller', intArg('--workers', 1, 256), 5)
+    .option('--controllers <list>', 'controllers to run: *, name, -name (comma separated)', controllersArg, '*')
+    .option('--namespace <ns>', 'watch only this namespace (default: all)')
+    .option('--leader-elect', 'run Lease-based leader election (for more than one replica)', false)
+    .option('--lease-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE or the pod namespace)')
+    .option('--lease-name <name>', 'name of the Lease', 'kthena.controller-manager')
+    .option('--lease-duration <s>', 'Lease duration in seconds', secondsArg('--lease-duration'), 15)
+    .option(
+      '--renew-deadline <s>',
+      'leader gives up after failing to renew this long',
+      secondsArg('--renew-deadline'),
+      10,
+    )
+    .option('--retry-period <s>', 'seconds between Lease attempts', secondsArg('--retry-period'), 2)
+    .option('--port <n>', 'port of /healthz, /readyz and /metrics (0 = ephemeral)', intArg('--port', 0, 65535), 8080)
+    .option('--host <addr>', 'address of the health/metrics server', '0.0.0.0')
+    .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
+    .option('--enable-webhook', 'serve the ModelServing validating/defaulting webhooks over HTTPS', false)
+    .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
+    .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
+    .option('--tls-private-key-file <path>', 'webhook serving key (PEM)')
+    .action(async (o: ControllerManagerCliOptions) => {
+      if (!(o.renewDeadline < o.leaseDuration))
+        throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
+      let webhook: { port: number; host: string; cert: string; key: string } | undefined;
+      if (o.enableWebhook) {
+        if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
+          throw new InvalidArgumentError('--enable-webhook needs --tls-cert-file and --tls-private-key-file');
+        for (const f of [o.tlsCertFile, o.tlsPrivateKeyFile])
+          if (!existsSync(f)) throw new Error(`${f} does not exist`);
+        webhook = {
+          port: o.webhookPort,
+          host: o.host,
+          cert: readFileSync(o.tlsCertFile, 'utf8'),
+          key: readFileSync(o.tlsPrivateKeyFile, 'utf8'),
+        };
+      }
+      const log = pino({ level: o.logLevel }, pino.destination(2));
+      const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
+      let client: KubeClient;
+      if (kubeconfig) {
+        const path = resolve(kubeconfig);
+        if (!existsSync(path)) throw new Error(`kubeconfig ${path} does not exist`);
+        client = KubeClient.fromKubeconfig(path, o.context);
+      } else client = KubeClient.inCluster();
+      const mgr = await startControllerManager({
+        client,
+        log,
+        workers: o.workers,
+        controllers: o.controllers,
+        namespace: o.namespace,
+        leaderElect: o.leaderElect,
+        leaseNamespace: leaseNamespace(o),
+        leaseName: o.leaseName,
+        leaseDurationMs: o.leaseDuration * 1000,
+        renewDeadlineMs: o.renewDeadline * 1000,
+        retryPeriodMs: o.retryPeriod * 1000,
+        port: o.port,
+        host: o.host,
+        webhook,
+      });
+      process.stdout.write(`kthena controller-manager: health and metrics at ${mgr.url}\n`);
+      await new Promise<void>((done) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, 'shutting down');
+          mgr
+            .close()
+            .then(() => client.close())
+            .then(done, (e: unknown) => {
+              log.error({ err: (e as Error).message }, 'error while stopping');
+              done();
+            });
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

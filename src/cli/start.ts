@@ -1,0 +1,101 @@
+// `kthena start` (what `npm start` runs): three simulated engines and the router in front of them, configured by
+// examples/router/demo, with a ready-to-paste curl. Later this becomes `kthena up`.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { type RunningEngine, startEngines } from '../engine/index.js';
+import { addRouterOptions, closeOnSignals, type RouterCliOptions, runRouter } from './router.js';
+
+const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/router/demo');
+
+interface StartOptions extends RouterCliOptions {
+  replicas: number;
+  engineBasePort: number;
+  speedup: number;
+  profile?: string;
+}
+
+function endpointsYaml(engines: RunningEngine[], labels: Record<string, string>, prefix: string): string {
+  return engines
+    .map(
+      (e, i) => `apiVersion: router.kthena.io/v1alpha1
+kind: EngineEndpoint
+metadata:
+  name: ${prefix}-${i}
+  namespace: default
+  labels: ${JSON.stringify(labels)}
+spec:
+  address: 127.0.0.1
+  port: ${e.port}
+`,
+    )
+    .join('---\n');
+}
+
+export function register(program: Command): void {
+  addRouterOptions(
+    program
+      .command('start')
+      .description('demo: the router on :8080 in front of simulated engines (examples/router/demo)')
+      .option('--replicas <n>', 'simulated engines', (v) => Number.parseInt(v, 10), 3)
+      .option('--engine-base-port <p>', 'first engine port (0 = ephemeral ports)', (v) => Number.parseInt(v, 10), 0)
+      .option('--speedup <x>', 'simulated time runs this many times faster', Number, 1)
+      .option('--profile <name>', 'engine hardware/model profile'),
+  ).action(async (o: StartOptions) => {
+    const server = parseYaml(await readFile(join(DEMO_DIR, 'modelserver.yaml'), 'utf8')) as {
+      metadata: { name: string };
+      spec: { model: string; workloadSelector: { matchLabels: Record<string, string> } };
+    };
+    const route = parseYaml(await readFile(join(DEMO_DIR, 'modelroute.yaml'), 'utf8')) as {
+      spec: { modelName: string };
+    };
+    const engines = await startEngines({
+      replicas: o.replicas,
+      basePort: o.engineBasePort,
+      host: '127.0.0.1',
+      model: server.spec.model,
+      profile: o.profile,
+      speedup: o.speedup,
+      seed: 1,
+    });
+    // The demo directory is copied so the engines' real ports can be written into it; edits to the copy hot-reload.
+    const dir = await mkdtemp(join(tmpdir(), 'kthena-demo-'));
+    await cp(DEMO_DIR, dir, { recursive: true });
+    await writeFile(
+      join(dir, 'engines.yaml'),
+      endpointsYaml(engines, server.spec.workloadSelector.matchLabels, server.metadata.name),
+    );
+    let router: Awaited<ReturnType<typeof runRouter>>;
+    try {
+      router = await runRouter({ ...o, configDir: dir });
+    } catch (e) {
+      await Promise.all(engines.map((e) => e.close()));
+      throw e;
+    }
+    const model = route.spec.modelName;
+    const base = `http://127.0.0.1:${router.port}`;
+    process.stdout.write(
+      [
+        '',
+        `kthena: router ready on ${base} in front of ${engines.length} simulated engines (${engines.map((e) => e.port).join(', ')})`,
+        `  config (hot-reloaded): ${dir}`,
+        `  metrics: http://127.0.0.1:${router.metricsPort}/metrics   debug: http://127.0.0.1:${router.debugPort}/debug/scheduler`,
+        '',
+        'Try:',
+        `  curl -s ${base}/v1/chat/completions -H 'content-type: application/json' \\`,
+        `    -d '{"model":"${model}","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16}'`,
+        `  curl -sN ${base}/v1/chat/completions -H 'content-type: application/json' \\`,
+        `    -d '{"model":"${model}","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16,"stream":true}'`,
+        '',
+      ].join('\n'),
+    );
+    closeOnSignals(async () => {
+      await router.close();
+      await Promise.all(engines.map((e) => e.close()));
+      await rm(dir, { recursive: true, force: true });
+    });
+  });
+}

@@ -1,0 +1,345 @@
+// kthena controller-manager runtime: health/readiness/metrics HTTP, optional Lease leader election, and the
+// controllers (today: modelserving) started on leadership and stopped on its loss or on shutdown.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KubeClient } from '../kube/client.js';
+import { type Clock, realClock } from '../kube/clock.js';
+import { Informer } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
+import type { KubeObject } from '../kube/resource.js';
+import { WorkQueue } from '../kube/workqueue.js';
+import {
+  BY_MODELSERVING,
+  CHILD_SELECTOR,
+  type ControllerMetrics,
+  ModelServingController,
+  modelServingIndex,
+  REFS,
+} from './modelserving/controller.js';
+import type { ResourceRefLike } from './modelserving/io.js';
+import { isNotFound } from './modelserving/io.js';
+import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
+
+export const CONTROLLER_NAMES = ['modelserving'] as const;
+
+export interface ControllerManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** workers per controller (upstream --workers, default 5) */
+  workers?: number;
+  /** watch only this namespace (default: all) */
+  namespace?: string;
+  /** `*`, `name`, `-name` list like upstream's --controllers */
+  controllers?: string;
+  leaderElect?: boolean;
+  leaseNamespace?: string;
+  leaseName?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** health + metrics port (0 = ephemeral) */
+  port?: number;
+  host?: string;
+  clock?: Clock;
+  /** informer resync (ms) — a safety net, not a correctness requirement */
+  resyncMs?: number;
+  /** serve the ModelServing admission webhooks (on every replica, leader or not) */
+  webhook?: { port?: number; host?: string; cert?: string; key?: string };
+}
+
+export interface RunningControllerManager {
+  /** http://host:port of /healthz, /readyz, /metrics */
+  url: string;
+  /** base URL of the admission webhooks, when enabled */
+  webhookUrl?: string;
+  isLeader(): boolean;
+  ready(): boolean;
+  metrics: Registry;
+  close(): Promise<void>;
+}
+
+/** Resolves upstream's --controllers syntax: `*` all, `a,b` only those, `-a` all but a. Unknown names are errors. */
+export function enabledControllers(spec: string | undefined, known: readonly string[] = CONTROLLER_NAMES): string[] {
+  const parts = (spec ?? '*')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const on = new Set<string>();
+  const off = new Set<string>();
+  let all = parts.length === 0;
+  for (const p of parts) {
+    const name = p.replace(/^[+-]/, '');
+    if (p === '*') all = true;
+    else if (!known.includes(name))
+      throw new Error(`unknown controller ${JSON.stringify(name)} (known: ${known.join(', ')})`);
+    else if (p.startsWith('-')) off.add(name);
+    else on.add(name);
+  }
+  if (on.size === 0) all = true;
+  const out = known.filter((n) => (all || on.has(n)) && !off.has(n));
+  return out.length > 0 ? out : [...known];
+}
+
+const PODGROUP_CRD = 'podgroups.scheduling.volcano.sh';
+const CRDS: ResourceRefLike = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  plural: 'customresourcedefinitions',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+};
+
+/** Is the Volcano PodGroup CRD served, and does its schema know spec.subGroupPolicy (Volcano ≥ 1.14)? */
+export async function detectPodGroupSupport(client: KubeClient): Promise<{ served: boolean; subGroupPolicy: boolean }> {
+  try {
+    const crd = await client.get<{
+      spec?: { versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: any } }[] };
+    }>(CRDS, PODGROUP_CRD);
+    const v = crd.spec?.versions?.find((x) => x.name === 'v1beta1' && x.served !== false);
+    if (!v) return { served: false, subGroupPolicy: false };
+    const props = v.schema?.openAPIV3Schema?.properties?.spec?.properties ?? {};
+    return { served: true, subGroupPolicy: 'subGroupPolicy' in props };
+  } catch (err) {
+    if (isNotFound(err)) return { served: false, subGroupPolicy: false };
+    throw err;
+  }
+}
+
+class Metrics {
+  readonly registry = new Registry();
+  readonly reconciles = new Counter({
+    name: 'kthena_controller_reconcile_total',
+    help: 'Reconciles by controller and result (success, requeue, skipped, error).',
+    labelNames: ['controller', 'result'],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'kthena_controller_reconcile_errors_total',
+    help: 'Reconciles that failed and were re-queued with back-off.',
+    labelNames: ['controller'],
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'kthena_controller_reconcile_duration_seconds',
+    help: 'Time spent in one reconcile, API writes included.',
+    labelNames: ['controller'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly api = new Counter({
+    name: 'kthena_controller_api_requests_total',
+    help: 'API writes issued by controllers, by verb, resource and outcome.',
+    labelNames: ['controller', 'verb', 'resource', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly depth = new Gauge({
+    name: 'kthena_controller_workqueue_depth',
+    help: 'Keys waiting in the work queue.',
+    labelNames: ['controller'],
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'kthena_controller_manager_leader',
+    help: '1 while this instance holds the leader Lease (always 1 without leader election).',
+    registers: [this.registry],
+  });
+
+  forController(name: string): ControllerMetrics {
+    return {
+      reconcile: (result, seconds) => {
+        this.reconciles.inc({ controller: name, result });
+        if (result === 'error') this.errors.inc({ controller: name });
+        this.duration.observe({ controller: name }, seconds);
+      },
+      apiRequest: (verb, resource, ok) =>
+        this.api.inc({ controller: name, verb, resource, outcome: ok ? 'ok' : 'error' }),
+    };
+  }
+}
+
+interface ActiveControllers {
+  synced(): boolean;
+  stop(): Promise<void>;
+}
+
+async function startModelServing(
+  o: ControllerManagerOptions,
+  metrics: Metrics,
+  signal: AbortSignal,
+): Promise<ActiveControllers> {
+  const { client, log } = o;
+  const clock = o.clock ?? realClock;
+  const pg = await detectPodGroupSupport(client);
+  log.info({ podGroupCrd: pg.served, subGroupPolicy: pg.subGroupPolicy }, 'modelserving: Volcano PodGroup support');
+  const common = { namespace: o.namespace, clock, log, resyncMs: o.resyncMs };
+  const child = { ...common, labelSelector: CHILD_SELECTOR, indexers: { [BY_MODELSERVING]: modelServingIndex } };
+  const informers = {
+    modelServings: new Informer<any>(client, REFS.modelServings, common),
+    pods: new Informer<any>(client, REFS.pods, child),
+    services: new Informer<any>(client, REFS.services, child),
+    controllerRevisions: new Informer<any>(client, REFS.controllerRevisions, child),
+    podGroups: pg.served ? new Informer<any>(client, REFS.podGroups, child) : undefined,
+  };
+  const all = Object.values(informers).filter((x): x is Informer<KubeObject> => x !== undefined);
+  for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
+  const queue = new WorkQueue<string>({ clock, name: 'modelserving' });
+  const ctrl = new ModelServingController({
+    client,
+    ...informers,
+    subGroupPolicySupported: pg.subGroupPolicy,
+    queue,
+    workers: o.workers,
+    now: () => clock.now(),
+    log: log.child({ controller: 'modelserving' }),
+    metrics: metrics.forController('modelserving'),
+  });
+  const depthTimer = setInterval(() => metrics.depth.set({ controller: 'modelserving' }, queue.len()), 1000);
+  depthTimer.unref();
+  for (const inf of all) inf.start();
+  let synced = false;
+  const running = (async () => {
+    try {
+      await Promise.all(all.map((i) => i.waitForSync(signal)));
+    } catch {
+      return; // stopped before the caches synced
+    }
+    synced = true;
+    log.info({ controller: 'modelserving' }, 'caches synced, starting workers');
+    ctrl.enqueueAll();
+    await ctrl.run(signal);
+  })();
+  return {
+    synced: () => synced,
+    async stop() {
+      queue.shutDown();
+      await running;
+      clearInterval(depthTimer);
+      await Promise.all(all.map((i) => i.stop()));
+    },
+  };
+}
+
+export async function startControllerManager(o: ControllerManagerOptions): Promise<RunningControllerManager> {
+  const log = o.log;
+  const metrics = new Metrics();
+  const enabled = enabledControllers(o.controllers);
+  // Like upstream, the webhook server starts first and runs independently of leader election.
+  const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;
+  if (webhook) log.info({ url: webhook.url }, 'admission webhooks serving');
+  const stopAll = new AbortController();
+  let active: { ctrl: ActiveControllers; abort: AbortController } | undefined;
+  let leading = !o.leaderElect;
+  metrics.leader.set(leading ? 1 : 0);
+
+  const startControllers = async (signal: AbortSignal) => {
+    const abort = new AbortController();
+    signal.addEventListener('abort', () => abort.abort(), { once: true });
+    if (!enabled.includes('modelserving')) return;
+    try {
+      const ctrl = await startModelServing(o, metrics, abort.signal);
+      active = { ctrl, abort };
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'controllers failed to start');
+    }
+  };
+  const stopControllers = async () => {
+    const a = active;
+    active = undefined;
+    if (!a) return;
+    a.abort.abort();
+    await a.ctrl.stop();
+  };
+
+  let elector: LeaderElector | undefined;
+  let electing: Promise<void> | undefined;
+  let transitions: Promise<void> = Promise.resolve();
+  if (o.leaderElect) {
+    const identity = o.identity ?? `${hostname()}_${randomUUID()}`;
+    elector = new LeaderElector({
+      client: o.client,
+      namespace: o.leaseNamespace ?? 'default',
+      name: o.leaseName ?? 'kthena.controller-manager',
+      identity,
+      leaseDurationMs: o.leaseDurationMs,
+      renewDeadlineMs: o.renewDeadlineMs,
+      retryPeriodMs: o.retryPeriodMs,
+      clock: o.clock,
+      log,
+      onStartedLeading: (signal) => {
+        leading = true;
+        metrics.leader.set(1);
+        log.info({ identity }, 'became leader');
+        transitions = transitions.then(() => startControllers(signal));
+      },
+      onStoppedLeading: () => {
+        leading = false;
+        metrics.leader.set(0);
+        log.info({ identity }, 'stopped leading');
+        transitions = transitions.then(stopControllers);
+      },
+      onNewLeader: (id) => log.info({ leader: id }, 'leader observed'),
+    });
+    electing = elector.run(stopAll.signal);
+  } else {
+    transitions = startControllers(stopAll.signal);
+  }
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+    if (path === '/healthz' || path === '/livez') return send(200, 'ok\n');
+    if (path === '/readyz') {
+      // A standby is ready (it serves health and waits); a leader once its caches are in sync.
+      const ok = !leading || active?.ctrl.synced() === true;
+      return send(ok ? 200 : 503, ok ? 'ok\n' : 'caches not synced\n');
+    }
+    if (path === '/metrics') {
+      metrics.registry
+        .metrics()
+        .then((text) => send(200, text, metrics.registry.contentType))
+        .catch((err: unknown) => send(500, `${(err as Error).message}\n`));
+      return;
+    }
+    send(404, 'not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  log.info({ url, controllers: enabled, leaderElect: !!o.leaderElect }, 'controller-manager started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    webhookUrl: webhook?.url,
+    metrics: metrics.registry,
+    isLeader: () => leading,
+    ready: () => !leading || active?.ctrl.synced() === true,
+    close() {
+      closing ??= (async () => {
+        stopAll.abort();
+        await electing;
+        await transitions;
+        await stopControllers();
+        await webhook?.close();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        log.info({}, 'controller-manager stopped');
+      })();
+      return closing;
+    },
+  };
+}

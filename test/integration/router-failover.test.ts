@@ -1,0 +1,97 @@
+// Failover against real simulated engines: an engine that errors, hangs, or dies mid-run, and a client abort that
+// must free the engine slot. No request that had not started streaming may be lost.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bootExample } from './router-helpers.js';
+
+const msg = [{ role: 'user' as const, content: 'Tell me something long' }];
+// A short per-attempt timeout so a hung engine is failed over quickly in tests.
+const patch = (t: string) => t.replace('timeout: 5s', 'timeout: 1s');
+
+test('an engine answering 500, or hanging, is failed over; every request succeeds', async () => {
+  const b = await bootExample('shapes/traffic-policy.yaml', { replicas: 2, patch });
+  try {
+    const [e0] = b.engines.get('resilient-pool')!;
+    for (const mode of ['error', 'hang'] as const) {
+      e0.engine.setFault({ mode, status: 500 });
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () =>
+          b.client.chat.completions.create({ model: 'resilient', messages: msg, max_tokens: 4 }),
+        ),
+      );
+      assert.deepEqual(
+        results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+        [],
+        `${mode}: no request lost`,
+      );
+      e0.engine.setFault(null);
+    }
+    const st = b.h.router.store.endpointStates();
+    for (let i = 0; i < 300 && st.some((s) => s.inflight !== 0); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      st.map((s) => s.inflight),
+      [0, 0],
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+test('an engine dying mid-run: streams that had not started all succeed elsewhere', async () => {
+  const b = await bootExample('shapes/traffic-policy.yaml', { replicas: 2, patch });
+  try {
+    const [e0] = b.engines.get('resilient-pool')!;
+    const outcomes: { started: boolean; ok: boolean }[] = [];
+    const one = async () => {
+      let started = false;
+      try {
+        const s = await b.client.chat.completions.create({
+          model: 'resilient',
+          messages: msg,
+          max_tokens: 40,
+          stream: true,
+        });
+        for await (const c of s) if (c.choices.length) started = true;
+        outcomes.push({ started, ok: true });
+      } catch {
+        outcomes.push({ started, ok: false });
+      }
+    };
+    const load = Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let i = 0; i < 5; i++) await one();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await e0.close(); // the engine process is gone: open streams break, new connections are refused
+    await load;
+    const lost = outcomes.filter((o) => !o.ok && !o.started);
+    assert.deepEqual(lost, [], 'no request that had not started streaming was lost');
+    assert.ok(outcomes.filter((o) => o.ok).length >= 20, 'most requests succeeded');
+  } finally {
+    await b.close();
+  }
+});
+
+test('client abort mid-stream frees the engine slot', async () => {
+  const b = await bootExample('shapes/simple.yaml');
+  try {
+    const [eng] = b.engines.get('deepseek-r1-1-5b')!;
+    const ac = new AbortController();
+    const s = await b.client.chat.completions.create(
+      { model: 'deepseek-simple', messages: msg, max_tokens: 5000, stream: true, ignore_eos: true } as never,
+      { signal: ac.signal },
+    );
+    const it = (s as unknown as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    await it.next();
+    await it.next();
+    const running = () => eng.engine.core.running.length + eng.engine.core.waiting.length;
+    assert.equal(running(), 1, 'the engine is generating');
+    ac.abort();
+    for (let i = 0; i < 500 && running() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(running(), 0, 'the engine slot was freed');
+    assert.equal(b.h.router.store.endpointStates()[0].inflight, 0);
+  } finally {
+    await b.close();
+  }
+});
