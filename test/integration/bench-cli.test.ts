@@ -1,4 +1,4 @@
-// Bad input to `kthena bench scheduling` fails fast with a clear message (no engines are started).
+// Bad input to `kthena bench scheduling` and `kthena bench overhead` fails fast with a clear message (nothing starts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -17,6 +17,22 @@ test('kthena bench scheduling rejects unknown scenarios, strategies and bad coun
   ];
   for (const [args, re] of cases) {
     const r = cli(...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+  }
+});
+
+test('kthena bench overhead rejects bad concurrency lists and counts before starting anything', () => {
+  const cases: [string[], RegExp][] = [
+    [['--concurrency', '0'], /--concurrency takes comma-separated integers/],
+    [['--concurrency', '1,abc'], /--concurrency takes comma-separated integers/],
+    [['--streams', '-5'], /--streams must be a positive integer/],
+    [['--chunks', '1.5'], /--chunks must be a positive integer/],
+  ];
+  for (const [args, re] of cases) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', 'overhead', ...args], {
+      encoding: 'utf8',
+    });
     assert.notEqual(r.status, 0, args.join(' '));
     assert.match(r.stderr, re, args.join(' '));
   }
