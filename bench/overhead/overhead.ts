@@ -1,7 +1,7 @@
 // Router overhead benchmark (`kthena bench overhead`): the same SSE upstream reached directly, through the kthena
 // router, through nginx (plain reverse proxy, buffering off) and through Portkey's gateway when it is installed.
 // Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
-//   tsx bench/overhead/overhead.ts [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
+//   kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -272,21 +272,24 @@ export function svg(rows: TargetRow[]): string {
   return `${out}</svg>\n`;
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const get = (k: string, d: string) => {
-    const i = args.indexOf(k);
-    return i >= 0 ? args[i + 1] : d;
-  };
-  const json = args.includes('--json');
-  const concurrency = get('--concurrency', '1,100,1000').split(',').map(Number);
-  const streamsArg = get('--streams', '');
+export interface OverheadCommandOptions {
+  concurrency: number[];
+  /** Streams per concurrency level; default max(30, 3 × concurrency). */
+  streams?: number;
+  chunks: number;
+  intervalMs: number;
+  json: boolean;
+}
+
+/** `kthena bench overhead`: runs every target, writes JSON + SVG to bench/results/, prints the table. */
+export async function overheadCommand(o: OverheadCommandOptions): Promise<void> {
+  const json = o.json;
   const log = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
   const rows = await runOverhead({
-    concurrency,
-    streams: (c) => (streamsArg ? Math.max(c, Number(streamsArg)) : Math.max(100, c * 3)),
-    chunks: Number(get('--chunks', '50')),
-    intervalMs: Number(get('--interval-ms', '20')),
+    concurrency: o.concurrency,
+    streams: (c) => (o.streams ? Math.max(c, o.streams) : Math.max(30, c * 3)),
+    chunks: o.chunks,
+    intervalMs: o.intervalMs,
     log,
   });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, at: new Date().toISOString() };
@@ -297,11 +300,4 @@ async function main(): Promise<void> {
   writeFileSync(join(resultsDir, `overhead-${stamp}.svg`), svg(rows));
   log(`\n${markdown(rows)}\n\nmachine: ${JSON.stringify(machine)}`);
   if (json) process.stdout.write(`${JSON.stringify({ targets: rows })}\n`);
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`bench overhead: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
 }

@@ -82,7 +82,7 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
   };
 }
 
-export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+export async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

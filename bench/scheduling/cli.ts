@@ -8,6 +8,12 @@ import { barSvg, cdfSvg, markdown, medianOf, type Summary, summarize, table } fr
 import { runOnce, startEngineSet } from './run.js';
 import { buildScenario, PROFILE, SCENARIOS, type Size, strategyConfigs } from './scenarios.js';
 
+function positive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
+  return n;
+}
+
 export function registerScheduling(bench: Command): void {
   bench
     .command('scheduling')
@@ -27,6 +33,8 @@ export function registerScheduling(bench: Command): void {
       },
       3,
     )
+    .option('--groups <n>', 'override the number of prefix groups', (v) => positive('--groups', v))
+    .option('--prompts-per-group <n>', 'override prompts per group', (v) => positive('--prompts-per-group', v))
     .option('--json', 'print one JSON summary object as the last stdout line')
     .option('--out <dir>', 'results directory', 'bench/results')
     .action(async (scenario: string, o: Record<string, unknown>) => {
@@ -43,7 +51,10 @@ export function registerScheduling(bench: Command): void {
         if (!configs[n])
           throw new InvalidArgumentError(`unknown strategy "${n}" (known: ${Object.keys(configs).join(', ')})`);
       const runs = o.runs as number;
-      const sc = buildScenario(scenario, size);
+      const sc = buildScenario(scenario, size, 1, {
+        groups: o.groups as number | undefined,
+        promptsPerGroup: o.promptsPerGroup as number | undefined,
+      });
       const log = (s: string) => process.stderr.write(`${s}\n`);
       const startLoad = loadavg()[0];
       log(

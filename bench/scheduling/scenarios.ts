@@ -22,13 +22,26 @@ export interface Scenario {
 
 export type Size = 'tiny' | 'quick' | 'full';
 
-export function buildScenario(name: string, size: Size, seed = 1): Scenario {
+export function buildScenario(
+  name: string,
+  size: Size,
+  seed = 1,
+  over: { groups?: number; promptsPerGroup?: number } = {},
+): Scenario {
   const groupsFull = 256;
-  const groups = size === 'full' ? groupsFull : size === 'quick' ? 16 : 4;
-  const per = size === 'full' ? 32 : size === 'quick' ? 12 : 6;
+  const groups = over.groups ?? (size === 'full' ? groupsFull : size === 'quick' ? 16 : 4);
+  const per = over.promptsPerGroup ?? (size === 'full' ? 32 : size === 'quick' ? 8 : 6);
   const scale = (groups * per) / (groupsFull * 32);
-  const blocks = Math.max(64, Math.round(FULL_BLOCKS * (groups / groupsFull)));
-  const speedup = size === 'full' ? 1 : 0.05;
+  // KV capacity shrinks with the number of groups (same cache pressure as upstream's run), but never below what
+  // the requests in flight need (else the small scale would measure KV-capacity queueing upstream never had).
+  const inflightPerReplica = Math.ceil(
+    (size === 'full' ? 300 : Math.max(16, Math.round(300 * Math.sqrt(((groups * per) / (groupsFull * 32)) * 8)))) / 3,
+  );
+  const blocks = Math.max(
+    Math.round(FULL_BLOCKS * (groups / groupsFull)),
+    Math.ceil(inflightPerReplica * (4352 / 128) * 1.2),
+  );
+  const speedup = size === 'full' ? 1 : 0.1;
   const rate = 800;
   const gaps = (n: number, r = rate) => gammaGaps(rng(seed + 7), n, r, 1);
   const conc = size === 'full' ? 300 : Math.max(16, Math.round(300 * Math.sqrt(scale * 8)));

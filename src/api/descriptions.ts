@@ -206,6 +206,24 @@ d(w.ModelServingStatus, 'Observed state, written by the controller.', {
   updateRevision: 'Revision hash of the template being rolled out.',
   labelSelector: 'Selector of the pods, for the scale subresource.',
   conditions: 'Available, Progressing and UpdateInProgress.',
+  servingGroups: 'Per serving group health (ours, beyond upstream).',
+});
+d(w.ServingGroupStatus, 'Health of one serving group.', {
+  name: 'Serving group name, `<modelserving>-<ordinal>`.',
+  phase: 'Creating, Running, Scaling or Deleting.',
+  revision: 'Revision hash of the group.',
+  restarts: 'Recreations by the recovery policy since the group last stayed healthy (drives the restart back-off).',
+  lastRestartTime: 'When the group (or one of its role instances) was last recreated.',
+  roles: 'Each role instance of the group.',
+});
+d(w.RoleInstanceStatus, 'Health of one role instance.', {
+  name: 'Role instance name, `<role>-<ordinal>`.',
+  role: 'Role name.',
+  phase: 'Creating, Running, Deleting or Failed.',
+  readyPods: 'Pods of the instance that are Ready.',
+  pods: 'Pods of the instance.',
+  revision: 'Revision hash of the instance.',
+  reason: 'Why the instance is not ready, naming the pod and its container state.',
 });
 
 // ---- ModelBooster

@@ -15,6 +15,8 @@ test('Go durations', () => {
 test('resource quantities', () => {
   assert.equal(parseQuantity('500m'), 0.5);
   assert.equal(parseQuantity('8Gi'), 8 * 2 ** 30);
+  assert.equal(parseQuantity('1E'), 1e18, 'a bare E is exa, not an empty exponent');
+  assert.equal(parseQuantity('2e3'), 2000);
   assert.equal(parseQuantity('1k'), 1000);
   assert.equal(parseQuantity('1e3'), 1000);
   assert.equal(parseQuantity(10), 10);

@@ -56,7 +56,8 @@ export function parseQuantity(q: unknown): number | undefined {
   const base = Number(m[1]);
   const suf = m[2];
   if (!suf) return base;
-  if (suf[0] === 'e' || suf[0] === 'E') return base * 10 ** Number(suf.slice(1));
+  // A bare `E` is exa (10^18); `e3` / `E-2` are decimal exponents.
+  if (suf.length > 1 && (suf[0] === 'e' || suf[0] === 'E')) return base * 10 ** Number(suf.slice(1));
   return base * SUFFIX[suf];
 }
 

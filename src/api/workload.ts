@@ -132,6 +132,26 @@ export const ModelServingSpec = Type.Object({
 });
 export type ModelServingSpec = Static<typeof ModelServingSpec>;
 
+// Beyond upstream: which role of which group is not ready and why, plus the restart back-off bookkeeping that must
+// survive a controller restart (so it lives in status, not in the controller's memory).
+export const RoleInstanceStatus = Type.Object({
+  name: Str(),
+  role: Str(),
+  phase: Str(),
+  readyPods: Int32({ minimum: 0 }),
+  pods: Int32({ minimum: 0 }),
+  revision: Str(),
+  reason: Optional(Str()),
+});
+export const ServingGroupStatus = Type.Object({
+  name: Str(),
+  phase: Str(),
+  revision: Str(),
+  restarts: Optional(Int32({ minimum: 0 })),
+  lastRestartTime: Optional(Str({ format: 'date-time' })),
+  roles: Type.Array(RoleInstanceStatus),
+});
+
 export const ModelServingStatus = Type.Object({
   observedGeneration: Optional(Int64()),
   replicas: Optional(Int32()),
@@ -142,6 +162,8 @@ export const ModelServingStatus = Type.Object({
   updateRevision: Optional(Str()),
   labelSelector: Optional(Str()),
   conditions: Optional(conditionsList()),
+  // Ours, beyond upstream: per-group and per-role-instance health written by the controller.
+  servingGroups: Optional(Type.Array(ServingGroupStatus)),
 });
 export type ModelServingStatus = Static<typeof ModelServingStatus>;
 

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 type Registrar = (bench: Command) => void;
-const BENCHES: [string, string][] = [['scheduling', '../../bench/scheduling/cli.js']];
+const BENCHES: [string, string][] = [
+  ['scheduling', '../../bench/scheduling/cli.js'],
+  ['overhead', '../../bench/overhead/cli.js'],
+];
 
 const here = fileURLToPath(import.meta.url);
 const builtMode = here.endsWith('.js');

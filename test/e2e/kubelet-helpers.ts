@@ -3,7 +3,12 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { KubeApiError, KubeClient, PODS } from '../../src/kube/index.js';
 
-export async function cluster(opts: { nodes: number; gpusPerNode: number; runEngines?: boolean }): Promise<{
+export async function cluster(opts: {
+  nodes: number;
+  gpusPerNode: number;
+  runEngines?: boolean;
+  kubeconfigPath?: string;
+}): Promise<{
   cluster: Cluster;
   client: KubeClient;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 // Pod-specific server behaviour: defaulting on create (what a 1.32 apiserver plus default admission
 // add), validation, the narrow set of mutable spec fields, graceful deletion and the binding subresource.
+
+import { parseQuantity } from '../../api/index.js';
 import { cause, type StatusCause } from './errors.js';
-import { parseQuantity } from './quantity.js';
 import type { StrategyContext } from './types.js';
 import { deepEqual, type Obj, rfc3339 } from './util.js';
 

@@ -64,7 +64,7 @@ test('batches delivered in any order within the reorder window give the in-order
 });
 
 test('a gap that never fills is declared lost: overflow or timeout resyncs and forgets the endpoint', () => {
-  const { idx, clock } = make({ reorderWindow: 2 });
+  const { idx } = make({ reorderWindow: 2 });
   idx.applyBatch('e', 0n, [stored(1)]);
   assert.equal(idx.applyBatch('e', 2n, [stored(2)]), 'held');
   assert.equal(idx.applyBatch('e', 3n, [stored(3)]), 'held');

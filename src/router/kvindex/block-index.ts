@@ -222,6 +222,7 @@ export class KvBlockIndex {
   private resync(endpoint: string, s: EndpointBlocks): void {
     s.resyncs++;
     this.forget(endpoint, s);
+    // biome-ignore lint/complexity/useMathMinMax: sequence numbers are bigints, which Math.min does not take
     const lowest = [...s.held.keys()].reduce((a, b) => (b < a ? b : a));
     s.nextSeq = lowest;
     this.drainHeld(endpoint, s);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadManifests } from './manifests.js';
 
@@ -98,4 +100,17 @@ test('duplicates and hostile shapes are errors, not crashes', () => {
   assert.match(text, /defined twice/);
   assert.match(text, /y\.yaml#0: a manifest must be a mapping/);
   assert.match(text, /spec\.rules: required/);
+});
+
+test('the demo and shape examples load without errors (EngineEndpoint sample included)', async () => {
+  const root = join(import.meta.dirname, '../../../examples/router');
+  for (const dir of ['demo', 'shapes']) {
+    const files = (await readdir(join(root, dir))).filter((f) => /\.ya?ml(\.example)?$/.test(f));
+    const sources = await Promise.all(
+      files.map(async (f) => ({ file: f, text: await readFile(join(root, dir, f), 'utf8') })),
+    );
+    const r = loadManifests(sources);
+    assert.deepEqual(r.errors, [], dir);
+    if (dir === 'demo') assert.equal(r.snapshot.endpoints.length, 3);
+  }
 });

@@ -17,7 +17,7 @@ export function standardBlockHashes(tokens: readonly number[], blockSize: number
   for (let off = 0; off < tokens.length && out.length < maxBlocks; off += blockSize) {
     const block = tokens.slice(off, off + blockSize);
     const buf = Buffer.alloc(block.length * 4);
-    block.forEach((t, i) => buf.writeUInt32BE(t >>> 0, i * 4));
+    for (let i = 0; i < block.length; i++) buf.writeUInt32BE(block[i] >>> 0, i * 4);
     const digest = createHash('sha256').update(buf).digest();
     out.push((digest.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString(10));
   }
