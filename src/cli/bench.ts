@@ -11,6 +11,7 @@ type Registrar = (bench: Command) => void;
 const BENCHES: [string, string][] = [
   ['scheduling', '../../bench/scheduling/cli.js'],
   ['overhead', '../../bench/overhead/cli.js'],
+  ['fairness', '../../bench/fairness/cli.js'],
 ];
 
 const here = fileURLToPath(import.meta.url);
