@@ -176,3 +176,32 @@ test('API key files: bad entries are named by path, never by hash', () => {
     assert.ok(!(e as Error).message.includes(h));
   }
 });
+
+test('an unreachable JWKS answers 401 "key set unavailable", API keys keep working', async () => {
+  const { AuthStage } = await import('./auth.js');
+  const { GovernanceMetrics } = await import('./metrics.js');
+  const { Registry } = await import('prom-client');
+  const { pino } = await import('pino');
+  const dir = await mkdtemp(join(tmpdir(), 'kthena-auth-down-'));
+  try {
+    await writeFile(join(dir, 'k.yaml'), `keys: [{sha256: ${hashApiKey('sk-x')}, user: x}]`);
+    const stage = new AuthStage(
+      { jwksUri: 'http://127.0.0.1:1/jwks.json', issuer: ISSUER, apiKeysFile: join(dir, 'k.yaml') },
+      { metrics: new GovernanceMetrics(new Registry()), log: pino({ level: 'silent' }) },
+    );
+    const key = (await generateKeyPair('RS256')).privateKey;
+    const token = await sign(key, { iss: ISSUER, sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 });
+    const ctx = (authorization: string) => ({ headers: { authorization }, attrs: new Map() }) as never;
+    await assert.rejects(stage.admit(ctx(`Bearer ${token}`)), (e: Error & { status?: number }) => {
+      assert.equal(e.status, 401);
+      assert.match(e.message, /signing key set is unavailable/);
+      return true;
+    });
+    const ok = { headers: { authorization: 'Bearer sk-x' }, attrs: new Map() } as unknown as { user?: string };
+    await stage.admit(ok as never);
+    assert.equal(ok.user, 'x');
+    stage.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
