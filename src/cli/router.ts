@@ -1,6 +1,8 @@
-// `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or, later, Kubernetes.
+// `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or the Kubernetes API
+// (--kubeconfig, or in-cluster when KUBERNETES_SERVICE_HOST is set).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { KubeClient } from '../kube/client.js';
 import { type RunningRouter, startRouter } from '../router/router.js';
 import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
 import { parseDuration } from '../router/util/duration.js';
@@ -29,6 +31,8 @@ export interface RouterCliOptions {
   debugPort: number;
   configDir?: string;
   kubeconfig?: string;
+  namespace?: string;
+  writeStatus?: boolean;
   routerConfig?: string;
   maxBodyBytes: number;
   headersTimeout: number;
@@ -61,9 +65,13 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
     throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
   }
-  if (!o.configDir) {
-    throw new Error('the Kubernetes source is not available in this build yet; use --config-dir DIR');
-  }
+  // --config-dir wins over the in-cluster environment; an explicit --kubeconfig always adds the Kubernetes source.
+  const useKube = Boolean(o.kubeconfig) || (!o.configDir && Boolean(process.env.KUBERNETES_SERVICE_HOST));
+  const client = useKube
+    ? o.kubeconfig
+      ? KubeClient.fromKubeconfig(o.kubeconfig)
+      : KubeClient.inCluster()
+    : undefined;
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
     host: o.host,
@@ -71,6 +79,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
     metricsPort: o.metricsPort,
     debugPort: o.debugPort,
     configDir: o.configDir,
+    kube: client ? { client, namespace: o.namespace, writeStatus: o.writeStatus ?? true } : undefined,
     routerConfigFile: o.routerConfig,
     maxBodyBytes: o.maxBodyBytes,
     headersTimeoutMs: o.headersTimeout,
@@ -128,7 +137,9 @@ export function register(program: Command): void {
         '--config-dir <dir>',
         'directory of YAML manifests (ModelRoute, ModelServer, EngineEndpoint), hot-reloaded',
       )
-      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig'),
+      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig')
+      .option('--namespace <ns>', 'Kubernetes source: watch only this namespace (default: all namespaces)')
+      .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)'),
   ).action(async (o: RouterCliOptions) => {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');
