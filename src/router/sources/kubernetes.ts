@@ -223,25 +223,24 @@ export class KubeSource {
     // Losing the lease only stops status writing; routing continues, so campaign again (status is recomputed
     // from scratch each pass, there is no leader-only state to rebuild).
     while (!this.stopper.signal.aborted) {
-      const elector = new LeaderElector({
-        client: o.client,
-        namespace: o.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
-        name: o.leaseName ?? 'kthena-router',
-        identity,
-        leaseDurationMs: o.leaseDurationMs,
-        renewDeadlineMs: o.renewDeadlineMs,
-        retryPeriodMs: o.retryPeriodMs,
-        clock: o.clock,
-        log: o.log,
-        onStartedLeading: (signal) => {
-          this.leading = signal;
-          this.written.clear();
-          this.scheduleStatus();
-        },
-        onStoppedLeading: () => {
-          this.leading = undefined;
-        },
-      });
+      const timing = Object.fromEntries(
+        Object.entries({
+          leaseDurationMs: o.leaseDurationMs,
+          renewDeadlineMs: o.renewDeadlineMs,
+          retryPeriodMs: o.retryPeriodMs,
+        }).filter(([, v]) => v !== undefined),
+      );
+      let elector: LeaderElector;
+      try {
+        elector = this.elector(identity, timing);
+      } catch (e) {
+        // Bad timing options: status writing is off, routing goes on.
+        o.log?.error(
+          { err: (e as Error).message },
+          'kubernetes source: leader election misconfigured; no status writes',
+        );
+        return;
+      }
       try {
         await elector.run(this.stopper.signal);
       } catch (e) {
@@ -250,6 +249,27 @@ export class KubeSource {
       }
       await sleep(this.clock, o.retryPeriodMs ?? 2000, this.stopper.signal, 'router-lease-retry').catch(() => {});
     }
+  }
+
+  private elector(identity: string, timing: Record<string, number | undefined>): LeaderElector {
+    const o = this.opts;
+    return new LeaderElector({
+      client: o.client,
+      namespace: o.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
+      name: o.leaseName ?? 'kthena-router',
+      identity,
+      ...timing,
+      clock: o.clock,
+      log: o.log,
+      onStartedLeading: (signal) => {
+        this.leading = signal;
+        this.written.clear();
+        this.scheduleStatus();
+      },
+      onStoppedLeading: () => {
+        this.leading = undefined;
+      },
+    });
   }
 
   private scheduleStatus(): void {
