@@ -1,5 +1,6 @@
 // `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or the Kubernetes API
 // (--kubeconfig, or in-cluster when KUBERNETES_SERVICE_HOST is set).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { KubeClient } from '../kube/client.js';
@@ -65,13 +66,17 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
     throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
   }
-  // --config-dir wins over the in-cluster environment; an explicit --kubeconfig always adds the Kubernetes source.
+  // The file source replaces the whole store on each reload, so the two sources cannot share it.
+  if (o.configDir && o.kubeconfig) throw new Error('give either --config-dir or --kubeconfig, not both');
+  // --config-dir wins over the in-cluster environment.
   const useKube = Boolean(o.kubeconfig) || (!o.configDir && Boolean(process.env.KUBERNETES_SERVICE_HOST));
-  const client = useKube
-    ? o.kubeconfig
-      ? KubeClient.fromKubeconfig(o.kubeconfig)
-      : KubeClient.inCluster()
-    : undefined;
+  if (o.kubeconfig && !existsSync(o.kubeconfig)) throw new Error(`--kubeconfig ${o.kubeconfig}: no such file`);
+  let client: KubeClient | undefined;
+  try {
+    if (useKube) client = o.kubeconfig ? KubeClient.fromKubeconfig(o.kubeconfig) : KubeClient.inCluster();
+  } catch (e) {
+    throw new Error(`${o.kubeconfig ? `--kubeconfig ${o.kubeconfig}` : 'in-cluster config'}: ${(e as Error).message}`);
+  }
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
     host: o.host,

@@ -120,8 +120,6 @@ export class KubeSource {
     this.pods.on('add', (p) => this.onPod(p));
     this.pods.on('update', (_o, p) => this.onPod(p));
     this.pods.on('delete', (p) => this.dropPod(`${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`));
-    for (const inf of [this.routes, this.servers, this.providers, this.pods] as Informer<KubeObject>[])
-      inf.on('error', (e) => opts.log?.warn({ err: e.message }, 'kubernetes source: list/watch error (retrying)'));
     store.on('change', () => this.scheduleStatus());
   }
 
