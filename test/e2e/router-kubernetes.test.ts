@@ -147,6 +147,7 @@ test('router --kubeconfig serves a ready engine-sim pod; endpoints follow scale 
   done = true;
   await up;
   assert.deepEqual(failures, [], 'no failed request while scaling up');
+  const upRequests = sent;
 
   failures = [];
   done = false;
@@ -158,6 +159,9 @@ test('router --kubeconfig serves a ready engine-sim pod; endpoints follow scale 
   done = true;
   await down;
   assert.deepEqual(failures, [], 'no failed request while scaling down');
+  process.stdout.write(
+    `# router-kubernetes: ${upRequests} requests during scale-up, ${sent - upRequests} during scale-down, 0 failed\n`,
+  );
 });
 
 test('ModelServer status shows the ready count and Ready; ModelRoute is Accepted', async () => {
