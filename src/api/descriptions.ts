@@ -68,7 +68,15 @@ d(n.ModelRouteSpec, 'How requests for a model are routed. modelName and loraAdap
   rules: 'Ordered routing rules; the first that matches wins.',
   rateLimit: 'Token rate limit for this model.',
 });
-d(n.ModelRouteStatus, 'ModelRoute has no status fields.');
+d(
+  n.ModelRouteStatus,
+  'Written by the router (Lease holder): Accepted and ResolvedRefs conditions. Upstream declares no status fields.',
+  {
+    observedGeneration: 'metadata.generation the conditions describe.',
+    conditions:
+      'Accepted (valid, not shadowed by an older route for the same modelName); ResolvedRefs (targets exist).',
+  },
+);
 d(n.PDGroup, 'Splits the selected pods into prefill and decode pods, paired by a group label.', {
   groupKey: 'Pod label whose value pairs a prefill pod with the decode pods of the same group.',
   prefillLabels: 'Labels that mark prefill pods.',
@@ -102,7 +110,15 @@ d(n.ModelServerSpec, 'A set of inference pods serving one model with one engine.
   trafficPolicy: 'Timeouts and retries.',
   kvConnector: 'KV transfer for prefill/decode disaggregation.',
 });
-d(n.ModelServerStatus, 'ModelServer has no status fields.');
+d(
+  n.ModelServerStatus,
+  'Written by the router (Lease holder): ready endpoint count and a Ready condition. Upstream declares no status fields.',
+  {
+    observedGeneration: 'metadata.generation the status describes.',
+    readyEndpoints: 'Ready pods with an IP that spec.workloadSelector selects (the router sends traffic to these).',
+    conditions: 'Ready: True when at least one endpoint is ready.',
+  },
+);
 d(n.ProviderAuth, 'The credential sent upstream.', {
   scheme:
     'Bearer sends "Authorization: Bearer <token>", APIKey sends "x-api-key: <token>". Defaults by provider: OpenAI → Bearer, Anthropic → APIKey.',

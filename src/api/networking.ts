@@ -129,7 +129,14 @@ export const ModelRouteSpec = Type.Object(
 );
 export type ModelRouteSpec = Static<typeof ModelRouteSpec>;
 
-export const ModelRouteStatus = Type.Object({});
+// Deviation: upstream's ModelRoute/ModelServer status is empty; our router writes conditions (docs/router.md,
+// "Kubernetes source"), so the schema declares them or the API server would prune them.
+export const ModelRouteStatus = Type.Object({
+  observedGeneration: Optional(Int64()),
+  conditions: Optional(
+    Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  ),
+});
 export type ModelRouteStatus = Static<typeof ModelRouteStatus>;
 
 export const ModelRouteSchema = Resource(API_VERSION_NETWORKING, 'ModelRoute', ModelRouteSpec, ModelRouteStatus);
@@ -189,7 +196,13 @@ export const ModelServerSpec = Type.Object({
 });
 export type ModelServerSpec = Static<typeof ModelServerSpec>;
 
-export const ModelServerStatus = Type.Object({});
+export const ModelServerStatus = Type.Object({
+  observedGeneration: Optional(Int64()),
+  readyEndpoints: Optional(Int32({ minimum: 0 })),
+  conditions: Optional(
+    Type.Array(Condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  ),
+});
 export type ModelServerStatus = Static<typeof ModelServerStatus>;
 
 export const ModelServerSchema = Resource(API_VERSION_NETWORKING, 'ModelServer', ModelServerSpec, ModelServerStatus);

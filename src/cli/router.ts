@@ -1,6 +1,9 @@
-// `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or, later, Kubernetes.
+// `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or the Kubernetes API
+// (--kubeconfig, or in-cluster when KUBERNETES_SERVICE_HOST is set).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { KubeClient } from '../kube/client.js';
 import { type RunningRouter, startRouter } from '../router/router.js';
 import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
 import { parseDuration } from '../router/util/duration.js';
@@ -29,6 +32,8 @@ export interface RouterCliOptions {
   debugPort: number;
   configDir?: string;
   kubeconfig?: string;
+  namespace?: string;
+  writeStatus?: boolean;
   routerConfig?: string;
   maxBodyBytes: number;
   headersTimeout: number;
@@ -61,8 +66,16 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
     throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
   }
-  if (!o.configDir) {
-    throw new Error('the Kubernetes source is not available in this build yet; use --config-dir DIR');
+  // The file source replaces the whole store on each reload, so the two sources cannot share it.
+  if (o.configDir && o.kubeconfig) throw new Error('give either --config-dir or --kubeconfig, not both');
+  // --config-dir wins over the in-cluster environment.
+  const useKube = Boolean(o.kubeconfig) || (!o.configDir && Boolean(process.env.KUBERNETES_SERVICE_HOST));
+  if (o.kubeconfig && !existsSync(o.kubeconfig)) throw new Error(`--kubeconfig ${o.kubeconfig}: no such file`);
+  let client: KubeClient | undefined;
+  try {
+    if (useKube) client = o.kubeconfig ? KubeClient.fromKubeconfig(o.kubeconfig) : KubeClient.inCluster();
+  } catch (e) {
+    throw new Error(`${o.kubeconfig ? `--kubeconfig ${o.kubeconfig}` : 'in-cluster config'}: ${(e as Error).message}`);
   }
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
@@ -71,6 +84,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
     metricsPort: o.metricsPort,
     debugPort: o.debugPort,
     configDir: o.configDir,
+    kube: client ? { client, namespace: o.namespace, writeStatus: o.writeStatus ?? true } : undefined,
     routerConfigFile: o.routerConfig,
     maxBodyBytes: o.maxBodyBytes,
     headersTimeoutMs: o.headersTimeout,
@@ -128,7 +142,9 @@ export function register(program: Command): void {
         '--config-dir <dir>',
         'directory of YAML manifests (ModelRoute, ModelServer, EngineEndpoint), hot-reloaded',
       )
-      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig'),
+      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig')
+      .option('--namespace <ns>', 'Kubernetes source: watch only this namespace (default: all namespaces)')
+      .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)'),
   ).action(async (o: RouterCliOptions) => {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');

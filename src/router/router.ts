@@ -18,6 +18,7 @@ import {
 import type { PluginDefinition } from './scheduler/plugin.js';
 import { BUILTIN_PLUGINS, PluginRegistry } from './scheduler/registry.js';
 import { FileSource } from './sources/files.js';
+import { KubeSource, type KubeSourceOptions } from './sources/kubernetes.js';
 import type { ExternalValidator } from './sources/manifests.js';
 import type { EndpointState } from './store/endpoint-state.js';
 import { EngineScraper } from './store/scraper.js';
@@ -58,6 +59,8 @@ export interface RouterOptions {
   /** Validator for upstream kinds from the API package (field-path error strings). */
   validate?: ExternalValidator;
   exposeMetricsOnRouterPort?: boolean;
+  /** Kubernetes source (instead of, or besides, configDir); log/metrics/validate are filled in here. */
+  kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate'>;
 }
 
 export interface RunningRouter {
@@ -69,6 +72,7 @@ export interface RunningRouter {
   handler: RequestHandler;
   scraper: EngineScraper;
   files: FileSource | undefined;
+  kube: KubeSource | undefined;
   metrics: RouterMetrics;
   config: RouterConfiguration;
   isReady(): boolean;
@@ -147,7 +151,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
     await files.start();
   }
-  const sourcesSynced = true;
+  let kube: KubeSource | undefined;
+  if (opts.kube) {
+    kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
+    kube.start();
+  }
+  // /readyz stays 503 until every informer has loaded its first LIST.
+  const sourcesSynced = () => kube?.hasSynced() ?? true;
   scraper.start();
 
   let draining = false;
@@ -207,7 +217,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const port = await listen(main, opts.port ?? 8080, host);
   const metricsPort = await listen(metricsServer, opts.metricsPort ?? 9090, host);
   const debugPort = debugServer ? await listen(debugServer, opts.debugPort ?? 15000, '127.0.0.1') : undefined;
-  const isReady = () => sourcesSynced && scraper.completedPasses > 0;
+  const isReady = () => sourcesSynced() && scraper.completedPasses > 0;
   log.info({ port, metricsPort, debugPort }, 'router listening');
 
   let closing: Promise<void> | undefined;
@@ -222,6 +232,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       main.closeAllConnections();
       await stopped;
       files?.stop();
+      await kube?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
       for (const a of admission) await a.close?.();
@@ -244,6 +255,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     handler,
     scraper,
     files,
+    kube,
     metrics,
     config,
     isReady,

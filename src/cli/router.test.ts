@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FakeApiServer } from '../kube/testing/fake-apiserver.js';
+import { type RouterCliOptions, runRouter } from './router.js';
+
+process.env.LOG_LEVEL ??= 'silent'; // expected list failures would be logged
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kthena-router-cli-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const base: RouterCliOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  metricsPort: 0,
+  debugPort: -1,
+  maxBodyBytes: 1 << 20,
+  headersTimeout: 60_000,
+  bodyTimeout: 60_000,
+  scrapeInterval: 200,
+  drainTimeout: 1_000,
+  accessLog: false,
+};
+
+const kubeconfigFor = (server: string) => `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${server}"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`;
+
+test('--kubeconfig: missing, malformed or empty files and --config-dir together are clear errors', async () => {
+  await assert.rejects(runRouter({ ...base, kubeconfig: join(dir, 'nope') }), /--kubeconfig .*nope: no such file/);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'not: [a kubeconfig\n');
+  await assert.rejects(runRouter({ ...base, kubeconfig: bad }), /--kubeconfig .*bad\.yaml: /);
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, '{}\n');
+  await assert.rejects(runRouter({ ...base, kubeconfig: empty }), /no current cluster/);
+  await assert.rejects(
+    runRouter({ ...base, kubeconfig: empty, configDir: dir }),
+    /either --config-dir or --kubeconfig/,
+  );
+});
+
+test('--kubeconfig: /readyz is 503 until the informers have synced, then 200', async () => {
+  const api = await FakeApiServer.start();
+  // Every pod LIST fails until the injection is cleared, so the router cannot have synced yet.
+  api.inject({ method: 'GET', path: '/api/v1/pods', watch: false }, { status: 500 }, 1_000_000);
+  const kc = join(dir, 'kc.yaml');
+  writeFileSync(kc, kubeconfigFor(api.url));
+  const r = await runRouter({ ...base, kubeconfig: kc, writeStatus: false });
+  try {
+    const first = await fetch(`${r.url}/readyz`);
+    assert.equal(first.status, 503);
+    assert.equal(r.kube?.hasSynced(), false);
+    await api.waitForRequest((q) => !q.watch && q.path === '/api/v1/pods');
+    assert.equal((await fetch(`${r.url}/readyz`)).status, 503);
+    api.clearInjections();
+    await r.kube?.waitForSync();
+    for (;;) {
+      if ((await fetch(`${r.url}/readyz`)).status === 200) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.ok(api.requestsWhere((q) => !q.watch && q.path === '/api/v1/pods').length >= 2, 'pods were relisted');
+  } finally {
+    await r.close();
+    await api.close();
+  }
+});
