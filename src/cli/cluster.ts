@@ -1,18 +1,10 @@
 // `kthena cluster`: the local control plane (API server + kubelet + scheduler components).
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import pino from 'pino';
 import { DEFAULT_KUBECONFIG } from '../cluster/apiserver/index.js';
 import { startCluster } from '../cluster/index.js';
-
-function intArg(name: string, min: number, max: number) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
-    const n = Number(v);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
-    return n;
-  };
-}
+import { intArg } from './args.js';
 
 export interface ClusterCliOptions {
   port: number;

@@ -6,17 +6,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { enabledControllers, startControllerManager } from '../controllers/manager.js';
 import { KubeClient } from '../kube/client.js';
+import { intArg } from './args.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function intArg(name: string, min: number, max: number) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
-    const n = Number(v);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
-    return n;
-  };
-}
 
 function secondsArg(name: string) {
   return (v: string): number => {

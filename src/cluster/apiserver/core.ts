@@ -187,6 +187,17 @@ export class ApiCore {
     obj.kind = t.kind;
   }
 
+  /** The request URL's namespace wins: a different one in the body is a 400; cluster-scoped objects have none. */
+  private bindNamespace(t: ResourceType, meta: Obj, ns: string | undefined): void {
+    if (!t.namespaced) {
+      delete meta.namespace;
+      return;
+    }
+    if (meta.namespace && meta.namespace !== ns)
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    meta.namespace = ns;
+  }
+
   private requireNamespace(t: ResourceType, ns: string, name: string): void {
     const nsObj = this.store.get('/namespaces', objectKey('', ns));
     if (!nsObj) throw errors.notFound('', 'namespaces', ns);
@@ -378,13 +389,7 @@ export class ApiCore {
     const meta = body.metadata;
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== '')
       throw errors.internal('resourceVersion should not be set on objects to be created');
-    if (t.namespaced) {
-      if (meta.namespace && meta.namespace !== ns)
-        throw errors.badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      meta.namespace = ns;
-    } else delete meta.namespace;
+    this.bindNamespace(t, meta, ns);
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -445,13 +450,7 @@ export class ApiCore {
       throw errors.badRequest(
         `the name of the object (${String(meta.name ?? '')}) does not match the name on the URL (${name})`,
       );
-    if (t.namespaced) {
-      if (meta.namespace && meta.namespace !== ns)
-        throw errors.badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      meta.namespace = ns;
-    } else delete meta.namespace;
+    this.bindNamespace(t, meta, ns);
     const rv = meta.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== null) {
       if (String(rv) !== cur.metadata.resourceVersion) throw errors.conflict(t.group, t.plural, name);
