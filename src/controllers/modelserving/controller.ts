@@ -43,7 +43,11 @@ export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: stri
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-  { apiGroups: ['apps'], resources: ['controllerrevisions'], verbs: ['list', 'watch', 'create', 'delete'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['controllerrevisions'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
+  },
   {
     apiGroups: ['scheduling.volcano.sh'],
     resources: ['podgroups'],
@@ -380,6 +384,10 @@ export class ModelServingController {
         await this.call('create', REFS.controllerRevisions, () =>
           c.create(REFS.controllerRevisions, a.object, { namespace: ns }),
         ).catch(ignore(isAlreadyExists));
+        return;
+      case 'updateControllerRevision':
+        // resourceVersion in the object: a concurrent change fails with a conflict and the reconcile retries.
+        await this.call('update', REFS.controllerRevisions, () => c.replace(REFS.controllerRevisions, a.object));
         return;
       case 'deleteControllerRevision':
         await this.call('delete', REFS.controllerRevisions, () => c.delete(REFS.controllerRevisions, a.name, ns)).catch(

@@ -15,6 +15,7 @@ import { buildHeadlessService, buildRoleInstancePods, groupSize, needsService } 
 import {
   buildControllerRevision,
   modelServingRevision,
+  renumberControllerRevision,
   rolesFromControllerRevision,
   roleTemplateHash,
 } from './revision.js';
@@ -24,6 +25,7 @@ import type { ModelServing, ModelServingStatus, PodGroup, Role } from './types.j
 
 export type Action =
   | { type: 'createControllerRevision'; object: ControllerRevision }
+  | { type: 'updateControllerRevision'; object: ControllerRevision }
   | { type: 'deleteControllerRevision'; name: string }
   | { type: 'createPodGroup'; object: PodGroup }
   | { type: 'updatePodGroup'; object: PodGroup }
@@ -678,6 +680,18 @@ export function planReconcile(input: PlanInput): Plan {
         events.push({ type: 'Normal', reason: 'RoleRunning', message: `Role ${sg.name}/${r.name} is running` });
 
   // ---- ControllerRevisions: keep current, update, those pods still use, and a bounded history ---------------
+
+  // Every template the spec ever had is recorded, even when no pod was made from it (partition, 0 replicas),
+  // so the history `kthena rollout history` shows has one numbered revision per template change. Going back to
+  // a recorded template (a rollback, or the same edit undone by hand) renumbers that revision as the newest.
+  const highest = Math.max(0, ...ownedCRs.map((cr) => cr.revision ?? 0));
+  const recordedUpdate = crByRevision.get(updateRevision)?.cr;
+  if (!recordedUpdate) ensureRevisionRecorded(updateRevision);
+  else if ((recordedUpdate.revision ?? 0) < highest)
+    actions.push({
+      type: 'updateControllerRevision',
+      object: renumberControllerRevision(recordedUpdate, highest + 1, ms),
+    });
 
   const inUse = new Set<string>([updateRevision]);
   if (status.currentRevision) inUse.add(status.currentRevision);

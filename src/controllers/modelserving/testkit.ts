@@ -120,6 +120,7 @@ export class MiniCluster {
           this.podGroups.delete(a.name);
           break;
         case 'createControllerRevision':
+        case 'updateControllerRevision':
           this.revisions.set(a.object.metadata!.name!, structuredClone(a.object));
           break;
         case 'deleteControllerRevision':
