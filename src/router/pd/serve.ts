@@ -149,7 +149,8 @@ export class PdRouter {
     if (pre.outcome === 'client_error') return this.relayPrefillError(a, pre);
     if (pre.outcome !== 'ok' || !pre.decodeBody) return this.prefillFailed(a, pre);
     const dec = await this.decode(a, pre.decodeBody, ctx, () => undefined);
-    if (dec.error) return { kind: 'failed', blame: a.pair.decode, detail: lastDetail(dec), badPrefill: false };
+    if (dec.error)
+      return { kind: 'failed', blame: a.pair.decode, detail: `decode leg: ${lastDetail(dec)}`, badPrefill: false };
     return { kind: 'answered', proxy: dec };
   }
 
@@ -188,7 +189,7 @@ export class PdRouter {
         if (prefillFailure.outcome === 'client_error') return this.relayPrefillError(a, prefillFailure);
         return this.prefillFailed(a, prefillFailure);
       }
-      return { kind: 'failed', blame: a.pair.decode, detail: lastDetail(dec), badPrefill: false };
+      return { kind: 'failed', blame: a.pair.decode, detail: `decode leg: ${lastDetail(dec)}`, badPrefill: false };
     } finally {
       ctx.signal.removeEventListener('abort', onClient);
     }
@@ -298,7 +299,7 @@ export class PdRouter {
     return {
       kind: 'failed',
       blame: a.pair.prefill,
-      detail: `prefill ${pre.detail ?? pre.outcome}`,
+      detail: `prefill leg: ${pre.detail ?? pre.outcome}`,
       badPrefill: pre.outcome === 'bad_response',
     };
   }
