@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
+import { PdRouter, pdPodsOf } from './pd/serve.js';
 import {
   type AttemptRecord,
   buildUpstreamBody,
@@ -40,8 +41,11 @@ export class RequestHandler {
   /** Last scheduling decision per endpoint, for the debug view. */
   readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
   active = 0;
+  /** Prefill/decode disaggregation (src/router/pd). */
+  readonly pd: PdRouter;
 
   constructor(private readonly d: HandlerDeps) {
+    this.pd = new PdRouter(d);
     d.store.on('endpoint-removed', (s) => {
       this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
@@ -159,6 +163,25 @@ export class RequestHandler {
 
     setReleases(await admit(this.d.admission, ctx));
     if (signal.aborted) return;
+
+    if (server.spec.workloadSelector?.pdGroup) {
+      // PD ModelServer: pairs and both legs live in src/router/pd; accounting continues in finish() as usual.
+      s.proxy = await this.pd.serve({
+        ctx,
+        headers: req.headers,
+        res,
+        server,
+        serverKey,
+        topology: view.pdByServer.get(serverKey),
+        dest: s.dest,
+        onScheduled: (top) => {
+          s.selected = top;
+          s.schedDoneAt = performance.now();
+        },
+      });
+      if (s.proxy.error) throw s.proxy.error;
+      return;
+    }
 
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
     const at = new Date().toISOString();
@@ -286,6 +309,7 @@ export class RequestHandler {
       model_route: s.dest.model_route === 'none' ? undefined : s.dest.model_route,
       model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : undefined,
       selected_pod: s.selected?.state.name,
+      ...pdPodsOf(p),
       request_id: s.requestId,
       backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
       backend_name: s.dest.backend_name === 'none' ? undefined : s.dest.backend_name,

@@ -13,6 +13,9 @@ export interface AccessLogEntry {
   model_route?: string;
   model_server?: string;
   selected_pod?: string;
+  /** Prefill/decode mode: the pair that answered (or the last one tried); selected_pod is the top-ranked decode pod. */
+  prefill_pod?: string;
+  decode_pod?: string;
   request_id: string;
   backend_type?: string;
   backend_name?: string;
@@ -54,6 +57,8 @@ export function formatText(e: AccessLogEntry): string {
     ['model_route', e.model_route],
     ['model_server', e.model_server],
     ['selected_pod', e.selected_pod],
+    ['prefill_pod', e.prefill_pod],
+    ['decode_pod', e.decode_pod],
     ['request_id', e.request_id],
     ['backend_type', e.backend_type],
     ['backend_name', e.backend_name],
