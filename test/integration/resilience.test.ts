@@ -79,14 +79,18 @@ async function fault(e: RunningEngine, method: 'POST' | 'DELETE', body?: unknown
   assert.equal(r.statusCode, 200, `fault ${method} accepted`);
 }
 
-async function chat(h: Harness, stream: boolean): Promise<number> {
-  const r = await h.post('/v1/chat/completions', {
-    model: 'chat',
-    // A different opening each time, so prefix-cache affinity does not pin every request to one engine.
-    messages: [{ role: 'user', content: `${Math.random().toString(36)} hello there` }],
-    max_tokens: 4,
-    stream,
-  });
+async function chat(h: Harness, stream: boolean, headers: Record<string, string> = {}): Promise<number> {
+  const r = await h.post(
+    '/v1/chat/completions',
+    {
+      model: 'chat',
+      // A different opening each time, so prefix-cache affinity does not pin every request to one engine.
+      messages: [{ role: 'user', content: `${Math.random().toString(36)} hello there` }],
+      max_tokens: 4,
+      stream,
+    },
+    headers,
+  );
   return r.status;
 }
 
@@ -170,6 +174,40 @@ test('5xx in a row eject an engine; after the back-off one probe closes the circ
     assert.equal(st.endpoints.find((e: any) => e.endpoint === 'default/pool-1').state, 'closed');
     assert.equal(await metricSum(h.router, 'kthena_router_endpoint_circuit_state', { endpoint: 'default/pool-1' }), 0);
     assert.ok((dispatched.get('pool-1') ?? 0) >= 3);
+  } finally {
+    await h.close();
+    await Promise.all(engines.map((e) => e.close()));
+  }
+});
+
+test('a session sticks to one engine, and moves (and stays) elsewhere when that engine fails', async () => {
+  const { h, engines, dispatched } = await boot({ consecutiveFailures: 2, stallTimeout: '1m', ttftFactor: 0 });
+  try {
+    const sid = { 'x-session-id': 'conv-1' };
+    const delta = async (fn: () => Promise<unknown>) => {
+      const before = new Map(dispatched);
+      await fn();
+      return Object.fromEntries([...dispatched].map(([k, v]) => [k, v - (before.get(k) ?? 0)]).filter(([, v]) => v));
+    };
+    assert.equal(await chat(h, true, sid), 200);
+    const first = await delta(async () => {
+      const st = await Promise.all(Array.from({ length: 8 }, () => chat(h, true, sid)));
+      assert.deepEqual(st, Array(8).fill(200));
+    });
+    assert.equal(Object.keys(first).length, 1, `one engine served the whole session: ${JSON.stringify(first)}`);
+    const pinned = Object.keys(first)[0];
+    const others = await delta(async () => {
+      await Promise.all(Array.from({ length: 9 }, (_, i) => chat(h, true, { 'x-session-id': `other-${i}` })));
+    });
+    assert.ok(Object.keys(others).length >= 2, 'other sessions spread over the engines');
+
+    await fault(engines[Number(pinned.split('-')[1])], 'POST', { mode: 'error', status: 500 });
+    const moved = await delta(async () => {
+      for (let i = 0; i < 6; i++) assert.equal(await chat(h, true, sid), 200, 'failed over, not failed');
+    });
+    const servedElsewhere = Object.keys(moved).filter((k) => k !== pinned);
+    assert.equal(servedElsewhere.length, 1, `the session moved to one other engine: ${JSON.stringify(moved)}`);
+    assert.ok((await metricSum(h.router, 'kthena_router_session_affinity_total', { result: 'hit' })) >= 8);
   } finally {
     await h.close();
     await Promise.all(engines.map((e) => e.close()));
