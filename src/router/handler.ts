@@ -209,10 +209,10 @@ export class RequestHandler {
       plan,
       this.d.pools,
       {
-        acquire: (ep) => {
+        acquire: (ep, cancel) => {
           ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
         },
         release: (ep) => {
           ep.state.inflight--;
@@ -222,8 +222,9 @@ export class RequestHandler {
         committed: (ep) => {
           for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
         },
-        attempt: (_ep: ServerEndpoint, rec: AttemptRecord) => {
+        attempt: (ep: ServerEndpoint, rec: AttemptRecord) => {
           this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
+          for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec); // resilience: outcome hook
         },
       },
     );

@@ -39,8 +39,9 @@ export interface ProxyPlan {
 }
 
 export interface ProxyHooks {
-  /** In-flight accounting: called exactly once per dispatched attempt on acquire, and once on release. */
-  acquire(ep: ServerEndpoint): void;
+  /** In-flight accounting: called exactly once per dispatched attempt on acquire, and once on release.
+   *  `cancel` aborts the attempt (outlier detection cancels attempts stuck on a stalled engine: they fail over). */
+  acquire(ep: ServerEndpoint, cancel: () => void): void;
   release(ep: ServerEndpoint): void;
   /** First byte of a 2xx response is about to be written (postSchedule hooks run here). */
   committed(ep: ServerEndpoint): void;
@@ -167,7 +168,7 @@ export async function proxyWithFailover(
     const ac = new AbortController();
     const onClientAbort = () => ac.abort();
     ctx.signal.addEventListener('abort', onClientAbort, { once: true });
-    hooks.acquire(ep);
+    hooks.acquire(ep, () => ac.abort());
     let released = false;
     const release = () => {
       if (released) return;
@@ -209,14 +210,16 @@ export async function proxyWithFailover(
     } finally {
       clearTimeout(timer);
     }
-    if (r.statusCode >= 500) {
+    // A LoRA adapter unloaded since the last scrape answers 404: try the next candidate (LoRA hot-plug without errors).
+    const loraGone = r.statusCode === 404 && ctx.isLora && i + 1 < Math.min(plan.maxAttempts, n);
+    if (r.statusCode >= 500 || loraGone) {
       // Server error before anything was written: discard the body and fail over.
       r.body.on('error', () => undefined);
       r.body.destroy();
       release();
       const rec: AttemptRecord = {
         endpoint: ep.state.key,
-        outcome: 'server_error',
+        outcome: loraGone ? 'client_error' : 'server_error',
         status: r.statusCode,
         detail: `${ep.state.key} answered ${r.statusCode}`,
       };

@@ -18,7 +18,8 @@ export interface RouterConfiguration {
   auth?: Record<string, unknown>;
 }
 
-/** Upstream's Helm default: what the router runs without --router-config. */
+/** Upstream's Helm default plus outlier detection and lora-affinity (upstream ships it disabled, §11.10): what the
+ *  router runs without --router-config. */
 export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
   pluginConfig:
   - name: least-request
@@ -29,8 +30,7 @@ export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
     args: {blockSizeToHash: 64, maxBlocksToMatch: 128, maxHashCacheSize: 50000, topKMatches: 5}
   plugins:
     Filter:
-      enabled: [least-request]
-      disabled: [lora-affinity]
+      enabled: [outlier-detection, lora-affinity, least-request]
     Score:
       enabled:
       - {name: least-request, weight: 1}

@@ -53,7 +53,7 @@ test('ties are broken randomly, not always toward the first endpoint', () => {
 
 test('router configuration: the Helm default parses into the default plugin set', () => {
   const cfg = parseRouterConfig(DEFAULT_ROUTER_CONFIG_YAML, new PluginRegistry());
-  assert.deepEqual(cfg.scheduler.filters, ['least-request']);
+  assert.deepEqual(cfg.scheduler.filters, ['outlier-detection', 'lora-affinity', 'least-request']);
   assert.deepEqual(
     cfg.scheduler.scores.map((s) => `${s.name}:${s.weight}`),
     ['least-request:1', 'gpu-usage:1', 'least-latency:1', 'prefix-cache:1'],
@@ -65,7 +65,7 @@ test('router configuration: unknown plugins are an error naming the known ones',
   const reg = new PluginRegistry();
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Score:\n      enabled: [{name: nope, weight: 1}]\n', reg),
-    /unknown plugin "nope" \(known: gpu-usage, kvcache-aware, latency-predictor, least-latency, least-request, precise-prefix-cache, prefix-cache, random\)/,
+    /unknown plugin "nope" \(known: gpu-usage, kvcache-aware, latency-predictor, least-latency, least-request, precise-prefix-cache, prefix-cache, random, session-affinity\)/,
   );
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Filter:\n      enabled: [gpu-usage]\n', reg),
