@@ -23,6 +23,8 @@ export interface AccessLogEntry {
   upstream_status_code?: number;
   upstream_attempts?: number;
   error_origin?: 'router' | 'upstream';
+  /** Why a fallback provider served the request (saturated, failing, unavailable). */
+  fallback?: string;
   input_tokens?: number;
   output_tokens?: number;
   ttft_ms?: number;
@@ -66,6 +68,7 @@ export function formatText(e: AccessLogEntry): string {
     ['upstream_status_code', e.upstream_status_code],
     ['upstream_attempts', e.upstream_attempts],
     ['error_origin', e.error_origin],
+    ['fallback', e.fallback],
   ];
   for (const [k, v] of kv) if (v !== undefined && v !== '' && v !== 0) s += ` ${k}=${v}`;
   if (e.input_tokens || e.output_tokens) s += ` tokens=${e.input_tokens ?? 0}/${e.output_tokens ?? 0}`;
