@@ -103,10 +103,21 @@ export class AccessLog {
     clean.duration_request_processing = e.duration_request_processing;
     clean.duration_upstream_processing = e.duration_upstream_processing;
     clean.duration_response_processing = e.duration_response_processing;
-    this.out.write(`${this.opts.format === 'json' ? JSON.stringify(clean) : formatText(e)}\n`);
+    const line = `${this.opts.format === 'json' ? JSON.stringify(clean) : formatText(e)}\n`;
+    // Lines of one event-loop turn leave in one write (one syscall or thread-pool job instead of one per request).
+    if (this.pending === '') setImmediate(this.flush);
+    this.pending += line;
   }
 
+  private pending = '';
+  private readonly flush = () => {
+    const text = this.pending;
+    this.pending = '';
+    if (text && this.out && !this.out.destroyed) this.out.write(text);
+  };
+
   close(): Promise<void> {
+    this.flush();
     const out = this.out;
     if (!out || !this.ownStream) return Promise.resolve();
     return new Promise((r) => out.end(r));
