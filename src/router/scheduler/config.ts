@@ -50,7 +50,7 @@ export const UPSTREAM_HELM_ROUTER_CONFIG_YAML = `scheduler:
     args: {blockSizeToHash: 64, maxBlocksToMatch: 128, maxHashCacheSize: 50000, topKMatches: 5}
   plugins:
     Filter:
-      enabled: [outlier-detection, lora-affinity, least-request]
+      enabled: [least-request]
     Score:
       enabled:
       - {name: least-request, weight: 1}
