@@ -272,10 +272,11 @@ export class PdRouter {
         for (const p of this.loadPlugins) p.onRelease?.(orig, ep);
       },
       committed: (ep) => {
-        onCommit();
         for (const p of this.loadPlugins) p.postSchedule?.(orig, ep);
       },
       attempt: (_ep, rec) => {
+        // ok / client_error: the decode answer (2xx or the engine's 4xx) is about to be relayed — no way back.
+        if (rec.outcome === 'ok' || rec.outcome === 'client_error') onCommit();
         const detail =
           rec.outcome === 'aborted' && !orig.signal.aborted ? 'decode cancelled: the prefill leg failed' : rec.detail;
         this.record(a, { ...rec, detail: detail && `decode: ${detail}` });
