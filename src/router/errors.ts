@@ -27,7 +27,17 @@ export type ErrorCode =
   | 'rate_limiter_unavailable'
   | 'queue_timeout'
   | 'queue_cancelled'
-  | 'queue_full';
+  | 'queue_full'
+  | 'provider_not_found'
+  | 'provider_not_ready'
+  | 'provider_unsupported_path'
+  | 'provider_bad_request'
+  | 'provider_timeout'
+  | 'provider_unreachable'
+  | 'provider_auth_failed'
+  | 'provider_rate_limited'
+  | 'provider_error'
+  | 'provider_rejected_request';
 
 // Access-log error.type / metric error_type for each code (upstream's finish-reason vocabulary).
 const FINISH_REASON: Record<ErrorCode, string> = {
@@ -56,6 +66,16 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   queue_timeout: 'fairness_queue',
   queue_cancelled: 'fairness_queue',
   queue_full: 'fairness_queue',
+  provider_not_found: 'provider_discovery',
+  provider_not_ready: 'provider_config',
+  provider_unsupported_path: 'request_protocol',
+  provider_bad_request: 'request_protocol',
+  provider_timeout: 'upstream_transport',
+  provider_unreachable: 'upstream_transport',
+  provider_auth_failed: 'upstream_response',
+  provider_rate_limited: 'upstream_response',
+  provider_error: 'upstream_response',
+  provider_rejected_request: 'upstream_response',
 };
 
 export class RouterError extends Error {

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
+import type { ProviderCall } from './providers/gateway.js';
+import type { ProviderHook } from './providers/hook.js';
 import {
   type AttemptRecord,
   buildUpstreamBody,
@@ -35,6 +37,8 @@ export interface HandlerDeps {
   admission: AdmissionStage[];
   limits: BodyLimits;
   rand: () => number;
+  /** External model providers and route fallback (src/router/providers); absent = provider targets answer 501. */
+  providers?: ProviderHook;
 }
 
 export class RequestHandler {
@@ -74,10 +78,14 @@ export class RequestHandler {
     const requestId = headerValue(req.headers['x-request-id']) || randomUUID();
     const s: RequestState = { startedAt, startWall, requestId, path, dest: UNRESOLVED, modelLabel: 'unknown' };
     let releases: Release[] = [];
+    const setReleases = (r: Release[]) => {
+      releases = r;
+      s.admitted = true;
+    };
     try {
-      await this.pipeline(req, res, s, ac.signal, (r) => {
-        releases = r;
-      });
+      await this.pipeline(req, res, s, ac.signal, setReleases).catch((e: unknown) =>
+        this.fallback(e, res, s, setReleases),
+      );
     } catch (e) {
       const err = e instanceof RouterError ? e : errors.internal((e as Error).message);
       if (!(e instanceof RouterError)) this.d.log.error({ err: e, requestId }, 'unexpected error in request pipeline');
@@ -148,7 +156,10 @@ export class RequestHandler {
     if (!match.target.modelServerName) {
       const name = `${ns}/${match.target.externalModelProviderName}`;
       s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: name };
-      throw errors.externalUnsupported(name);
+      if (!this.d.providers) throw errors.externalUnsupported(name);
+      setReleases(await admit(this.d.admission, ctx));
+      if (signal.aborted) return;
+      return this.useProvider(await this.d.providers.serveTarget(ctx, res, name), s, name);
     }
     const serverKey = `${ns}/${match.target.modelServerName}`;
     const server = view.servers.get(serverKey);
@@ -185,6 +196,8 @@ export class RequestHandler {
       return;
     }
 
+    if (this.d.providers?.saturated(ctx, endpoints))
+      throw errors.schedulingFailed('every endpoint is past the route fallback thresholds');
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
     const at = new Date().toISOString();
     for (const sc of sched.scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
@@ -211,10 +224,10 @@ export class RequestHandler {
       plan,
       this.d.pools,
       {
-        acquire: (ep) => {
+        acquire: (ep, cancel) => {
           ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
         },
         release: (ep) => {
           ep.state.inflight--;
@@ -224,13 +237,36 @@ export class RequestHandler {
         committed: (ep) => {
           for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
         },
-        attempt: (_ep: ServerEndpoint, rec: AttemptRecord) => {
+        attempt: (ep: ServerEndpoint, rec: AttemptRecord) => {
           this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
+          for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec); // resilience: outcome hook
         },
       },
     );
     s.proxy = result;
     if (result.error) throw result.error;
+  }
+
+  // ---- external providers: a failed in-cluster request spills to the route's fallback provider (providers/) ----
+  private async fallback(e: unknown, res: ServerResponse, s: RequestState, setReleases: (r: Release[]) => void) {
+    const spill = e instanceof RouterError && s.ctx ? this.d.providers?.shouldSpill(s.ctx, e, res) : undefined;
+    if (!spill || !s.ctx || !this.d.providers) throw e;
+    const ctx = s.ctx;
+    if (!s.admitted) setReleases(await admit(this.d.admission, ctx));
+    if (ctx.signal.aborted) return;
+    s.fallback = { reason: spill.reason, from: ctx.serverKey ?? s.dest.backend_name };
+    s.selected = undefined;
+    s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: spill.providerKey };
+    const before = s.proxy?.attempts ?? [];
+    const call = await this.d.providers.spill(ctx, res, spill, s.dest.model_route);
+    call.result.attempts.unshift(...before);
+    this.useProvider(call, s, spill.providerKey);
+  }
+
+  private useProvider(call: ProviderCall, s: RequestState, key: string): void {
+    s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: key, upstream_model: call.upstreamModel };
+    s.proxy = call.result;
+    if (call.result.error) throw call.result.error;
   }
 
   private finish(req: IncomingMessage, res: ServerResponse, s: RequestState, aborted: boolean): void {
@@ -309,7 +345,8 @@ export class RequestHandler {
             : undefined,
       model_name: s.model,
       model_route: s.dest.model_route === 'none' ? undefined : s.dest.model_route,
-      model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : undefined,
+      model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
+      fallback: s.fallback?.reason,
       selected_pod: s.selected?.state.name,
       ...pdPodsOf(p),
       request_id: s.requestId,
@@ -346,6 +383,9 @@ interface RequestState {
   schedDoneAt?: number;
   proxy?: ProxyResult;
   error?: RouterError;
+  admitted?: boolean;
+  /** Set when a fallback provider served the request instead of the in-cluster target. */
+  fallback?: { reason: string; from: string };
 }
 
 function headerValue(v: string | string[] | undefined): string {

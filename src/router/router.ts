@@ -8,6 +8,7 @@ import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
+import { createProviders, type Providers } from './providers/setup.js';
 import { UpstreamPools } from './proxy/pools.js';
 import {
   buildScheduler,
@@ -73,6 +74,7 @@ export interface RunningRouter {
   scraper: EngineScraper;
   files: FileSource | undefined;
   kube: KubeSource | undefined;
+  providers: Providers;
   metrics: RouterMetrics;
   config: RouterConfiguration;
   isReady(): boolean;
@@ -125,6 +127,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   });
   store.on('endpoint-removed', (s: EndpointState) => pools.release(s.origin));
   const accessLog = new AccessLog(opts.accessLog ?? accessLogOptionsFromEnv(process.env));
+  const providers = createProviders({ store, metrics, log });
   const handler = new RequestHandler({
     store,
     scheduler,
@@ -135,6 +138,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     admission,
     limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
+    providers: providers.hook,
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
@@ -148,6 +152,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       log,
       metrics,
       validate: opts.validate,
+      onSecrets: (s) => providers.credentials.replaceAll(s),
     });
     await files.start();
   }
@@ -155,9 +160,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   if (opts.kube) {
     kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
     kube.start();
+    providers.attachKube(opts.kube.client, kube, {
+      namespace: opts.kube.namespace,
+      writeStatus: opts.kube.writeStatus,
+    });
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => kube?.hasSynced() ?? true;
+  const sourcesSynced = () => (kube?.hasSynced() ?? true) && providers.synced();
   scraper.start();
 
   let draining = false;
@@ -233,6 +242,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await kube?.stop();
+      await providers.close();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
       for (const a of admission) await a.close?.();
@@ -256,6 +266,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     scraper,
     files,
     kube,
+    providers,
     metrics,
     config,
     isReady,
