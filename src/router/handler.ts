@@ -185,9 +185,11 @@ export class RequestHandler {
         serverKey,
         topology: view.pdByServer.get(serverKey),
         dest: s.dest,
-        onScheduled: (top) => {
+        onScheduled: (top, scores) => {
           s.selected = top;
           s.schedDoneAt = performance.now();
+          const at = new Date().toISOString();
+          for (const sc of scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
         },
       });
       if (s.proxy.error) throw s.proxy.error;
