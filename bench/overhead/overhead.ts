@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { percentile, runLoad } from './load.js';
 import { type Child, cpuMicros, freePort, start, waitHttp } from './procs.js';
 
@@ -103,50 +103,71 @@ http {
   return conf;
 }
 
+/** The deterministic SSE upstream (bench/overhead/upstream.ts) in its own process. */
+export async function startUpstream(chunks: number, intervalMs: number): Promise<{ port: number; child: Child }> {
+  const port = await freePort();
+  const child = start(TSX, [
+    join(ROOT, 'bench/overhead/upstream.ts'),
+    String(port),
+    String(chunks),
+    String(intervalMs),
+  ]);
+  await waitHttp(`http://127.0.0.1:${port}/v1/models`);
+  return { port, child };
+}
+
+/**
+ * The router in its own process with the default plugin set, configured from files in `dir`/config, access log to a
+ * file. `nodeArgs` go to node itself (the profiler uses `--cpu-prof`).
+ */
+export async function startRouterProcess(
+  dir: string,
+  upstreamPort: number,
+  nodeArgs: string[] = [],
+): Promise<{ url: string; child: Child }> {
+  const cfgDir = join(dir, 'config');
+  mkdirSync(cfgDir, { recursive: true });
+  routerConfig(cfgDir, upstreamPort);
+  const [rp, mp] = [await freePort(), await freePort()];
+  const child = start(
+    process.execPath,
+    [
+      ...nodeArgs,
+      // tsx as a loader in this very process (its CLI would fork a second node, which --cpu-prof would miss).
+      `--import=${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href}`,
+      join(ROOT, 'src/cli/main.ts'),
+      'router',
+      '--config-dir',
+      cfgDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(rp),
+      '--metrics-port',
+      String(mp),
+      '--debug-port',
+      '-1',
+    ],
+    { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
+  );
+  await waitHttp(`http://127.0.0.1:${rp}/readyz`);
+  return { url: `http://127.0.0.1:${rp}`, child };
+}
+
 export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kthena-bench-overhead-'));
   const children: Child[] = [];
   const rows: TargetRow[] = [];
   try {
-    const upstreamPort = await freePort();
-    const upstream = start(TSX, [
-      join(ROOT, 'bench/overhead/upstream.ts'),
-      String(upstreamPort),
-      String(o.chunks),
-      String(o.intervalMs),
-    ]);
+    const { port: upstreamPort, child: upstream } = await startUpstream(o.chunks, o.intervalMs);
     children.push(upstream);
-    await waitHttp(`http://127.0.0.1:${upstreamPort}/v1/models`);
     const targets: { name: TargetRow['name']; url: string; pid: number | undefined }[] = [
       { name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid },
     ];
 
-    const cfgDir = join(dir, 'config');
-    mkdirSync(cfgDir);
-    routerConfig(cfgDir, upstreamPort);
-    const [rp, mp] = [await freePort(), await freePort()];
-    const router = start(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        join(ROOT, 'src/cli/main.ts'),
-        'router',
-        '--config-dir',
-        cfgDir,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(rp),
-        '--metrics-port',
-        String(mp),
-        '--debug-port',
-        '-1',
-      ],
-      { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
-    );
-    children.push(router);
-    await waitHttp(`http://127.0.0.1:${rp}/readyz`);
-    targets.push({ name: 'kthena', url: `http://127.0.0.1:${rp}`, pid: router.proc.pid });
+    const router = await startRouterProcess(dir, upstreamPort);
+    children.push(router.child);
+    targets.push({ name: 'kthena', url: router.url, pid: router.child.proc.pid });
 
     if (hasCommand('nginx')) {
       const np = await freePort();

@@ -39,6 +39,7 @@ export const SEMANTIC_RULES: Record<KthenaKind, string[]> = {
     'recoveryPolicy ServingGroupRecreate cannot be combined with RoleRollingUpdate.',
     'networkTopology policies set highestTierAllowed or highestTierName, not both.',
     'A plugin scope naming a role that does not exist is a warning.',
+    'Ours: the `kthena.io/*` option annotations must be well formed — worker-startup LeaderCreated|LeaderReady, role-startup Parallel|InOrder, role-max-skew a percentage, restart-backoff `base[,max]` seconds, eviction-budget `role:N`|`group:N`, revision-history-limit an integer (docs/modelserving.md).',
   ],
   ModelBooster: [
     'vLLM: exactly one worker, of type server. vLLMDisaggregated: only prefill and decode workers, exactly one of each.',

@@ -110,6 +110,17 @@ export async function detectPodGroupSupport(client: KubeClient): Promise<{ serve
   }
 }
 
+/** Are policy/v1 PodDisruptionBudgets served (every Kubernetes ≥ 1.21, and `kthena cluster`)? */
+export async function detectPdbSupport(client: KubeClient): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name: string }[] }>({ method: 'GET', path: '/apis/policy/v1' });
+    return (list?.resources ?? []).some((r) => r.name === 'poddisruptionbudgets');
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 class Metrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
@@ -184,6 +195,9 @@ async function startModelServing(
     services: new Informer<any>(client, REFS.services, child),
     controllerRevisions: new Informer<any>(client, REFS.controllerRevisions, child),
     podGroups: pg.served ? new Informer<any>(client, REFS.podGroups, child) : undefined,
+    podDisruptionBudgets: (await detectPdbSupport(client))
+      ? new Informer<any>(client, REFS.podDisruptionBudgets, child)
+      : undefined,
   };
   const all = Object.values(informers).filter((x): x is Informer<KubeObject> => x !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'no_available_endpoints'
   | 'scheduling_failed'
   | 'all_upstreams_failed'
+  | 'bad_prefill_response'
   | 'upstream_timeout'
   | 'not_found'
   | 'method_not_allowed'
@@ -53,6 +54,7 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   no_available_endpoints: 'pod_discovery',
   scheduling_failed: 'scheduling',
   all_upstreams_failed: 'proxy',
+  bad_prefill_response: 'proxy',
   upstream_timeout: 'proxy',
   not_found: 'route_not_found',
   method_not_allowed: 'request_parsing',
@@ -133,6 +135,9 @@ export const errors = {
     new RouterError(503, 'scheduling_failed', `can't schedule to target pod: ${detail}`),
   allUpstreamsFailed: (detail: string) =>
     new RouterError(503, 'all_upstreams_failed', `request to all pods failed: ${detail}`),
+  // Prefill/decode: the prefill pod answered 2xx with nothing a decode pod could use (src/router/pd).
+  badPrefillResponse: (detail: string) =>
+    new RouterError(502, 'bad_prefill_response', `prefill pod returned an unusable response: ${detail}`),
   upstreamTimeout: () =>
     new RouterError(504, 'upstream_timeout', 'upstream did not answer within trafficPolicy.timeout on any attempt'),
   notFound: (path: string) => new RouterError(404, 'not_found', `no such endpoint: ${path}`),

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
+import { PdRouter, pdPodsOf } from './pd/serve.js';
 import type { ProviderCall } from './providers/gateway.js';
 import type { ProviderHook } from './providers/hook.js';
 import {
@@ -44,8 +45,11 @@ export class RequestHandler {
   /** Last scheduling decision per endpoint, for the debug view. */
   readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
   active = 0;
+  /** Prefill/decode disaggregation (src/router/pd). */
+  readonly pd: PdRouter;
 
   constructor(private readonly d: HandlerDeps) {
+    this.pd = new PdRouter(d);
     d.store.on('endpoint-removed', (s) => {
       this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
@@ -171,6 +175,25 @@ export class RequestHandler {
     setReleases(await admit(this.d.admission, ctx));
     if (signal.aborted) return;
 
+    if (server.spec.workloadSelector?.pdGroup) {
+      // PD ModelServer: pairs and both legs live in src/router/pd; accounting continues in finish() as usual.
+      s.proxy = await this.pd.serve({
+        ctx,
+        headers: req.headers,
+        res,
+        server,
+        serverKey,
+        topology: view.pdByServer.get(serverKey),
+        dest: s.dest,
+        onScheduled: (top) => {
+          s.selected = top;
+          s.schedDoneAt = performance.now();
+        },
+      });
+      if (s.proxy.error) throw s.proxy.error;
+      return;
+    }
+
     if (this.d.providers?.saturated(ctx, endpoints))
       throw errors.schedulingFailed('every endpoint is past the route fallback thresholds');
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
@@ -199,10 +222,10 @@ export class RequestHandler {
       plan,
       this.d.pools,
       {
-        acquire: (ep) => {
+        acquire: (ep, cancel) => {
           ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
         },
         release: (ep) => {
           ep.state.inflight--;
@@ -212,8 +235,9 @@ export class RequestHandler {
         committed: (ep) => {
           for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
         },
-        attempt: (_ep: ServerEndpoint, rec: AttemptRecord) => {
+        attempt: (ep: ServerEndpoint, rec: AttemptRecord) => {
           this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
+          for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec); // resilience: outcome hook
         },
       },
     );
@@ -322,6 +346,7 @@ export class RequestHandler {
       model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
       fallback: s.fallback?.reason,
       selected_pod: s.selected?.state.name,
+      ...pdPodsOf(p),
       request_id: s.requestId,
       backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
       backend_name: s.dest.backend_name === 'none' ? undefined : s.dest.backend_name,
