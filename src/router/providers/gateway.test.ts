@@ -321,6 +321,36 @@ test('provider 401 / 429 / 500 / 400 are mapped to clear OpenAI-style errors; an
   assert.equal(ok.status, 200);
 });
 
+test('hostile input: untranslatable chat for Anthropic → 400; a provider answering garbage → 502; router keeps serving', async () => {
+  const before = fake.received.length;
+  const n2 = await h.post('/v1/chat/completions', {
+    model: 'chat-claude',
+    n: 2,
+    messages: [{ role: 'user', content: 'x' }],
+  });
+  assert.equal(n2.status, 400);
+  assert.equal(n2.json.error.code, 'provider_bad_request');
+  assert.match(n2.json.error.message, /n: only 1/);
+  const role = await h.post('/v1/chat/completions', {
+    model: 'chat-claude',
+    messages: [{ role: 'wizard', content: 'x' }],
+  });
+  assert.equal(role.status, 400);
+  assert.match(role.json.error.message, /messages\[0\]\.role/);
+  assert.equal(fake.received.length, before, 'nothing untranslatable reaches the provider');
+  fake.next.push({ kind: 'status', status: 200, body: '{"truncated": ' });
+  const garbage = await h.post('/v1/chat/completions', {
+    model: 'chat-claude',
+    messages: [{ role: 'user', content: 'x' }],
+  });
+  assert.equal(garbage.status, 502);
+  assert.equal(garbage.json.error.code, 'provider_unreachable');
+  assert.match(garbage.json.error.message, /invalid JSON/);
+  const ok = await h.post('/v1/chat/completions', { model: 'chat-claude', messages: [{ role: 'user', content: 'x' }] });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json.choices[0].message.content, 'hello from the provider');
+});
+
 test('a provider that hangs: 504 OpenAI-style after the timeout; other requests are unaffected meanwhile', async () => {
   const slow = h.post('/v1/chat/completions', { model: 'chat-slow', messages: [{ role: 'user', content: 'x' }] });
   const others = await Promise.all(
