@@ -166,7 +166,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => (kube?.hasSynced() ?? true) && providers.synced();
+  const sourcesSynced = () => kube?.hasSynced() ?? true;
   scraper.start();
 
   let draining = false;
