@@ -17,6 +17,7 @@ import {
 } from './scheduler/config.js';
 import type { PluginDefinition } from './scheduler/plugin.js';
 import { BUILTIN_PLUGINS, PluginRegistry } from './scheduler/registry.js';
+import { startApiKeySecrets } from './sources/api-key-secrets.js';
 import { FileSource } from './sources/files.js';
 import { KubeSource, type KubeSourceOptions } from './sources/kubernetes.js';
 import type { ExternalValidator } from './sources/manifests.js';
@@ -115,6 +116,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const scheduler = built.scheduler;
 
   const admission = opts.admission ?? buildGovernance({ config, env: opts.env ?? process.env, metrics, log }).stages;
+  // API keys from labelled Secrets (auth.apiKeys.secretSelector), watched with the Kubernetes source's client.
+  const keySecrets = startApiKeySecrets(admission, opts.kube, log);
 
   const store = new RouterStore();
   const pools = new UpstreamPools({
@@ -157,7 +160,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     kube.start();
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => kube?.hasSynced() ?? true;
+  const sourcesSynced = () => (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true);
   scraper.start();
 
   let draining = false;
@@ -233,6 +236,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await kube?.stop();
+      await keySecrets?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
       for (const a of admission) await a.close?.();
