@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
+import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
 import {
   type AttemptRecord,
   buildUpstreamBody,
@@ -130,6 +131,7 @@ export class RequestHandler {
       attrs: new Map(),
     };
     s.ctx = ctx;
+    ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
     const match = resolveRoute(
       candidates.filter((r) => !r.spec.parentRefs?.length),
