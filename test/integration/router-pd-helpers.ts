@@ -1,7 +1,6 @@
 // Prefill/decode fixtures for router tests: simulated engines started with --role prefill|decode (in this process,
 // or as a `kthena engine-sim` child process), declared as EngineEndpoints with group/role labels, a PD ModelServer and
 // route, and the router's JSON access log in a file.
-export { waitFor } from '../../src/router/testing/wait.js';
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,6 +12,7 @@ import type { EngineRequest } from '../../src/engine/request.js';
 import type { RouterOptions } from '../../src/router/router.js';
 import type { PluginDefinition } from '../../src/router/scheduler/plugin.js';
 import { endpointYaml, type Harness, routeYaml, serverYaml, startHarness } from '../../src/router/testing/harness.js';
+import { waitFor } from '../../src/router/testing/wait.js';
 
 export const MODEL = 'pd-model';
 
