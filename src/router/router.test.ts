@@ -126,7 +126,7 @@ describe('router end to end over loopback', () => {
     assert.ok(unknown >= 1);
     const filterRuns = await metricSum(h.router, 'kthena_router_scheduler_plugin_duration_seconds_count', {
       model: 'm1',
-      plugin: 'least-request',
+      plugin: 'outlier-detection',
       type: 'filter',
     });
     assert.ok(filterRuns >= 3);
