@@ -35,7 +35,17 @@ export interface OverheadOptions {
   intervalMs: number;
   /** A git revision whose router runs side by side as `kthena-baseline`. */
   compareWith?: string;
+  /** Size of a system prompt added to every request (0: the one-line user message only). */
+  promptBytes?: number;
   log: (line: string) => void;
+}
+
+/** Deterministic English-like filler of about `bytes` bytes. */
+function promptText(bytes: number): string {
+  const words = ['the', 'router', 'sends', 'every', 'request', 'to', 'a', 'replica', 'that', 'serves', 'it', 'best'];
+  let s = '';
+  for (let i = 0; s.length < bytes; i++) s += `${words[(i * 7) % words.length]} `;
+  return s.slice(0, bytes);
 }
 
 function hasCommand(cmd: string): boolean {
@@ -220,10 +230,12 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
       });
     } else o.log(portkey.reason);
 
+    // A system prompt of promptBytes (default: none) makes the per-request work that scales with the prompt show.
+    const system = o.promptBytes ? [{ role: 'system', content: promptText(o.promptBytes) }] : [];
     const body = JSON.stringify({
       model: 'bench',
       stream: true,
-      messages: [{ role: 'user', content: 'benchmark me' }],
+      messages: [...system, { role: 'user', content: 'benchmark me' }],
     });
     for (const c of o.concurrency) {
       for (const t of targets) {
@@ -344,6 +356,7 @@ export interface OverheadCommandOptions {
   chunks: number;
   intervalMs: number;
   compareWith?: string;
+  promptBytes?: number;
   json: boolean;
 }
 
@@ -358,6 +371,7 @@ export async function overheadCommand(o: OverheadCommandOptions): Promise<void> 
     chunks: o.chunks,
     intervalMs: o.intervalMs,
     compareWith: o.compareWith,
+    promptBytes: o.promptBytes,
     log,
   });
   const machine = {
