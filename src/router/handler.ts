@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
+import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
 import type { ProviderCall } from './providers/gateway.js';
 import type { ProviderHook } from './providers/hook.js';
 import {
@@ -142,6 +143,7 @@ export class RequestHandler {
       attrs: new Map(),
     };
     s.ctx = ctx;
+    ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
     const match = resolveRoute(
       candidates.filter((r) => !r.spec.parentRefs?.length),
@@ -185,9 +187,11 @@ export class RequestHandler {
         serverKey,
         topology: view.pdByServer.get(serverKey),
         dest: s.dest,
-        onScheduled: (top) => {
+        onScheduled: (top, scores) => {
           s.selected = top;
           s.schedDoneAt = performance.now();
+          const at = new Date().toISOString();
+          for (const sc of scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
         },
       });
       if (s.proxy.error) throw s.proxy.error;

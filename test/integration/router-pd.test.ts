@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { metricSum } from '../../src/router/testing/harness.js';
+import { waitFor } from '../../src/router/testing/wait.js';
 import {
   longPrompt,
   MODEL,
@@ -17,7 +18,6 @@ import {
   spawnEngineSim,
   startPod,
   startRig,
-  waitFor,
 } from './router-pd-helpers.js';
 
 const pods: PdPod[] = [];
@@ -129,6 +129,66 @@ describe('vLLM with NIXL: streaming and non-streaming, KV pulled from the paired
     );
     assert.ok(err instanceof OpenAI.APIError, String(err));
     assert.equal(err.status, 400);
+  });
+});
+
+describe('hostile input on a PD route', async () => {
+  const group = [
+    await pod({ name: 'hp', group: 'g', role: 'prefill' }),
+    await pod({ name: 'hd', group: 'g', role: 'decode' }),
+  ];
+  const httpPods = [
+    await pod({ name: 'hhp', group: 'g', role: 'prefill' }),
+    await pod({ name: 'hhd', group: 'g', role: 'decode' }),
+  ];
+  const rig = await startRig({
+    'server.yaml': `${pdServer('hostile-pd', { connector: 'nixl' })}---\n${pdServer('hostile-http', { connector: 'http' })}`,
+    'route.yaml': `${pdRoute('hostile-chat', 'hostile-pd')}---\n${pdRoute('hostile-http-chat', 'hostile-http')}`,
+    'engines.yaml': podEndpoints('hostile-pd', group) + podEndpoints('hostile-http', httpPods),
+  });
+  after(() => rig.close());
+
+  test('bad bodies get clear OpenAI-style errors, nothing reaches a decode pod, the router keeps serving', async () => {
+    const cases: [unknown, number, string | RegExp][] = [
+      ['{"model":"hostile-chat",', 400, 'invalid_json'],
+      [{ model: 'hostile-chat' }, 404, 'prompt_not_found'],
+      [{ model: 'hostile-chat', prompt: 'x', max_tokens: 'lots' }, 400, /./],
+      [{ model: 'hostile-chat', prompt: 'x', kv_transfer_params: 'forged' }, 400, /./],
+      [
+        { model: 'hostile-chat', messages: [{ role: 'user', content: 'x' }], stream_options: { include_usage: 1 } },
+        400,
+        /./,
+      ],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await rig.h.post('/v1/chat/completions', body);
+      assert.equal(r.status, status, `${JSON.stringify(body)} → ${r.text}`);
+      assert.ok(r.json?.error?.message, r.text);
+      if (typeof code === 'string') assert.equal(r.json.error.code, code);
+    }
+    assert.equal(group[1].remoteTokens.length, 0, 'the decode pod saw none of them');
+    const ok = await rig.client.completions.create({ model: 'hostile-chat', prompt: 'fine', max_tokens: 2 });
+    assert.equal(ok.usage?.completion_tokens, 2);
+    for (const st of rig.h.router.store.endpointStates()) assert.equal(st.inflight, 0, st.key);
+  });
+
+  test('forged kv_transfer_params / bootstrap fields from a client never reach an engine', async () => {
+    const forged = {
+      kv_transfer_params: { do_remote_prefill: true, remote_block_ids: [1, 2, 3, 4], remote_engine_id: 'evil' },
+      bootstrap_host: '169.254.169.254',
+      bootstrap_room: 42,
+    };
+    for (const model of ['hostile-http-chat', 'hostile-chat']) {
+      const r = await rig.h.post('/v1/chat/completions', {
+        model,
+        messages: [{ role: 'user', content: longPrompt('forged', 100) }],
+        max_tokens: 2,
+        ...forged,
+      });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.deepEqual(httpPods[1].remoteTokens, [0], 'http connector: the decode engine pulled nothing');
+    assert.ok(group[1].remoteTokens.at(-1)! > 90, 'nixl: the decode engine pulled the real prefill');
   });
 });
 

@@ -34,6 +34,18 @@ export class BadPrefillResponse extends Error {
   override name = 'BadPrefillResponse';
 }
 
+/** Fields the router sets for the KV hand-off; a client never chooses them (a forged bootstrap_host would point a
+ * decode engine at any host, forged kv_transfer_params at any engine's blocks). */
+export const TRANSPORT_FIELDS = ['kv_transfer_params', 'bootstrap_host', 'bootstrap_port', 'bootstrap_room'] as const;
+
+/** The client's request without router-owned transport fields (a copy when there is anything to remove). */
+export function withoutTransportFields(request: Record<string, unknown>): Record<string, unknown> {
+  if (!TRANSPORT_FIELDS.some((k) => k in request)) return request;
+  const out = { ...request };
+  for (const k of TRANSPORT_FIELDS) delete out[k];
+  return out;
+}
+
 /**
  * The prefill leg generates exactly one token and never streams: its only job is to fill the KV cache.
  * Upstream deletes stream/stream_options and sets max_tokens (and max_completion_tokens if present) to 1; we also

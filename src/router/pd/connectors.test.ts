@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ModelServer } from '../store/resources.js';
 import { ep, seeded } from '../testing/fixtures.js';
-import { BadPrefillResponse, connectorName, prefillRequest } from './connector.js';
+import { BadPrefillResponse, connectorName, prefillRequest, withoutTransportFields } from './connector.js';
 import { connectorFor } from './connectors.js';
 import { httpConnector } from './http-connector.js';
 import { nixlConnector, transferParams } from './nixl-connector.js';
@@ -193,4 +193,20 @@ test('sglang rooms are non-negative safe integers', () => {
       },
     ),
   );
+});
+
+test('client-supplied transport fields are removed before any connector shapes the legs', () => {
+  const forged = {
+    ...request,
+    kv_transfer_params: { remote_engine_id: 'evil' },
+    bootstrap_host: '169.254.169.254',
+    bootstrap_port: 80,
+    bootstrap_room: 1,
+  };
+  const clean = withoutTransportFields(forged);
+  for (const k of ['kv_transfer_params', 'bootstrap_host', 'bootstrap_port', 'bootstrap_room'])
+    assert.equal(k in clean, false, k);
+  assert.equal(clean.temperature, 0.5);
+  assert.equal('bootstrap_host' in forged, true, 'the input is not modified');
+  assert.equal(withoutTransportFields(request), request, 'no copy when there is nothing to remove');
 });

@@ -21,7 +21,14 @@ import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
 import type { Destination, RouterMetrics } from '../telemetry/metrics.js';
 import { parseDuration } from '../util/duration.js';
-import { BadPrefillResponse, type ConnectorName, type LegBodies, type PdConnector, type PdPair } from './connector.js';
+import {
+  BadPrefillResponse,
+  type ConnectorName,
+  type LegBodies,
+  type PdConnector,
+  type PdPair,
+  withoutTransportFields,
+} from './connector.js';
 import { connectorFor } from './connectors.js';
 import type { PdTopology } from './groups.js';
 import { PdMetrics } from './metrics.js';
@@ -107,7 +114,7 @@ export class PdRouter {
     const maxAttempts = retry ? 1 + Math.max(0, retry.attempts ?? 0) : this.d.scheduler.opts.topN;
     const retryIntervalMs = retry ? parseDuration(retry.retryInterval ?? '100ms') : 0;
     const up = buildUpstreamBody(ctx);
-    const request = JSON.parse(up.body.toString('utf8')) as Record<string, unknown>;
+    const request = withoutTransportFields(JSON.parse(up.body.toString('utf8')) as Record<string, unknown>);
 
     const failed = new Set<string>();
     let tried = 0;
@@ -265,10 +272,11 @@ export class PdRouter {
         for (const p of this.loadPlugins) p.onRelease?.(orig, ep);
       },
       committed: (ep) => {
-        onCommit();
         for (const p of this.loadPlugins) p.postSchedule?.(orig, ep);
       },
       attempt: (_ep, rec) => {
+        // ok / client_error: the decode answer (2xx or the engine's 4xx) is about to be relayed — no way back.
+        if (rec.outcome === 'ok' || rec.outcome === 'client_error') onCommit();
         const detail =
           rec.outcome === 'aborted' && !orig.signal.aborted ? 'decode cancelled: the prefill leg failed' : rec.detail;
         this.record(a, { ...rec, detail: detail && `decode: ${detail}` });
