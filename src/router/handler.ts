@@ -304,6 +304,8 @@ export class RequestHandler {
     if (ctx) {
       const outcome: ResponseOutcome = {
         endpoint: p?.endpoint,
+        provider:
+          s.dest.backend_type === 'external_provider' && p?.status !== undefined ? s.dest.backend_name : undefined,
         status,
         ok: status < 400 && !aborted && !p?.brokenStream,
         aborted,

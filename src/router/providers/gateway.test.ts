@@ -74,6 +74,10 @@ before(async () => {
   auth: {secretRef: {name: openai-key, key: api-key}}
 `,
     )}---\n${route('chat-claude', 'claude')}`,
+    'limited.yaml': routeYaml(
+      'chat-limited',
+      `  modelName: chat-limited\n  rateLimit: {outputTokensPerUnit: 2, unit: minute}\n  rules:\n    - targetModels:\n        - externalModelProviderName: openai\n`,
+    ),
     'slow.yaml': `${provider('slow', `  baseURL: ${fake.url}/hang\n`, { 'provider.kthena.io/timeout': '400ms' })}---\n${route('chat-slow', 'slow')}`,
     'broken.yaml': `${provider('nokey', `  baseURL: ${fake.url}\n  auth: {secretRef: {name: missing, key: api-key}}\n`)}---\n${route('chat-nokey', 'nokey')}---\n${provider(
       'unlabelled',
@@ -349,6 +353,15 @@ test('hostile input: untranslatable chat for Anthropic → 400; a provider answe
   const ok = await h.post('/v1/chat/completions', { model: 'chat-claude', messages: [{ role: 'user', content: 'x' }] });
   assert.equal(ok.status, 200);
   assert.equal(ok.json.choices[0].message.content, 'hello from the provider');
+});
+
+test("provider usage feeds the route's token rate limit: 3 output tokens spend a 2/minute budget", async () => {
+  const body = { model: 'chat-limited', messages: [{ role: 'user', content: 'x' }] };
+  const first = await h.post('/v1/chat/completions', body);
+  assert.equal(first.status, 200);
+  const second = await h.post('/v1/chat/completions', body);
+  assert.equal(second.status, 429);
+  assert.equal(second.json.error.code, 'rate_limit_exceeded');
 });
 
 test('a provider that hangs: 504 OpenAI-style after the timeout; other requests are unaffected meanwhile', async () => {
