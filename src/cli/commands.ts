@@ -7,6 +7,7 @@ import { register as registerCluster } from './cluster.js';
 import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
+import { register as registerRollout } from './rollout.js';
 import { register as registerRouter } from './router.js';
 import { register as registerStart } from './start.js';
 import { register as registerValidate } from './validate.js';
@@ -21,6 +22,7 @@ registrations.push(registerRouter);
 registrations.push(registerControllerManager);
 registrations.push(registerStart);
 registrations.push(registerBench);
+registrations.push(registerRollout);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -116,6 +116,35 @@ test('repeated prompts hit the prefix cache (full blocks, last token recomputed)
   assert.ok(Math.abs(b.firstTokenTime - before - expected) < 1e-12);
 });
 
+test('like vLLM V1, blocks are cached when scheduled: a same-prefix request in the same step hits them', () => {
+  const c = core();
+  const a = req(100, 2, { base: 9 });
+  const b = req(100, 2, { base: 9 });
+  c.add(a, 0);
+  c.add(b, 0);
+  const dur = c.schedule(0);
+  // a computes all 100 tokens; b finds a's 6 full blocks already cached and computes only 4.
+  assert.equal(a.numCachedTokens, 0);
+  assert.equal(b.numCachedTokens, 96);
+  const k = C8B;
+  const expected = k.fixedSec + k.prefillSecPerToken * 104 + k.kvReadSecPerToken * 96 + 2 * k.perSeqSec;
+  assert.ok(Math.abs(dur - expected) < 1e-12, `${dur} vs ${expected}`);
+  c.complete(dur);
+  // A request arriving while a's prefill is still running (chunked) hits the blocks scheduled so far.
+  const d = core({ maxNumBatchedTokens: 64 });
+  const x = req(200, 2, { base: 3 });
+  d.add(x, 0);
+  const t1 = d.schedule(0); // x: tokens 0..63 → blocks 0..3 cached at scheduling
+  const y = req(200, 2, { base: 3 });
+  d.add(y, 0);
+  d.complete(t1);
+  d.schedule(t1); // x takes the whole budget; y waits
+  assert.equal(y.numCachedTokens, 0);
+  d.complete(2 * t1);
+  runAll(d, 2 * t1);
+  assert.ok(y.numCachedTokens >= 128, `y hit ${y.numCachedTokens}`);
+});
+
 test('preemption by recompute when blocks run out; the newest running request yields', () => {
   // 10 blocks of 16 tokens; two requests of 64 prompt tokens (4 blocks each) growing to 64+40 tokens.
   const c = core({ numGpuBlocks: 10 });

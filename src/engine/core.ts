@@ -184,6 +184,8 @@ export class EngineCore {
       }
       if (!scheduled) break;
       n = Math.min(n, req.tokens.length - req.numComputedTokens);
+      // vLLM V1 (kv_cache_manager.allocate_slots) caches the blocks this step will fill at scheduling time.
+      kv.cacheFullBlocks(req, req.numComputedTokens + n);
       reqs.push(req);
       toks.push(n);
       budget -= n;
@@ -233,6 +235,8 @@ export class EngineCore {
           this.recordPrefix(req, hitTokens);
         }
         req.numComputedTokens += hitTokens;
+        // As above: blocks this step fills are cached now, so a same-prefix request later in this very step hits them.
+        kv.cacheFullBlocks(req, req.numComputedTokens + n);
         req.state = 'running';
         this.running.push(req);
         if (req.firstScheduledTime < 0) {

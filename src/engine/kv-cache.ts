@@ -163,13 +163,15 @@ export class KvCache {
   }
 
   /**
-   * Offers the request's newly full, computed blocks to the prefix cache; records BlockStored events.
+   * Offers the request's newly full blocks to the prefix cache; records BlockStored events.
    * A block whose hash is already cached (a duplicate from a concurrent request) is left uncached.
+   * `upToTokens` (default: the computed tokens) lets the scheduler cache, like vLLM V1's allocate_slots, the
+   * blocks a step is about to compute: a request scheduled later — even in the same step — then hits them.
    */
-  cacheFullBlocks(req: EngineRequest): void {
+  cacheFullBlocks(req: EngineRequest, upToTokens = req.numComputedTokens): void {
     if (!this.enablePrefixCaching) return;
     const bs = this.blockSize;
-    const full = Math.min(Math.floor(Math.min(req.numComputedTokens, req.tokens.length) / bs), req.blockIds.length);
+    const full = Math.min(Math.floor(Math.min(upToTokens, req.tokens.length) / bs), req.blockIds.length);
     if (full <= req.numCachedBlocks) return;
     this.extendHashes(req, full);
     let storedFrom = -1;

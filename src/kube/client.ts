@@ -2,7 +2,8 @@
 // APIs): one undici Pool per API server, TLS and credentials from a kubeconfig or the in-cluster service account,
 // errors as KubeApiError carrying the server's Status, and a watch that decodes the event stream incrementally.
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
+import type * as ClientNode from '@kubernetes/client-node';
 import { Pool } from 'undici';
 import { abortReason } from './clock.js';
 import { KubeApiError } from './errors.js';
@@ -10,6 +11,16 @@ import { type KubeObject, type ResourceRef, resourcePath } from './resource.js';
 import { parseWatchLine, type WatchEvent, WatchLineDecoder } from './watch-decoder.js';
 
 export { KubeApiError } from './errors.js';
+
+// client-node is loaded on first use, not at import: it is thousands of modules (seconds of start-up on a loaded
+// machine), and every `kthena` subcommand imports this file — including the engine simulator that the local
+// kubelet starts for each model pod, whose readiness would otherwise wait for a library it never uses.
+let clientNode: typeof ClientNode | undefined;
+function newKubeConfig(): ClientNode.KubeConfig {
+  clientNode ??= createRequire(import.meta.url)('@kubernetes/client-node') as typeof ClientNode;
+  return new clientNode.KubeConfig();
+}
+
 export type { WatchEvent, WatchEventType } from './watch-decoder.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
@@ -143,7 +154,7 @@ export class KubeClient {
    * client-node is used only to read the file and resolve credentials; requests go through undici.
    */
   static fromKubeconfig(path?: string, context?: string): KubeClient {
-    const kc = new KubeConfig();
+    const kc = newKubeConfig();
     if (path) kc.loadFromFile(path);
     else kc.loadFromDefault();
     if (context) kc.setCurrentContext(context);

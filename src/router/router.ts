@@ -8,6 +8,7 @@ import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
+import { createProviders, type Providers } from './providers/setup.js';
 import { UpstreamPools } from './proxy/pools.js';
 import {
   buildScheduler,
@@ -74,6 +75,7 @@ export interface RunningRouter {
   scraper: EngineScraper;
   files: FileSource | undefined;
   kube: KubeSource | undefined;
+  providers: Providers;
   metrics: RouterMetrics;
   config: RouterConfiguration;
   isReady(): boolean;
@@ -128,6 +130,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   });
   store.on('endpoint-removed', (s: EndpointState) => pools.release(s.origin));
   const accessLog = new AccessLog(opts.accessLog ?? accessLogOptionsFromEnv(process.env));
+  const providers = createProviders({ store, metrics, log });
   const handler = new RequestHandler({
     store,
     scheduler,
@@ -138,6 +141,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     admission,
     limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
+    providers: providers.hook,
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
@@ -151,6 +155,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       log,
       metrics,
       validate: opts.validate,
+      onSecrets: (s) => providers.credentials.replaceAll(s),
     });
     await files.start();
   }
@@ -158,6 +163,10 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   if (opts.kube) {
     kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
     kube.start();
+    providers.attachKube(opts.kube.client, kube, {
+      namespace: opts.kube.namespace,
+      writeStatus: opts.kube.writeStatus,
+    });
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
   const sourcesSynced = () => (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true);
@@ -236,6 +245,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await kube?.stop();
+      await providers.close();
       await keySecrets?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
@@ -260,6 +270,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     scraper,
     files,
     kube,
+    providers,
     metrics,
     config,
     isReady,

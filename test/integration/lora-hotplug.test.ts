@@ -48,8 +48,8 @@ test('LoRA load on a new replica spreads traffic there; unload drains in-flight 
     }),
   };
   const config = DEFAULT_ROUTER_CONFIG_YAML.replace(
-    'enabled: [outlier-detection, lora-affinity, least-request]',
-    'enabled: [outlier-detection, lora-affinity, least-request, test-recorder]',
+    'enabled: [outlier-detection, lora-affinity]',
+    'enabled: [outlier-detection, lora-affinity, test-recorder]',
   );
   assert.notEqual(config, DEFAULT_ROUTER_CONFIG_YAML, 'the default configuration has lora-affinity on');
   const h = await startHarness(

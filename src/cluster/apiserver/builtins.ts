@@ -1,5 +1,6 @@
 // The built-in kinds served by the local API server and their per-kind behaviour.
 import { crdStrategy } from './crd.js';
+import { validatePdb } from './disruption.js';
 import { cause } from './errors.js';
 import { podGracePeriod, preparePodCreate, validatePod } from './pods.js';
 import { type FieldGetters, META_GETTERS, pathGetter } from './selectors.js';
@@ -171,6 +172,8 @@ export function builtinTypes(): ResourceType[] {
       extra: [
         { name: 'binding', kind: 'Binding', verbs: ['create'] },
         { name: 'log', kind: 'Pod', verbs: ['get'] },
+        // policy/v1 Eviction: `kubectl drain` looks for exactly this discovery entry (group and version set)
+        { name: 'eviction', kind: 'Eviction', verbs: ['create'], group: 'policy', version: 'v1' },
       ],
       strategy: podStrategy,
     }),
@@ -263,6 +266,19 @@ export function builtinTypes(): ResourceType[] {
       plural: 'controllerrevisions',
       kind: 'ControllerRevision',
       strategy: { table: tables.controllerRevisionTable, topLevel: ['data', 'revision'] },
+    }),
+    def({
+      group: 'policy',
+      plural: 'poddisruptionbudgets',
+      kind: 'PodDisruptionBudget',
+      shortNames: ['pdb'],
+      status: true,
+      strategy: {
+        tracksGeneration: true,
+        validate: (o) => validatePdb(o),
+        table: tables.pdbTable,
+        topLevel: SPEC_STATUS,
+      },
     }),
     def({
       group: 'coordination.k8s.io',

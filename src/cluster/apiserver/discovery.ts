@@ -53,6 +53,7 @@ export function apiResourceList(reg: Registry, group: string, version: string): 
         namespaced: t.namespaced,
         kind: s.kind,
         verbs: s.verbs,
+        ...(s.group !== undefined ? { group: s.group, version: s.version } : {}),
       });
     if (t.scale)
       subs.push({

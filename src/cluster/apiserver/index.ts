@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Controllers } from './controllers.js';
 import { ApiCore } from './core.js';
+import { DisruptionStatusWriter } from './disruption.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { DiskLog } from './persistence.js';
 import { Registry } from './registry.js';
@@ -84,6 +85,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     nodeMonitorPeriodMs: opts.nodeMonitorPeriodMs,
   });
   controllers.start();
+  const disruption = new DisruptionStatusWriter(core);
+  disruption.start();
 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
@@ -123,6 +126,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (closed) return;
       closed = true;
       controllers.stop();
+      disruption.stop();
       handler.closeWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

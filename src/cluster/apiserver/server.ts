@@ -10,6 +10,7 @@ import {
   openApiGroupVersion,
   openApiIndex,
 } from './discovery.js';
+import { Evictions } from './disruption.js';
 import { errors } from './errors.js';
 import {
   decodeBody,
@@ -73,12 +74,16 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
 
 export class ApiHandler {
   private readonly watchClosers = new Set<() => void>();
+  /** pods/eviction against PodDisruptionBudgets (disruption.ts) */
+  private readonly evictions: Evictions;
 
   constructor(
     readonly core: ApiCore,
     readonly registry: Registry,
     readonly opts: HandlerOptions,
-  ) {}
+  ) {
+    this.evictions = new Evictions(core);
+  }
 
   /** Ends every open watch (server shutdown). */
   closeWatches(): void {
@@ -322,6 +327,12 @@ export class ApiHandler {
       if (method !== 'POST') throw errors.methodNotAllowed();
       const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
       await core.bind(t, ns!, name, body);
+      return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    }
+    if (t.builtin && t.group === '' && t.plural === 'pods' && sub === 'eviction') {
+      if (method !== 'POST') throw errors.methodNotAllowed();
+      const body = decodeBody(await readBodyBuffer(req), req.headers['content-type']);
+      await this.evictions.evict(t, ns!, name, body);
       return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
     if (t.builtin && t.group === '' && t.plural === 'pods' && sub === 'log') {

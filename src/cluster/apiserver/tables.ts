@@ -370,3 +370,15 @@ export function crTable(t: ResourceType): TableConvertor {
     },
   };
 }
+
+const intOrString = (v: unknown) => (v === undefined || v === null ? 'N/A' : String(v));
+export const pdbTable = simple(
+  [NAME_COL, col('Min Available'), col('Max Unavailable'), col('Allowed Disruptions', 'integer'), AGE_COL],
+  (o, now) => [
+    o.metadata.name,
+    intOrString(o.spec?.minAvailable),
+    intOrString(o.spec?.maxUnavailable),
+    o.status?.disruptionsAllowed ?? 0,
+    age(o.metadata.creationTimestamp, now),
+  ],
+);

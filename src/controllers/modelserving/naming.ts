@@ -16,6 +16,8 @@ export const ANNOTATION_GANG_GROUP = 'scheduling.k8s.io/group-name';
 export const ANNOTATION_TASK_SPEC = 'volcano.sh/task-spec';
 export const ANNOTATION_QUEUE = 'scheduling.volcano.sh/queue-name';
 export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
+/** Why a revision was made; copied from the ModelServing onto its ControllerRevision (as Deployments do). */
+export const ANNOTATION_CHANGE_CAUSE = 'kubernetes.io/change-cause';
 
 export const ENV_GROUP_SIZE = 'GROUP_SIZE';
 export const ENV_ENTRY_ADDRESS = 'ENTRY_ADDRESS';

@@ -591,6 +591,107 @@ describe('revisions, PodGroups and services', () => {
     assert.deepEqual(numbers, [4, 5, 6]);
   });
 
+  test('every template change is a numbered revision with its change-cause; going back renumbers it', () => {
+    const c = new MiniCluster();
+    const ms = pd(1);
+    const cause = (v: string) => {
+      ms.metadata.annotations = { 'kubernetes.io/change-cause': v };
+    };
+    cause('create');
+    c.converge(ms);
+    cause('image v2');
+    setImage(ms, 'decode', 'engine:v2');
+    c.converge(ms);
+    cause('image v3');
+    setImage(ms, 'decode', 'engine:v3');
+    c.converge(ms);
+    const history = () =>
+      [...c.revisions.values()]
+        .map((r) => [r.revision, r.metadata?.annotations?.['kubernetes.io/change-cause']])
+        .sort((a, b) => Number(a[0]) - Number(b[0]));
+    assert.deepEqual(history(), [
+      [1, 'create'],
+      [2, 'image v2'],
+      [3, 'image v3'],
+    ]);
+    // back to v2's template: no new ControllerRevision, revision 2 becomes number 4
+    cause('rollback');
+    setImage(ms, 'decode', 'engine:v2');
+    const plan = c.step(ms);
+    assert.equal(plan.actions.filter((a) => a.type === 'createControllerRevision').length, 0);
+    const upd = plan.actions.filter((a) => a.type === 'updateControllerRevision');
+    assert.equal(upd.length, 1);
+    c.converge(ms);
+    assert.deepEqual(history(), [
+      [1, 'create'],
+      [3, 'image v3'],
+      [4, 'rollback'],
+    ]);
+    assert.equal(c.pods.get('llm-0-decode-0-0')?.spec?.containers[0].image, 'engine:v2');
+    // silence afterwards: the renumbered revision is the newest, nothing more to write
+    assert.deepEqual(c.plan(ms).actions, []);
+  });
+
+  test('a template behind a partition (no pod made from it) is still recorded', () => {
+    const c = new MiniCluster();
+    const ms = pd(2);
+    c.converge(ms);
+    ms.spec.rolloutStrategy = { rollingUpdateConfiguration: { partition: 2 } };
+    setImage(ms, 'decode', 'engine:v2');
+    const plan = c.step(ms);
+    assert.equal(plan.actions.filter((a) => a.type === 'createPod').length, 0);
+    assert.deepEqual(
+      plan.actions.map((a) => a.type === 'createControllerRevision' && a.object.revision),
+      [2],
+    );
+  });
+
+  test('eviction budget: one PodDisruptionBudget per role or per group, kept in step with the spec', () => {
+    const c = new MiniCluster();
+    const ms = pd(2); // prefill: 1 instance × 2 pods, decode: 1 × 1, per group
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'role:1' };
+    c.converge(ms);
+    const view = () =>
+      [...c.budgets.values()]
+        .map((b) => `${b.metadata?.name} min=${b.spec?.minAvailable} ${JSON.stringify(b.spec?.selector?.matchLabels)}`)
+        .sort();
+    assert.deepEqual(view(), [
+      'llm-decode min=1 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/role":"decode"}',
+      'llm-prefill min=3 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/role":"prefill"}',
+    ]);
+    assert.equal(c.budgets.get('llm-decode')?.metadata?.ownerReferences?.[0].uid, 'uid-llm');
+    ms.spec.replicas = 3;
+    const plan = c.step(ms);
+    assert.deepEqual(
+      plan.actions
+        .filter((a) => a.type === 'updatePodDisruptionBudget')
+        .map((a) => a.type === 'updatePodDisruptionBudget' && a.object.spec?.minAvailable),
+      [5, 2],
+    );
+    c.converge(ms);
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'group:1' };
+    c.converge(ms);
+    assert.deepEqual(view(), [
+      'llm-0 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-0"}',
+      'llm-1 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-1"}',
+      'llm-2 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-2"}',
+    ]);
+    ms.spec.replicas = 1;
+    c.converge(ms);
+    assert.deepEqual([...c.budgets.keys()], ['llm-0']);
+    assert.deepEqual(c.plan(ms).actions, [], 'silent once in step');
+    ms.metadata.annotations = {};
+    c.converge(ms);
+    assert.equal(c.budgets.size, 0, 'no annotation, no budgets');
+    // a budget edited by hand is put back
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'group:0' };
+    c.converge(ms);
+    c.budgets.get('llm-0')!.spec = { maxUnavailable: 5, selector: {} };
+    const fix = c.step(ms);
+    assert.equal(fix.actions[0]?.type, 'updatePodDisruptionBudget');
+    assert.deepEqual(c.budgets.get('llm-0')?.spec?.minAvailable, 3);
+  });
+
   test('PodGroup spec follows role replicas; PodGroups go away when volcano is no longer used', () => {
     const c = new MiniCluster({ podGroupCrd: true });
     const ms = pd(2);
@@ -637,7 +738,11 @@ describe('status', () => {
       subGroupPolicySupported: false,
       now: 0,
     });
-    assert.deepEqual(plan.actions, []);
+    // no pods, but the template is still recorded as revision 1 (history is per template, not per pod)
+    assert.deepEqual(
+      plan.actions.map((a) => a.type === 'createControllerRevision' && a.object.revision),
+      [1],
+    );
     assert.equal(plan.status.replicas, 0);
     assert.equal(plan.status.currentRevision, plan.updateRevision);
     assert.match(plan.status.labelSelector ?? '', /role-id=decode-0/);

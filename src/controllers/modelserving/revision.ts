@@ -3,7 +3,14 @@
 // JSON dump (sorted keys), so equal specs hash equally whatever the key order of the manifest. The values are
 // not bit-identical to Go's (the Go hasher dumps Go structs), which only matters for adopting Go-made pods.
 import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
-import { API_VERSION, controllerRevisionName, KIND, LABEL_NAME, LABEL_REVISION } from './naming.js';
+import {
+  ANNOTATION_CHANGE_CAUSE,
+  API_VERSION,
+  controllerRevisionName,
+  KIND,
+  LABEL_NAME,
+  LABEL_REVISION,
+} from './naming.js';
 import type { ModelServing, Role } from './types.js';
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -54,13 +61,17 @@ export function roleTemplateHash(role: Role): string {
   return hashObject(stripRole(role));
 }
 
-/** A ControllerRevision records the roles of a revision, so protected groups can be rebuilt from it later. */
+/**
+ * A ControllerRevision records the roles of a revision, so protected groups can be rebuilt from it later and
+ * `kthena rollout undo` can go back to it. The ModelServing's `kubernetes.io/change-cause` is copied onto it.
+ */
 export function buildControllerRevision(
   ms: ModelServing,
   revision: string,
   roles: Role[],
   number = 1,
 ): ControllerRevision {
+  const cause = ms.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE];
   return {
     apiVersion: 'apps/v1',
     kind: 'ControllerRevision',
@@ -68,6 +79,7 @@ export function buildControllerRevision(
       name: controllerRevisionName(ms.metadata.name, revision),
       namespace: ms.metadata.namespace,
       labels: { [LABEL_NAME]: ms.metadata.name, [LABEL_REVISION]: revision },
+      ...(cause !== undefined ? { annotations: { [ANNOTATION_CHANGE_CAUSE]: cause } } : {}),
       ownerReferences: [ownerReference(ms)],
     },
     data: { data: roles },
@@ -80,6 +92,20 @@ export function rolesFromControllerRevision(cr: ControllerRevision): Role[] | un
   const data = (cr.data as { data?: unknown } | undefined)?.data;
   if (!Array.isArray(data)) return undefined;
   return data as Role[];
+}
+
+/**
+ * A template that goes back to an older revision makes that revision the newest again (as a Deployment's
+ * rollback renumbers the old ReplicaSet): the recorded ControllerRevision gets number `next` and the
+ * ModelServing's current change-cause. Returns the object to write.
+ */
+export function renumberControllerRevision(cr: ControllerRevision, next: number, ms: ModelServing): ControllerRevision {
+  const out = structuredClone(cr);
+  out.revision = next;
+  const cause = ms.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE];
+  if (cause !== undefined)
+    out.metadata = { ...out.metadata, annotations: { ...out.metadata?.annotations, [ANNOTATION_CHANGE_CAUSE]: cause } };
+  return out;
 }
 
 export function ownerReference(ms: ModelServing) {

@@ -20,9 +20,29 @@ export interface RouterConfiguration {
   limits?: Record<string, unknown>;
 }
 
-/** Upstream's Helm default plus outlier detection and lora-affinity (upstream ships it disabled, §11.10): what the
- *  router runs without --router-config. */
+/**
+ * What the router runs without --router-config: our latency-predicting scorer as the one scorer (see docs/scheduling.md).
+ * It won or tied every scenario of `kthena bench scheduling` (docs/benchmarks.md): one objective — the request's
+ * predicted time to first token, queued prefill there plus its own uncached prefill — covers both what upstream's
+ * default mixes by hand (load: least-request, gpu-usage, least-latency; cache: prefix-cache) and the trade-off
+ * between them, which fixed weights get wrong in one workload or the other. With no KV events it still works on
+ * its own speculative index (a token-exact prefix cache). Upstream's default stays available, verbatim, as
+ * UPSTREAM_HELM_ROUTER_CONFIG_YAML and as the ConfigMap examples/router/router-config.yaml.
+ */
 export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
+  pluginConfig:
+  - name: latency-predictor
+    args: {tokenizer: local, blockSize: 16, kvEventsPort: 5557}
+  plugins:
+    Filter:
+      enabled: [outlier-detection, lora-affinity]
+    Score:
+      enabled:
+      - {name: latency-predictor, weight: 1}
+`;
+
+/** Upstream's Helm default (reference §3.7), kept for users who want upstream's exact behaviour. */
+export const UPSTREAM_HELM_ROUTER_CONFIG_YAML = `scheduler:
   pluginConfig:
   - name: least-request
     args: {maxWaitingRequests: 10}
@@ -32,7 +52,7 @@ export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
     args: {blockSizeToHash: 64, maxBlocksToMatch: 128, maxHashCacheSize: 50000, topKMatches: 5}
   plugins:
     Filter:
-      enabled: [outlier-detection, lora-affinity, least-request]
+      enabled: [least-request]
     Score:
       enabled:
       - {name: least-request, weight: 1}

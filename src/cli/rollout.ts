@@ -1,0 +1,151 @@
+// `kthena rollout history|undo modelserving/NAME`: revision history and rollback of a ModelServing, read from
+// the ControllerRevisions the ModelServing controller records, against any Kubernetes API (--kubeconfig).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { REFS } from '../controllers/modelserving/controller.js';
+import {
+  currentRevision,
+  formatHistory,
+  formatRevision,
+  history,
+  parseTarget,
+  planUndo,
+  QUALIFIED,
+  RolloutError,
+} from '../controllers/modelserving/history.js';
+import { LABEL_NAME } from '../controllers/modelserving/naming.js';
+import type { ControllerRevision, ModelServing } from '../controllers/modelserving/types.js';
+import { KubeApiError, KubeClient } from '../kube/client.js';
+import { intArg } from './args.js';
+
+interface ConnOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+function connect(o: ConnOptions): KubeClient {
+  const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
+  if (kubeconfig) {
+    const path = resolve(kubeconfig);
+    if (!existsSync(path)) throw new RolloutError(`kubeconfig ${path} does not exist`);
+    return KubeClient.fromKubeconfig(path, o.context);
+  }
+  return KubeClient.fromKubeconfig(undefined, o.context);
+}
+
+/** The server's own message for API errors (`modelservings... "x" not found`), without the request line. */
+function serverMessage(err: unknown): Error {
+  if (err instanceof KubeApiError) {
+    const body = err.body as { message?: unknown } | undefined;
+    if (body && typeof body === 'object' && typeof body.message === 'string') return new Error(body.message);
+  }
+  return err as Error;
+}
+
+async function load(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<{ ms: ModelServing; revisions: ControllerRevision[] }> {
+  try {
+    const ms = await client.get<ModelServing>(REFS.modelServings as never, name, namespace);
+    const list = await client.list<ControllerRevision>(REFS.controllerRevisions as never, {
+      namespace,
+      labelSelector: `${LABEL_NAME}=${name}`,
+    });
+    return { ms, revisions: list.items };
+  } catch (err) {
+    throw serverMessage(err);
+  }
+}
+
+export async function rolloutHistory(
+  client: KubeClient,
+  namespace: string,
+  target: string[],
+  revision?: number,
+): Promise<string> {
+  const name = parseTarget(target);
+  const { ms, revisions } = await load(client, namespace, name);
+  const entries = history(ms, revisions);
+  if (revision !== undefined) return formatRevision(ms, entries, revision);
+  return formatHistory(ms, entries);
+}
+
+export async function rolloutUndo(
+  client: KubeClient,
+  namespace: string,
+  target: string[],
+  toRevision = 0,
+): Promise<string> {
+  const name = parseTarget(target);
+  const { ms, revisions } = await load(client, namespace, name);
+  const decision = planUndo(ms, history(ms, revisions), toRevision);
+  if (decision.kind === 'skip') return `${QUALIFIED}/${name} ${decision.message}\n`;
+  // The resourceVersion makes this a compare-and-swap: an edit made since we read the object is not overwritten.
+  const patch = {
+    metadata: { resourceVersion: ms.metadata.resourceVersion },
+    spec: { template: { roles: decision.roles } },
+  };
+  try {
+    const updated = await client.patch<ModelServing>(REFS.modelServings as never, name, namespace, patch, 'merge');
+    if (currentRevision(updated) !== history(ms, revisions).find((e) => e.number === decision.number)?.revision)
+      throw new RolloutError(`rollback of ${name} did not restore revision ${decision.number}'s template`);
+  } catch (err) {
+    throw serverMessage(err);
+  }
+  return `${QUALIFIED}/${name} rolled back to revision ${decision.number}\n`;
+}
+
+function namespaceOf(o: ConnOptions, client: KubeClient): string {
+  return o.namespace ?? client.defaultNamespace ?? 'default';
+}
+
+async function withClient(o: ConnOptions, fn: (c: KubeClient, ns: string) => Promise<string>): Promise<void> {
+  const client = connect(o);
+  try {
+    process.stdout.write(await fn(client, namespaceOf(o, client)));
+  } finally {
+    await client.close();
+  }
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else default)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context to use');
+}
+
+export function register(program: Command): void {
+  const rollout = program
+    .command('rollout')
+    .description('revision history and rollback of a ModelServing (ControllerRevisions)');
+  common(
+    rollout
+      .command('history')
+      .description('list the revisions of modelserving/NAME, or show one with --revision')
+      .argument('<resource...>', 'modelserving/NAME'),
+  )
+    .option('--revision <n>', 'show the template of this revision', intArg('--revision', 1, 2 ** 31 - 1))
+    .action(async (target: string[], o: ConnOptions & { revision?: number }) =>
+      withClient(o, (c, ns) => rolloutHistory(c, ns, target, o.revision)),
+    );
+  common(
+    rollout
+      .command('undo')
+      .description('roll modelserving/NAME back to the previous revision, or to --to-revision')
+      .argument('<resource...>', 'modelserving/NAME'),
+  )
+    .option(
+      '--to-revision <n>',
+      'revision to go back to (0 = the previous one)',
+      intArg('--to-revision', 0, 2 ** 31 - 1),
+      0,
+    )
+    .action(async (target: string[], o: ConnOptions & { toRevision: number }) =>
+      withClient(o, (c, ns) => rolloutUndo(c, ns, target, o.toRevision)),
+    );
+}
