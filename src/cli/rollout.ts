@@ -81,6 +81,18 @@ export async function rolloutUndo(
   toRevision = 0,
 ): Promise<string> {
   const name = parseTarget(target);
+  // The controller writes the object's status while it works, which moves its resourceVersion: a conflict means
+  // "read again and decide again", as kubectl's own read-modify-write commands do, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await undoOnce(client, namespace, name, toRevision);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 409) || attempt >= 5) throw serverMessage(err);
+    }
+  }
+}
+
+async function undoOnce(client: KubeClient, namespace: string, name: string, toRevision: number): Promise<string> {
   const { ms, revisions } = await load(client, namespace, name);
   const decision = planUndo(ms, history(ms, revisions), toRevision);
   if (decision.kind === 'skip') return `${QUALIFIED}/${name} ${decision.message}\n`;
@@ -89,13 +101,9 @@ export async function rolloutUndo(
     metadata: { resourceVersion: ms.metadata.resourceVersion },
     spec: { template: { roles: decision.roles } },
   };
-  try {
-    const updated = await client.patch<ModelServing>(REFS.modelServings as never, name, namespace, patch, 'merge');
-    if (currentRevision(updated) !== history(ms, revisions).find((e) => e.number === decision.number)?.revision)
-      throw new RolloutError(`rollback of ${name} did not restore revision ${decision.number}'s template`);
-  } catch (err) {
-    throw serverMessage(err);
-  }
+  const updated = await client.patch<ModelServing>(REFS.modelServings as never, name, namespace, patch, 'merge');
+  if (currentRevision(updated) !== history(ms, revisions).find((e) => e.number === decision.number)?.revision)
+    throw new RolloutError(`rollback of ${name} did not restore revision ${decision.number}'s template`);
   return `${QUALIFIED}/${name} rolled back to revision ${decision.number}\n`;
 }
 

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import { bootExample } from './router-helpers.js';
 
 const msg = [{ role: 'user' as const, content: 'Tell me something long' }];
-// A short per-attempt timeout so a hung engine is failed over quickly in tests.
-const patch = (t: string) => t.replace('timeout: 5s', 'timeout: 1s');
+// A shorter per-attempt timeout so a hung engine is failed over sooner in tests; not so short that a healthy engine
+// on a loaded 2-core machine misses it (1 s did: all four attempts failed, two of them on the healthy engine).
+const patch = (t: string) => t.replace('timeout: 5s', 'timeout: 3s');
 
 test('an engine answering 500, or hanging, is failed over; every request succeeds', async () => {
   const b = await bootExample('shapes/traffic-policy.yaml', { replicas: 2, patch });
