@@ -1,4 +1,6 @@
-// `kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]`
+// `kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20]
+//   [--compare-with GIT_REV] [--prompt-bytes N] [--json]`
+import { execFileSync } from 'node:child_process';
 import { type Command, InvalidArgumentError } from 'commander';
 import { overheadCommand } from './overhead.js';
 
@@ -17,6 +19,16 @@ function concurrencyList(v: string): number[] {
   return list;
 }
 
+/** The revision must exist before anything starts (it is extracted with git archive later). */
+function gitRevision(v: string): string {
+  try {
+    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${v}^{commit}`], { stdio: 'ignore' });
+    return v;
+  } catch {
+    throw new InvalidArgumentError(`--compare-with: "${v}" is not a commit of this repository`);
+  }
+}
+
 export function registerOverhead(bench: Command): void {
   bench
     .command('overhead')
@@ -25,9 +37,27 @@ export function registerOverhead(bench: Command): void {
     .option('--streams <n>', 'streams per level (default max(30, 3 × concurrency))', positiveInt('--streams'))
     .option('--chunks <n>', 'SSE chunks per stream', positiveInt('--chunks'), 50)
     .option('--interval-ms <n>', 'ms between upstream chunks', positiveInt('--interval-ms'), 20)
+    .option(
+      '--compare-with <git-rev>',
+      "also run that revision's router, as target kthena-baseline (before/after)",
+      gitRevision,
+    )
+    .option(
+      '--prompt-bytes <n>',
+      'add a system prompt of this many bytes to every request',
+      positiveInt('--prompt-bytes'),
+    )
     .option('--json', 'print one JSON object {"targets": [...]} as the last stdout line')
     .action(
-      async (o: { concurrency: number[]; streams?: number; chunks: number; intervalMs: number; json?: boolean }) => {
+      async (o: {
+        concurrency: number[];
+        streams?: number;
+        chunks: number;
+        intervalMs: number;
+        compareWith?: string;
+        promptBytes?: number;
+        json?: boolean;
+      }) => {
         await overheadCommand({ ...o, json: Boolean(o.json) });
       },
     );

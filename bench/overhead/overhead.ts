@@ -3,18 +3,20 @@
 // Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
 //   kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { percentile, runLoad } from './load.js';
+import { startPortkey } from './portkey.js';
 import { type Child, cpuMicros, freePort, start, waitHttp } from './procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 export interface TargetRow {
-  name: 'direct' | 'kthena' | 'nginx' | 'portkey';
+  /** `kthena-baseline`: the router from another git revision (--compare-with), for before/after in one run. */
+  name: 'direct' | 'kthena' | 'kthena-baseline' | 'nginx' | 'portkey';
   concurrency: number;
   ttft_p50_ms: number;
   ttft_p99_ms: number;
@@ -31,7 +33,19 @@ export interface OverheadOptions {
   streams: (c: number) => number;
   chunks: number;
   intervalMs: number;
+  /** A git revision whose router runs side by side as `kthena-baseline`. */
+  compareWith?: string;
+  /** Size of a system prompt added to every request (0: the one-line user message only). */
+  promptBytes?: number;
   log: (line: string) => void;
+}
+
+/** Deterministic English-like filler of about `bytes` bytes. */
+function promptText(bytes: number): string {
+  const words = ['the', 'router', 'sends', 'every', 'request', 'to', 'a', 'replica', 'that', 'serves', 'it', 'best'];
+  let s = '';
+  for (let i = 0; s.length < bytes; i++) s += `${words[(i * 7) % words.length]} `;
+  return s.slice(0, bytes);
 }
 
 function hasCommand(cmd: string): boolean {
@@ -103,6 +117,18 @@ http {
   return conf;
 }
 
+/** The src/ tree of a git revision, extracted under `dir`, with this checkout's node_modules. */
+function checkout(rev: string, dir: string): string {
+  const root = join(dir, 'rev');
+  mkdirSync(root, { recursive: true });
+  const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', rev, 'src', 'package.json'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', root], { input: tar });
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  return root;
+}
+
 /** The deterministic SSE upstream (bench/overhead/upstream.ts) in its own process. */
 export async function startUpstream(chunks: number, intervalMs: number): Promise<{ port: number; child: Child }> {
   const port = await freePort();
@@ -124,6 +150,7 @@ export async function startRouterProcess(
   dir: string,
   upstreamPort: number,
   nodeArgs: string[] = [],
+  root = ROOT,
 ): Promise<{ url: string; child: Child }> {
   const cfgDir = join(dir, 'config');
   mkdirSync(cfgDir, { recursive: true });
@@ -135,7 +162,7 @@ export async function startRouterProcess(
       ...nodeArgs,
       // tsx as a loader in this very process (its CLI would fork a second node, which --cpu-prof would miss).
       `--import=${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href}`,
-      join(ROOT, 'src/cli/main.ts'),
+      join(root, 'src/cli/main.ts'),
       'router',
       '--config-dir',
       cfgDir,
@@ -161,13 +188,22 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
   try {
     const { port: upstreamPort, child: upstream } = await startUpstream(o.chunks, o.intervalMs);
     children.push(upstream);
-    const targets: { name: TargetRow['name']; url: string; pid: number | undefined }[] = [
-      { name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid },
-    ];
+    const targets: {
+      name: TargetRow['name'];
+      url: string;
+      pid: number | undefined;
+      headers?: Record<string, string>;
+    }[] = [{ name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid }];
 
     const router = await startRouterProcess(dir, upstreamPort);
     children.push(router.child);
     targets.push({ name: 'kthena', url: router.url, pid: router.child.proc.pid });
+    if (o.compareWith) {
+      const baseline = await startRouterProcess(join(dir, 'baseline'), upstreamPort, [], checkout(o.compareWith, dir));
+      children.push(baseline.child);
+      targets.push({ name: 'kthena-baseline', url: baseline.url, pid: baseline.child.proc.pid });
+      o.log(`kthena-baseline: the router of ${o.compareWith}`);
+    }
 
     if (hasCommand('nginx')) {
       const np = await freePort();
@@ -183,13 +219,23 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
       await waitHttp(`http://127.0.0.1:${np}/v1/models`);
       targets.push({ name: 'nginx', url: `http://127.0.0.1:${np}`, pid: nginx.proc.pid });
     } else o.log('nginx not installed (apt-get install nginx-light): skipped');
-    if (hasCommand('portkey')) o.log('portkey found but its wiring is not implemented: skipped');
-    else o.log('Portkey gateway not installed here: skipped');
+    const portkey = await startPortkey(ROOT, upstreamPort);
+    if (portkey.ok) {
+      children.push(portkey.target.child);
+      targets.push({
+        name: 'portkey',
+        url: portkey.target.url,
+        pid: portkey.target.child.proc.pid,
+        headers: portkey.target.headers,
+      });
+    } else o.log(portkey.reason);
 
+    // A system prompt of promptBytes (default: none) makes the per-request work that scales with the prompt show.
+    const system = o.promptBytes ? [{ role: 'system', content: promptText(o.promptBytes) }] : [];
     const body = JSON.stringify({
       model: 'bench',
       stream: true,
-      messages: [{ role: 'user', content: 'benchmark me' }],
+      messages: [...system, { role: 'user', content: 'benchmark me' }],
     });
     for (const c of o.concurrency) {
       for (const t of targets) {
@@ -200,10 +246,18 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
           body,
           concurrency: Math.min(c, 50),
           streams: Math.min(c, 50),
+          headers: t.headers,
         });
         const streams = o.streams(c);
         const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
-        const r = await runLoad({ url: t.url, path: '/v1/chat/completions', body, concurrency: c, streams });
+        const r = await runLoad({
+          url: t.url,
+          path: '/v1/chat/completions',
+          body,
+          concurrency: c,
+          streams,
+          headers: t.headers,
+        });
         const cpu1 = t.pid ? cpuMicros(t.pid) : 0;
         const ok = r.samples.filter((s) => s.ok);
         const events = ok.reduce((n, s) => n + s.events, 0);
@@ -248,18 +302,20 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-/** Markdown table with ratios to direct at the same concurrency. */
+/** Markdown table with ratios to direct and to nginx at the same concurrency (all from the same run). */
 export function markdown(rows: TargetRow[]): string {
   const lines = [
-    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | added total p50 ms | chunks/s | ratio to direct | CPU µs/stream |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | chunks/s | chunks/s × direct | chunks/s × nginx | CPU µs/stream | CPU × nginx | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const d = rows.find((x) => x.name === 'direct' && x.concurrency === r.concurrency);
+    const n = rows.find((x) => x.name === 'nginx' && x.concurrency === r.concurrency);
     const add = (a: number, b: number | undefined) =>
       b === undefined ? '' : r.name === 'direct' ? '–' : round(a - b).toString();
+    const ratio = (a: number, b: number | undefined) => (b ? round(a / b).toString() : '');
     lines.push(
-      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${add(r.total_p50_ms, d?.total_p50_ms)} | ${r.chunks_per_s} | ${d ? round(r.chunks_per_s / d.chunks_per_s) : ''} | ${r.cpu_us_per_stream} |`,
+      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${r.chunks_per_s} | ${ratio(r.chunks_per_s, d?.chunks_per_s)} | ${ratio(r.chunks_per_s, n?.chunks_per_s)} | ${r.cpu_us_per_stream} | ${r.name === 'direct' ? '' : ratio(r.cpu_us_per_stream, n?.cpu_us_per_stream)} | ${r.errors} |`,
     );
   }
   return lines.join('\n');
@@ -272,7 +328,7 @@ export function svg(rows: TargetRow[]): string {
   const max = Math.max(1, ...rows.map((r) => r.ttft_p50_ms));
   const W = 640;
   const H = 300;
-  const colors = ['#888', '#2a6', '#36c', '#c63'];
+  const colors = ['#888', '#2a6', '#36c', '#c63', '#a4c'];
   const gw = (W - 60) / levels.length;
   const bw = (gw - 20) / names.length;
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
@@ -299,6 +355,8 @@ export interface OverheadCommandOptions {
   streams?: number;
   chunks: number;
   intervalMs: number;
+  compareWith?: string;
+  promptBytes?: number;
   json: boolean;
 }
 
@@ -306,14 +364,25 @@ export interface OverheadCommandOptions {
 export async function overheadCommand(o: OverheadCommandOptions): Promise<void> {
   const json = o.json;
   const log = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
+  const loadBefore = Math.round(loadavg()[0] * 100) / 100;
   const rows = await runOverhead({
     concurrency: o.concurrency,
     streams: (c) => (o.streams ? Math.max(c, o.streams) : Math.max(30, c * 3)),
     chunks: o.chunks,
     intervalMs: o.intervalMs,
+    compareWith: o.compareWith,
+    promptBytes: o.promptBytes,
     log,
   });
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, at: new Date().toISOString() };
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    at: new Date().toISOString(),
+    // The machine may be shared: the 1-minute load average before and after the run says how much.
+    loadavg1_before: loadBefore,
+    loadavg1_after: Math.round(loadavg()[0] * 100) / 100,
+  };
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const stamp = machine.at.replace(/[:.]/g, '-');

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
+import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
 import type { ProviderCall } from './providers/gateway.js';
 import type { ProviderHook } from './providers/hook.js';
 import {
@@ -142,6 +143,7 @@ export class RequestHandler {
       attrs: new Map(),
     };
     s.ctx = ctx;
+    ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
     const match = resolveRoute(
       candidates.filter((r) => !r.spec.parentRefs?.length),
@@ -302,6 +304,8 @@ export class RequestHandler {
     if (ctx) {
       const outcome: ResponseOutcome = {
         endpoint: p?.endpoint,
+        provider:
+          s.dest.backend_type === 'external_provider' && p?.status !== undefined ? s.dest.backend_name : undefined,
         status,
         ok: status < 400 && !aborted && !p?.brokenStream,
         aborted,

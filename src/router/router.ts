@@ -18,6 +18,7 @@ import {
 } from './scheduler/config.js';
 import type { PluginDefinition } from './scheduler/plugin.js';
 import { BUILTIN_PLUGINS, PluginRegistry } from './scheduler/registry.js';
+import { startApiKeySecrets } from './sources/api-key-secrets.js';
 import { FileSource } from './sources/files.js';
 import { KubeSource, type KubeSourceOptions } from './sources/kubernetes.js';
 import type { ExternalValidator } from './sources/manifests.js';
@@ -117,6 +118,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const scheduler = built.scheduler;
 
   const admission = opts.admission ?? buildGovernance({ config, env: opts.env ?? process.env, metrics, log }).stages;
+  // API keys from labelled Secrets (auth.apiKeys.secretSelector), watched with the Kubernetes source's client.
+  const keySecrets = startApiKeySecrets(admission, opts.kube, log);
 
   const store = new RouterStore();
   const pools = new UpstreamPools({
@@ -166,7 +169,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => (kube?.hasSynced() ?? true) && providers.synced();
+  const sourcesSynced = () => (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true);
   scraper.start();
 
   let draining = false;
@@ -243,6 +246,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       files?.stop();
       await kube?.stop();
       await providers.close();
+      await keySecrets?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
       for (const a of admission) await a.close?.();

@@ -28,6 +28,8 @@ test('kthena bench overhead rejects bad concurrency lists and counts before star
     [['--concurrency', '1,abc'], /--concurrency takes comma-separated integers/],
     [['--streams', '-5'], /--streams must be a positive integer/],
     [['--chunks', '1.5'], /--chunks must be a positive integer/],
+    [['--prompt-bytes', '0'], /--prompt-bytes must be a positive integer/],
+    [['--compare-with', 'no-such-revision-xyz'], /--compare-with: "no-such-revision-xyz" is not a commit/],
   ];
   for (const [args, re] of cases) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', 'overhead', ...args], {

@@ -47,9 +47,10 @@ test('LoRA load on a new replica spreads traffic there; unload drains in-flight 
       },
     }),
   };
+  // The default configuration, with a recorder appended to its filters (which include lora-affinity).
   const config = DEFAULT_ROUTER_CONFIG_YAML.replace(
-    'enabled: [outlier-detection, lora-affinity]',
-    'enabled: [outlier-detection, lora-affinity, test-recorder]',
+    /enabled: \[([^\]]*\blora-affinity\b[^\]]*)\]/,
+    'enabled: [$1, test-recorder]',
   );
   assert.notEqual(config, DEFAULT_ROUTER_CONFIG_YAML, 'the default configuration has lora-affinity on');
   const h = await startHarness(

@@ -1,6 +1,7 @@
 // Prefill/decode fixtures for router tests: simulated engines started with --role prefill|decode (in this process,
 // or as a `kthena engine-sim` child process), declared as EngineEndpoints with group/role labels, a PD ModelServer and
 // route, and the router's JSON access log in a file.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { EngineRequest } from '../../src/engine/request.js';
 import type { RouterOptions } from '../../src/router/router.js';
 import type { PluginDefinition } from '../../src/router/scheduler/plugin.js';
 import { endpointYaml, type Harness, routeYaml, serverYaml, startHarness } from '../../src/router/testing/harness.js';
+import { waitFor } from '../../src/router/testing/wait.js';
 
 export const MODEL = 'pd-model';
 
@@ -147,21 +149,6 @@ export async function startRig(files: Record<string, string>, opts: Partial<Rout
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `f` until it returns a value (never a timing assertion: the deadline only bounds a broken run). */
-export async function waitFor<T>(
-  f: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** `kthena engine-sim` as a child process; resolves with its port once it listens. */

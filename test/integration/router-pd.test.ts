@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { metricSum } from '../../src/router/testing/harness.js';
+import { waitFor } from '../../src/router/testing/wait.js';
 import {
   longPrompt,
   MODEL,
@@ -17,7 +18,6 @@ import {
   spawnEngineSim,
   startPod,
   startRig,
-  waitFor,
 } from './router-pd-helpers.js';
 
 const pods: PdPod[] = [];

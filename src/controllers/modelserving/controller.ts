@@ -39,7 +39,14 @@ export const REFS = {
  * same; a test keeps them equal, another checks every call the controller makes is covered).
  */
 export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
-  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings'], verbs: ['list', 'watch'] },
+  // create/update: the LeaderWorkerSet adapter (lws-controller.ts) writes the ModelServing of each LWS
+  {
+    apiGroups: ['workload.serving.volcano.sh'],
+    resources: ['modelservings'],
+    verbs: ['list', 'watch', 'create', 'update'],
+  },
+  { apiGroups: ['leaderworkerset.x-k8s.io'], resources: ['leaderworkersets'], verbs: ['list', 'watch'] },
+  { apiGroups: ['leaderworkerset.x-k8s.io'], resources: ['leaderworkersets/status'], verbs: ['update'] },
   { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings/status'], verbs: ['update'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'delete'] },

@@ -180,7 +180,7 @@ export function reconcile(
   outcome: ResponseOutcome,
   stream: boolean,
 ): { inputDelta: number; output: number } {
-  if (!outcome.endpoint) return { inputDelta: -chargedInput, output: 0 };
+  if (!outcome.endpoint && !outcome.provider) return { inputDelta: -chargedInput, output: 0 };
   const inputDelta = outcome.promptTokens !== undefined ? outcome.promptTokens - chargedInput : 0;
   let output = outcome.completionTokens ?? 0;
   if (outcome.completionTokens === undefined && stream && outcome.streamedEvents)

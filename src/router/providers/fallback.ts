@@ -86,6 +86,7 @@ export function spillReason(err: RouterError): FallbackReason | undefined {
       return 'saturated';
     case 'all_upstreams_failed':
     case 'upstream_timeout':
+    case 'bad_prefill_response': // PD: the prefill leg answered garbage
       return 'failing';
     default:
       return undefined;

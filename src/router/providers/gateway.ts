@@ -368,6 +368,8 @@ function parseJsonUsage(text: string): ReturnType<typeof anthropicUsage> {
 
 function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    // firstChunk may have consumed everything and 'end' may already have fired.
+    if (body.readableEnded) return resolve('');
     const parts: Buffer[] = [];
     let n = 0;
     body.on('data', (c: Buffer) => {
@@ -381,6 +383,7 @@ function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promis
     });
     body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     body.on('error', reject);
+    body.resume(); // after firstChunk's 'readable' listener the stream is not flowing by itself
   });
 }
 

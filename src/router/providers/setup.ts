@@ -20,6 +20,10 @@ export interface Providers {
   status?: ProviderStatusWriter;
   /** Kubernetes mode: watch labelled Secrets and (as Lease holder) write provider status. */
   attachKube(client: KubeClient, kube: KubeSource, opts: { namespace?: string; writeStatus?: boolean }): void;
+  /**
+   * The credential watch has loaded its first LIST. Deliberately not part of /readyz: a router without RBAC for
+   * Secrets must still route to ModelServers; provider routes answer 503 provider_not_ready until credentials load.
+   */
   synced(): boolean;
   close(): Promise<void>;
 }

@@ -364,6 +364,7 @@ function pipeBody(
     res.on('drain', onDrain);
     res.on('close', onClose);
     if (firstBytes) onData(firstBytes);
+    corker.flush(); // the head and first bytes go out now, before the bookkeeping below
     if (!res.headersSent) res.flushHeaders();
     afterFirstWrite();
     if (body.readableEnded) {
@@ -393,14 +394,14 @@ function pipeBody(
 /**
  * Corks the response for the rest of the current tick: every upstream chunk parsed from one socket read (several SSE
  * events often arrive in one TCP segment under load) leaves in one writev instead of one syscall each. Uncorked on
- * process.nextTick, i.e. before any further I/O, so no latency is added.
+ * process.nextTick, i.e. before any further I/O, so no latency is added; flush() uncorks at once.
  */
 class TickCorker {
   private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    // end() already uncorked the socket fully; a second uncork must not touch a socket the next response may own.
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.uncork();
+  private scheduled = false;
+  private readonly onTick = () => {
+    this.scheduled = false;
+    this.flush();
   };
 
   constructor(private readonly res: ServerResponse) {}
@@ -409,6 +410,16 @@ class TickCorker {
     if (this.corked || this.res.destroyed) return;
     this.corked = true;
     this.res.cork();
-    process.nextTick(this.uncork);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.onTick);
+    }
+  }
+
+  /** Exactly one uncork per cork; end() already uncorks fully, and then the socket may belong to the next response. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.uncork();
   }
 }

@@ -41,6 +41,8 @@ export interface RequestContext {
 
 export interface ResponseOutcome {
   endpoint?: ServerEndpoint;
+  /** `ns/name` of the ExternalModelProvider that answered (instead of an endpoint), src/router/providers. */
+  provider?: string;
   status: number;
   ok: boolean;
   aborted: boolean;

@@ -219,3 +219,17 @@ test('property: ejected share of the fleet never exceeds maxEjectionPercent', ()
     ),
   );
 });
+
+test('a probe released without an outcome frees the probe slot; a failure reported after its release still re-opens', () => {
+  const { d, fail, advance } = setup({ consecutiveFailures: 1, baseEjectionMs: 10 });
+  fail('a');
+  advance(10);
+  const p = d.dispatch('a', 'srv');
+  assert.equal(d.admits('a'), false);
+  d.released(p);
+  assert.equal(d.admits('a'), true, 'undecided: another probe may go');
+  const p2 = d.dispatch('a', 'srv');
+  d.released(p2); // the proxy releases before it reports a failed attempt
+  d.record(p2, 'failure');
+  assert.equal(d.stateOf('a'), 'open');
+});

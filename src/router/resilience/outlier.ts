@@ -139,9 +139,16 @@ export class OutlierDetector {
     return a;
   }
 
-  /** The attempt's connection is released; it can no longer stall. */
+  /**
+   * The attempt's connection is released; it can no longer stall. A probe released without an outcome (a caller that
+   * reports dispatch and release only) frees the probe slot; a failure recorded right after still re-opens.
+   */
   released(a: Attempt): void {
     this.pending.delete(a);
+    if (a.probe && !a.done) {
+      const h = this.health.get(a.key);
+      if (h) h.probeInFlight = false;
+    }
   }
 
   /**

@@ -154,17 +154,27 @@ export class OutlierPlugin implements SchedulerPlugin {
     return kept.length > 0 ? kept : eps.slice();
   }
 
-  onDispatch(ctx: RequestContext, ep: ServerEndpoint, cancel?: () => void): void {
-    ctx.attrs.set(ATTEMPT, this.detector.dispatch(ep.state.key, ctx.serverKey ?? '', cancel));
+  /** The request's current attempt per endpoint (PD sends two legs of one request at once). */
+  private attempts(ctx: RequestContext): Map<string, Attempt> {
+    let m = ctx.attrs.get(ATTEMPT) as Map<string, Attempt> | undefined;
+    if (!m) {
+      m = new Map();
+      ctx.attrs.set(ATTEMPT, m);
+    }
+    return m;
   }
 
-  onRelease(ctx: RequestContext): void {
-    const a = ctx.attrs.get(ATTEMPT) as Attempt | undefined;
+  onDispatch(ctx: RequestContext, ep: ServerEndpoint, cancel?: () => void): void {
+    this.attempts(ctx).set(ep.state.key, this.detector.dispatch(ep.state.key, ctx.serverKey ?? '', cancel));
+  }
+
+  onRelease(ctx: RequestContext, ep: ServerEndpoint): void {
+    const a = this.attempts(ctx).get(ep.state.key);
     if (a) this.detector.released(a);
   }
 
-  onAttempt(ctx: RequestContext, _ep: ServerEndpoint, rec: AttemptRecord): void {
-    const a = ctx.attrs.get(ATTEMPT) as Attempt | undefined;
+  onAttempt(ctx: RequestContext, ep: ServerEndpoint, rec: AttemptRecord): void {
+    const a = this.attempts(ctx).get(ep.state.key);
     if (!a) return;
     switch (rec.outcome) {
       case 'ok':

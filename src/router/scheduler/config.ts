@@ -16,6 +16,8 @@ export interface RouterConfiguration {
   };
   /** Kept verbatim for the auth stage (issue #6). */
   auth?: Record<string, unknown>;
+  /** Kept verbatim for the concurrency cap (policy/concurrency-cap.ts). */
+  limits?: Record<string, unknown>;
 }
 
 /**
@@ -50,7 +52,7 @@ export const UPSTREAM_HELM_ROUTER_CONFIG_YAML = `scheduler:
     args: {blockSizeToHash: 64, maxBlocksToMatch: 128, maxHashCacheSize: 50000, topKMatches: 5}
   plugins:
     Filter:
-      enabled: [outlier-detection, lora-affinity, least-request]
+      enabled: [least-request]
     Score:
       enabled:
       - {name: least-request, weight: 1}
@@ -145,11 +147,13 @@ export function parseRouterConfig(text: string, registry: PluginRegistry): Route
     if (!Number.isInteger(topN) || topN < 1) problems.push('scheduler.topN: must be an integer ≥ 1');
   }
   if (doc.auth !== undefined && !isObj(doc.auth)) problems.push('auth: must be a mapping');
+  if (doc.limits !== undefined && !isObj(doc.limits)) problems.push('limits: must be a mapping');
   if (problems.length) throw new ConfigError(`invalid router configuration:\n  ${problems.join('\n  ')}`);
 
   return {
     scheduler: { pluginConfig, filters, scores: [...scoreMap].map(([name, weight]) => ({ name, weight })), topN },
     auth: isObj(doc.auth) ? doc.auth : undefined,
+    limits: isObj(doc.limits) ? doc.limits : undefined,
   };
 }
 
