@@ -62,8 +62,6 @@ export function prefillRequest(request: Readonly<Record<string, unknown>>): Reco
   return out;
 }
 
-export type ConnectorFactory = (server: ModelServer, deps: { rand: () => number }) => PdConnector;
-
 /**
  * `kvConnector.type` when set (`http`/`lmcache` sequential, `nixl`/`mooncake` with kv_transfer_params, `sglang`);
  * unset → `sglang` for SGLang engines, else `http`. Unknown values fall back to `http`, as upstream does.

@@ -155,7 +155,7 @@ export class PdRouter {
     if (pre.outcome === 'aborted') return this.answeredAborted();
     if (pre.outcome === 'client_error') return this.relayPrefillError(a, pre);
     if (pre.outcome !== 'ok' || !pre.decodeBody) return this.prefillFailed(a, pre);
-    const dec = await this.decode(a, pre.decodeBody, ctx, () => undefined);
+    const dec = await this.decode(a, pre.decodeBody, ctx);
     if (dec.error)
       return { kind: 'failed', blame: a.pair.decode, detail: `decode leg: ${lastDetail(dec)}`, badPrefill: false };
     return { kind: 'answered', proxy: dec };
@@ -167,16 +167,16 @@ export class PdRouter {
    * prefill does; a prefill still running when the decode ends is cancelled (its work is done or no longer needed).
    */
   private async concurrent(a: Attempt): Promise<AttemptEnd> {
-    const { ctx } = a.i;
+    const { ctx, res } = a.i;
     const leg = new AbortController();
     const onClient = () => leg.abort();
     ctx.signal.addEventListener('abort', onClient, { once: true });
-    let committed = false;
+    // The response is committed once the decode's status line is written (same tick as its first bytes).
     let prefillFailure: PrefillLegResult | undefined;
     let prefillSettled = false;
     const preP = this.prefill(a, leg.signal).then((r) => {
       prefillSettled = true;
-      if (r.outcome !== 'ok' && r.outcome !== 'aborted' && !committed) {
+      if (r.outcome !== 'ok' && r.outcome !== 'aborted' && !res.headersSent) {
         prefillFailure = r;
         leg.abort();
       }
@@ -184,14 +184,19 @@ export class PdRouter {
     });
     try {
       const decodeCtx: RequestContext = { ...ctx, signal: leg.signal };
-      const dec = await this.decode(a, a.legs.decode(undefined), decodeCtx, () => {
-        committed = true;
-      });
+      const dec = await this.decode(a, a.legs.decode(undefined), decodeCtx);
+      const started = res.headersSent;
       if (!prefillSettled) leg.abort();
       await preP;
-      if (ctx.signal.aborted && !committed) return this.answeredAborted();
-      if (committed || (!dec.error && !dec.aborted))
+      if (ctx.signal.aborted && !started) return this.answeredAborted();
+      if (started) {
+        if (dec.aborted && !ctx.signal.aborted && !res.writableEnded) {
+          // The prefill failed in the very tick the decode answer began: its head is out, nothing else will come.
+          res.destroy();
+          return { kind: 'answered', proxy: { ...dec, aborted: false, brokenStream: true } };
+        }
         return { kind: 'answered', proxy: { ...dec, aborted: ctx.signal.aborted } };
+      }
       if (prefillFailure) {
         if (prefillFailure.outcome === 'client_error') return this.relayPrefillError(a, prefillFailure);
         return this.prefillFailed(a, prefillFailure);
@@ -204,16 +209,28 @@ export class PdRouter {
 
   /** Sends the prefill leg with exact in-flight accounting, and (sequential connectors) builds the decode body. */
   private async prefill(a: Attempt, signal: AbortSignal): Promise<PrefillOutcome> {
-    const { ctx } = a.i;
+    const orig = a.i.ctx;
+    // Concurrent legs: plugins that keep one attempt per request in ctx.attrs (outlier detection) get the prefill leg
+    // on a shadow context, so the two simultaneous attempts do not overwrite each other.
+    const ctx: RequestContext = a.connector.concurrent ? { ...orig, attrs: new Map(orig.attrs) } : orig;
     const ep = a.pair.prefill;
     const body = Buffer.from(JSON.stringify(a.legs.prefill), 'utf8');
     const headers = upstreamHeaders(a.i.headers, ctx.id, body.length);
     // The prefill answer is parsed by the router: no compressed encodings.
     delete headers['accept-encoding'];
     const labels = this.activeLabels(a.i);
+    // A plugin may cancel a stalled attempt (outlier detection): that is a failure of this endpoint, not an abort.
+    const leg = new AbortController();
+    const onAbort = () => leg.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let cancelled = false;
+    const cancel = () => {
+      cancelled = true;
+      leg.abort();
+    };
     ep.state.inflight++;
     this.d.metrics.activeUpstream.inc(labels);
-    for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+    for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
     let r: PrefillOutcome;
     try {
       r = await sendPrefill(this.d.pools, ep, {
@@ -223,8 +240,10 @@ export class PdRouter {
         body,
         parse: a.connector.readsPrefillResponse,
         timeoutMs: a.timeoutMs,
-        signal,
+        signal: leg.signal,
       });
+      if (r.outcome === 'aborted' && cancelled && !signal.aborted)
+        r = { ...r, outcome: 'connect_error', detail: `${ep.state.key}: attempt cancelled (endpoint stalled)` };
       if (r.outcome === 'ok' && !a.connector.concurrent) {
         try {
           r.decodeBody = a.legs.decode(r.json);
@@ -235,15 +254,23 @@ export class PdRouter {
       }
       // The prompt's KV blocks now live on the prefill endpoint: that is what cache-affinity plugins remember.
       if (r.outcome === 'ok') for (const p of this.cachePlugins) p.postSchedule?.(ctx, ep);
+      const outcome = r.outcome === 'bad_response' ? 'server_error' : r.outcome;
+      const detail =
+        r.outcome === 'aborted' && !orig.signal.aborted ? 'prefill cancelled (decode leg ended or failed)' : r.detail;
+      const rec: AttemptRecord = {
+        endpoint: ep.state.key,
+        outcome,
+        status: r.status,
+        detail: detail && `prefill: ${detail}`,
+      };
+      this.record(a, rec);
+      for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec);
     } finally {
+      signal.removeEventListener('abort', onAbort);
       ep.state.inflight--;
       this.d.metrics.activeUpstream.dec(labels);
       for (const p of this.d.scheduler.plugins) p.onRelease?.(ctx, ep);
     }
-    const outcome = r.outcome === 'bad_response' ? 'server_error' : r.outcome;
-    const detail =
-      r.outcome === 'aborted' && !ctx.signal.aborted ? 'prefill cancelled (decode leg ended or failed)' : r.detail;
-    this.record(a, { endpoint: ep.state.key, outcome, status: r.status, detail: detail && `prefill: ${detail}` });
     this.pdMetrics.prefillDuration.observe(
       { model: ctx.model, path: ctx.path, status_code: legStatus(r.status, r.outcome) },
       r.durationMs / 1000,
@@ -251,20 +278,15 @@ export class PdRouter {
     return r;
   }
 
-  private async decode(
-    a: Attempt,
-    body: Record<string, unknown>,
-    ctx: RequestContext,
-    onCommit: () => void,
-  ): Promise<ProxyResult> {
+  private async decode(a: Attempt, body: Record<string, unknown>, ctx: RequestContext): Promise<ProxyResult> {
     const orig = a.i.ctx;
     const buf = Buffer.from(JSON.stringify(body), 'utf8');
     const labels = this.activeLabels(a.i);
     const hooks: ProxyHooks = {
-      acquire: (ep) => {
+      acquire: (ep, cancel) => {
         ep.state.inflight++;
         this.d.metrics.activeUpstream.inc(labels);
-        for (const p of this.loadPlugins) p.onDispatch?.(orig, ep);
+        for (const p of this.loadPlugins) p.onDispatch?.(orig, ep, cancel);
       },
       release: (ep) => {
         ep.state.inflight--;
@@ -274,12 +296,11 @@ export class PdRouter {
       committed: (ep) => {
         for (const p of this.loadPlugins) p.postSchedule?.(orig, ep);
       },
-      attempt: (_ep, rec) => {
-        // ok / client_error: the decode answer (2xx or the engine's 4xx) is about to be relayed — no way back.
-        if (rec.outcome === 'ok' || rec.outcome === 'client_error') onCommit();
+      attempt: (ep, rec) => {
         const detail =
           rec.outcome === 'aborted' && !orig.signal.aborted ? 'decode cancelled: the prefill leg failed' : rec.detail;
         this.record(a, { ...rec, detail: detail && `decode: ${detail}` });
+        for (const p of this.loadPlugins) p.onAttempt?.(orig, ep, rec);
       },
     };
     const t0 = performance.now();
