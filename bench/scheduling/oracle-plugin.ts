@@ -98,8 +98,17 @@ export function oraclePlugin(oracles: Record<string, string>, profile: string, b
             eps.map(async (ep) => {
               const url = oracles[ep.origin];
               if (!url) return undefined;
-              const res = await request(`${url}/oracle`, { method: 'POST', body: JSON.stringify({ hashes }) });
-              return (await res.body.json()) as Truth;
+              // One retry: under heavy host load a kept-alive connection can be closed by the server just as it
+              // is reused ("other side closed"); that is the harness's problem, not a reason to fail the request.
+              for (let attempt = 0; ; attempt++) {
+                try {
+                  const res = await request(`${url}/oracle`, { method: 'POST', body: JSON.stringify({ hashes }) });
+                  return (await res.body.json()) as Truth;
+                } catch (err) {
+                  if (attempt >= 1) return undefined;
+                  void err;
+                }
+              }
             }),
           );
           ctx.attrs.set('oracle', {

@@ -128,12 +128,13 @@ describe('router end to end over loopback', () => {
       error_type: 'route_not_found',
     });
     assert.ok(unknown >= 1);
-    const filterRuns = await metricSum(h.router, 'kthena_router_scheduler_plugin_duration_seconds_count', {
+    // The default plugin set scores with latency-predictor (src/router/scheduler/config.ts).
+    const scoreRuns = await metricSum(h.router, 'kthena_router_scheduler_plugin_duration_seconds_count', {
       model: 'm1',
-      plugin: 'outlier-detection',
-      type: 'filter',
+      plugin: 'latency-predictor',
+      type: 'score',
     });
-    assert.ok(filterRuns >= 3);
+    assert.ok(scoreRuns >= 3);
     const outTokens = await metricSum(h.router, 'kthena_router_tokens_total', { model: 'm1', token_type: 'output' });
     assert.ok(outTokens >= 9, `output tokens from usage, got ${outTokens}`);
   });

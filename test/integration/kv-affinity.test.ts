@@ -111,7 +111,11 @@ test('a long shared prefix sticks to one replica, then spreads when that replica
     }
     const inflight = states.map((s) => s.inflight);
     assert.ok(inflight.filter((n) => n > 0).length >= 2, `spread over replicas: ${inflight}`);
-    assert.equal(Math.max(...inflight), warmState.inflight, `the warm replica still takes the most: ${inflight}`);
+    // The warm replica got requests too (its cache still counted while its queue was short)…
+    assert.ok(warmState.inflight > 0, `the warm replica still got its share: ${inflight}`);
+    // …but not necessarily the most: stalled engines never answer, so the requests sent there become overdue and
+    // the backlog term (docs/scheduling.md) moves traffic away from a replica that is not answering. The graded
+    // cache-vs-queue arithmetic itself is covered by the unit tests of latency-model.ts.
     for (const ac of controllers) ac.abort();
     await Promise.all(pending);
   } finally {

@@ -11,7 +11,7 @@ import { encodeChat, encodePrompt } from '../../engine/tokenizer.js';
 import type { RequestContext } from '../request/context.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { DEFAULT_KV_INDEX_OPTIONS, KvBlockIndex, type KvIndexOptions } from './block-index.js';
-import { type LatencyInputs, OnlineLatencyModel } from './latency-model.js';
+import { type LatencyInputs, OnlineLatencyModel, predictTtft } from './latency-model.js';
 import { KvEventSubscriber, type SubscriberLog } from './subscriber.js';
 import { PredictionVerifier } from './verifier.js';
 
@@ -38,6 +38,8 @@ interface Dispatch {
   inputs: LatencyInputs;
   uncached: number;
   predictedCached: number;
+  /** predicted TTFT at dispatch, seconds */
+  predictedSec: number;
   startedAt: number;
   firstByte: boolean;
 }
@@ -132,6 +134,7 @@ export class KvAwareness {
   inputsFor(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): LatencyInputs[] {
     const cached = this.cachedTokens(ctx, endpoints);
     const promptTokens = this.tokensOf(ctx).length || ctx.inputTokens;
+    const backlog = this.backlog();
     return endpoints.map((ep, i) => {
       const q = this.queuedOf(ep.state.key);
       // Engine-reported waiting requests beyond what this router sent (other router replicas): assume they are
@@ -142,8 +145,24 @@ export class KvAwareness {
         cachedTokens: cached[i],
         queuedPrefillTokens: q.tokens + foreignWaiting * promptTokens,
         decoding: Math.max(0, ep.state.inflight - q.requests, ep.state.metrics.running - q.requests),
+        backlogSec: backlog.get(ep.state.key) ?? 0,
       };
     });
+  }
+
+  /**
+   * endpoint → how far (seconds) its most overdue request is past the TTFT predicted for it at dispatch, over the
+   * requests this router sent there that have no first byte yet. Self-correcting: it falls as soon as those
+   * requests produce their first token, and it needs no constant tuned to the engine's speed.
+   */
+  backlog(now = this.now()): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const d of this.dispatches.values()) {
+      if (d.firstByte) continue;
+      const late = (now - d.startedAt) / 1000 - d.predictedSec;
+      if (late > (out.get(d.endpoint) ?? 0)) out.set(d.endpoint, late);
+    }
+    return out;
   }
 
   dispatch(ctx: RequestContext, ep: ServerEndpoint): void {
@@ -156,6 +175,7 @@ export class KvAwareness {
       inputs,
       uncached,
       predictedCached: inputs.cachedTokens,
+      predictedSec: predictTtft(this.model.coefficients, inputs).ttftSec,
       startedAt: this.now(),
       firstByte: false,
     });

@@ -89,3 +89,12 @@ test('queue wait and uncached prefill are separate components: a warm replica wi
     [100, 24, 12],
   );
 });
+
+test('backlog: seconds an endpoint is already behind its predictions add to its predicted TTFT', () => {
+  const x = { promptTokens: 4352, cachedTokens: 4096, queuedPrefillTokens: 0, decoding: 0 };
+  const warmButStuck = predictTtft(C, { ...x, backlogSec: 2 });
+  const cold = predictTtft(C, { ...x, cachedTokens: 0 });
+  assert.equal(warmButStuck.backlogSec, 2);
+  assert.ok(warmButStuck.ttftSec > cold.ttftSec, 'a warm replica 2 s behind loses to a cold idle one');
+  assert.equal(predictTtft(C, { ...x, backlogSec: -1 }).backlogSec, 0, 'never negative');
+});

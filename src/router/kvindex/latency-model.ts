@@ -15,6 +15,12 @@ export interface LatencyInputs {
   cachedTokens: number;
   queuedPrefillTokens: number;
   decoding: number;
+  /**
+   * Seconds the endpoint is already behind what the model predicted for requests still waiting there for their
+   * first token (the most overdue one). It catches queueing the token counts cannot see: waiting for KV blocks or
+   * sequence slots to free up, a slow or overloaded engine, traffic of other routers. 0 when nothing is overdue.
+   */
+  backlogSec?: number;
 }
 
 export interface LatencyPrediction {
@@ -23,6 +29,7 @@ export interface LatencyPrediction {
   queueSec: number;
   prefillSec: number;
   decodeSec: number;
+  backlogSec: number;
   ttftSec: number;
 }
 
@@ -43,12 +50,14 @@ export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPredictio
   const queueSec = c.secPerToken * Math.max(0, x.queuedPrefillTokens);
   const prefillSec = c.secPerToken * uncached;
   const decodeSec = c.secPerDecodingSeq * Math.max(0, x.decoding);
+  const backlogSec = Math.max(0, x.backlogSec ?? 0);
   return {
     baseSec: c.baseSec,
     queueSec,
     prefillSec,
     decodeSec,
-    ttftSec: c.baseSec + queueSec + prefillSec + decodeSec,
+    backlogSec,
+    ttftSec: c.baseSec + queueSec + prefillSec + decodeSec + backlogSec,
   };
 }
 

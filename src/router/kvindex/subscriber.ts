@@ -20,6 +20,7 @@ export class KvEventSubscriber {
   private timer: NodeJS.Timeout | undefined;
   decodeErrors = 0;
   disconnects = 0;
+  private closed = false;
 
   constructor(
     private readonly index: KvBlockIndex,
@@ -54,7 +55,9 @@ export class KvEventSubscriber {
     if (this.has(endpoint, url)) return;
     this.unsubscribe(endpoint);
     const zmq = await this.load();
-    if (this.has(endpoint, url)) return;
+    // close() may have run while zeromq was loading: a socket opened now would never be closed and would keep
+    // the process alive (reconnecting forever).
+    if (this.closed || this.has(endpoint, url)) return;
     const sock = new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0, reconnectInterval: 200 });
     sock.subscribe();
     this.socks.set(endpoint, { url, sock });
@@ -75,6 +78,7 @@ export class KvEventSubscriber {
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     for (const key of [...this.socks.keys()]) this.unsubscribe(key);
   }

@@ -74,6 +74,7 @@ function round(p: LatencyPrediction): LatencyPrediction {
     queueSec: r(p.queueSec),
     prefillSec: r(p.prefillSec),
     decodeSec: r(p.decodeSec),
+    backlogSec: r(p.backlogSec),
     ttftSec: r(p.ttftSec),
   };
 }
