@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the given roots (default: src, test) with node:test through tsx.
+// Runs every *.test.ts under the given roots (directories or single test files; default: src, test) with node:test through tsx.
 // Node 20's test runner does not discover .ts files or expand globs, so we list them here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -9,6 +9,10 @@ const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const files = [];
 function walk(dir) {
+  if (dir.endsWith('.test.ts')) {
+    files.push(dir);
+    return;
+  }
   let entries;
   try {
     entries = readdirSync(dir);
@@ -30,7 +34,17 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...passthrough, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // A test that hangs fails after 10 minutes instead of holding the whole run (and CI) until its own limit.
+    '--test-timeout=600000',
+    '--test-reporter=spec',
+    ...passthrough,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

@@ -1,4 +1,5 @@
-// `kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]`
+// `kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20]
+//   [--compare-with GIT_REV] [--json]`
 import { type Command, InvalidArgumentError } from 'commander';
 import { overheadCommand } from './overhead.js';
 
@@ -25,9 +26,17 @@ export function registerOverhead(bench: Command): void {
     .option('--streams <n>', 'streams per level (default max(30, 3 × concurrency))', positiveInt('--streams'))
     .option('--chunks <n>', 'SSE chunks per stream', positiveInt('--chunks'), 50)
     .option('--interval-ms <n>', 'ms between upstream chunks', positiveInt('--interval-ms'), 20)
+    .option('--compare-with <git-rev>', "also run that revision's router, as target kthena-baseline (before/after)")
     .option('--json', 'print one JSON object {"targets": [...]} as the last stdout line')
     .action(
-      async (o: { concurrency: number[]; streams?: number; chunks: number; intervalMs: number; json?: boolean }) => {
+      async (o: {
+        concurrency: number[];
+        streams?: number;
+        chunks: number;
+        intervalMs: number;
+        compareWith?: string;
+        json?: boolean;
+      }) => {
         await overheadCommand({ ...o, json: Boolean(o.json) });
       },
     );

@@ -23,7 +23,10 @@ export async function runLoad(opts: {
   body: string;
   concurrency: number;
   streams: number;
+  /** Extra request headers (Portkey takes its target from headers). */
+  headers?: Record<string, string>;
 }): Promise<LoadResult> {
+  const headers = { ...opts.headers, 'content-type': 'application/json' };
   const u = new URL(opts.url);
   const pool = new Pool(u.origin, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const samples: StreamSample[] = [];
@@ -37,7 +40,7 @@ export async function runLoad(opts: {
       const res = await pool.request({
         path: opts.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers,
         body: opts.body,
       });
       for await (const chunk of res.body) {

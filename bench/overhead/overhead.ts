@@ -3,18 +3,20 @@
 // Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
 //   kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { percentile, runLoad } from './load.js';
+import { startPortkey } from './portkey.js';
 import { type Child, cpuMicros, freePort, start, waitHttp } from './procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 export interface TargetRow {
-  name: 'direct' | 'kthena' | 'nginx' | 'portkey';
+  /** `kthena-baseline`: the router from another git revision (--compare-with), for before/after in one run. */
+  name: 'direct' | 'kthena' | 'kthena-baseline' | 'nginx' | 'portkey';
   concurrency: number;
   ttft_p50_ms: number;
   ttft_p99_ms: number;
@@ -31,6 +33,8 @@ export interface OverheadOptions {
   streams: (c: number) => number;
   chunks: number;
   intervalMs: number;
+  /** A git revision whose router runs side by side as `kthena-baseline`. */
+  compareWith?: string;
   log: (line: string) => void;
 }
 
@@ -103,50 +107,93 @@ http {
   return conf;
 }
 
+/** The src/ tree of a git revision, extracted under `dir`, with this checkout's node_modules. */
+function checkout(rev: string, dir: string): string {
+  const root = join(dir, 'rev');
+  mkdirSync(root, { recursive: true });
+  const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', rev, 'src', 'package.json'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', root], { input: tar });
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  return root;
+}
+
+/** The deterministic SSE upstream (bench/overhead/upstream.ts) in its own process. */
+export async function startUpstream(chunks: number, intervalMs: number): Promise<{ port: number; child: Child }> {
+  const port = await freePort();
+  const child = start(TSX, [
+    join(ROOT, 'bench/overhead/upstream.ts'),
+    String(port),
+    String(chunks),
+    String(intervalMs),
+  ]);
+  await waitHttp(`http://127.0.0.1:${port}/v1/models`);
+  return { port, child };
+}
+
+/**
+ * The router in its own process with the default plugin set, configured from files in `dir`/config, access log to a
+ * file. `nodeArgs` go to node itself (the profiler uses `--cpu-prof`).
+ */
+export async function startRouterProcess(
+  dir: string,
+  upstreamPort: number,
+  nodeArgs: string[] = [],
+  root = ROOT,
+): Promise<{ url: string; child: Child }> {
+  const cfgDir = join(dir, 'config');
+  mkdirSync(cfgDir, { recursive: true });
+  routerConfig(cfgDir, upstreamPort);
+  const [rp, mp] = [await freePort(), await freePort()];
+  const child = start(
+    process.execPath,
+    [
+      ...nodeArgs,
+      // tsx as a loader in this very process (its CLI would fork a second node, which --cpu-prof would miss).
+      `--import=${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href}`,
+      join(root, 'src/cli/main.ts'),
+      'router',
+      '--config-dir',
+      cfgDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(rp),
+      '--metrics-port',
+      String(mp),
+      '--debug-port',
+      '-1',
+    ],
+    { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
+  );
+  await waitHttp(`http://127.0.0.1:${rp}/readyz`);
+  return { url: `http://127.0.0.1:${rp}`, child };
+}
+
 export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kthena-bench-overhead-'));
   const children: Child[] = [];
   const rows: TargetRow[] = [];
   try {
-    const upstreamPort = await freePort();
-    const upstream = start(TSX, [
-      join(ROOT, 'bench/overhead/upstream.ts'),
-      String(upstreamPort),
-      String(o.chunks),
-      String(o.intervalMs),
-    ]);
+    const { port: upstreamPort, child: upstream } = await startUpstream(o.chunks, o.intervalMs);
     children.push(upstream);
-    await waitHttp(`http://127.0.0.1:${upstreamPort}/v1/models`);
-    const targets: { name: TargetRow['name']; url: string; pid: number | undefined }[] = [
-      { name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid },
-    ];
+    const targets: {
+      name: TargetRow['name'];
+      url: string;
+      pid: number | undefined;
+      headers?: Record<string, string>;
+    }[] = [{ name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid }];
 
-    const cfgDir = join(dir, 'config');
-    mkdirSync(cfgDir);
-    routerConfig(cfgDir, upstreamPort);
-    const [rp, mp] = [await freePort(), await freePort()];
-    const router = start(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-        join(ROOT, 'src/cli/main.ts'),
-        'router',
-        '--config-dir',
-        cfgDir,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(rp),
-        '--metrics-port',
-        String(mp),
-        '--debug-port',
-        '-1',
-      ],
-      { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
-    );
-    children.push(router);
-    await waitHttp(`http://127.0.0.1:${rp}/readyz`);
-    targets.push({ name: 'kthena', url: `http://127.0.0.1:${rp}`, pid: router.proc.pid });
+    const router = await startRouterProcess(dir, upstreamPort);
+    children.push(router.child);
+    targets.push({ name: 'kthena', url: router.url, pid: router.child.proc.pid });
+    if (o.compareWith) {
+      const baseline = await startRouterProcess(join(dir, 'baseline'), upstreamPort, [], checkout(o.compareWith, dir));
+      children.push(baseline.child);
+      targets.push({ name: 'kthena-baseline', url: baseline.url, pid: baseline.child.proc.pid });
+      o.log(`kthena-baseline: the router of ${o.compareWith}`);
+    }
 
     if (hasCommand('nginx')) {
       const np = await freePort();
@@ -162,8 +209,16 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
       await waitHttp(`http://127.0.0.1:${np}/v1/models`);
       targets.push({ name: 'nginx', url: `http://127.0.0.1:${np}`, pid: nginx.proc.pid });
     } else o.log('nginx not installed (apt-get install nginx-light): skipped');
-    if (hasCommand('portkey')) o.log('portkey found but its wiring is not implemented: skipped');
-    else o.log('Portkey gateway not installed here: skipped');
+    const portkey = await startPortkey(ROOT, upstreamPort);
+    if (portkey.ok) {
+      children.push(portkey.target.child);
+      targets.push({
+        name: 'portkey',
+        url: portkey.target.url,
+        pid: portkey.target.child.proc.pid,
+        headers: portkey.target.headers,
+      });
+    } else o.log(portkey.reason);
 
     const body = JSON.stringify({
       model: 'bench',
@@ -179,10 +234,18 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
           body,
           concurrency: Math.min(c, 50),
           streams: Math.min(c, 50),
+          headers: t.headers,
         });
         const streams = o.streams(c);
         const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
-        const r = await runLoad({ url: t.url, path: '/v1/chat/completions', body, concurrency: c, streams });
+        const r = await runLoad({
+          url: t.url,
+          path: '/v1/chat/completions',
+          body,
+          concurrency: c,
+          streams,
+          headers: t.headers,
+        });
         const cpu1 = t.pid ? cpuMicros(t.pid) : 0;
         const ok = r.samples.filter((s) => s.ok);
         const events = ok.reduce((n, s) => n + s.events, 0);
@@ -227,18 +290,20 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-/** Markdown table with ratios to direct at the same concurrency. */
+/** Markdown table with ratios to direct and to nginx at the same concurrency (all from the same run). */
 export function markdown(rows: TargetRow[]): string {
   const lines = [
-    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | added total p50 ms | chunks/s | ratio to direct | CPU µs/stream |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | chunks/s | chunks/s × direct | chunks/s × nginx | CPU µs/stream | CPU × nginx | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const d = rows.find((x) => x.name === 'direct' && x.concurrency === r.concurrency);
+    const n = rows.find((x) => x.name === 'nginx' && x.concurrency === r.concurrency);
     const add = (a: number, b: number | undefined) =>
       b === undefined ? '' : r.name === 'direct' ? '–' : round(a - b).toString();
+    const ratio = (a: number, b: number | undefined) => (b ? round(a / b).toString() : '');
     lines.push(
-      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${add(r.total_p50_ms, d?.total_p50_ms)} | ${r.chunks_per_s} | ${d ? round(r.chunks_per_s / d.chunks_per_s) : ''} | ${r.cpu_us_per_stream} |`,
+      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${r.chunks_per_s} | ${ratio(r.chunks_per_s, d?.chunks_per_s)} | ${ratio(r.chunks_per_s, n?.chunks_per_s)} | ${r.cpu_us_per_stream} | ${r.name === 'direct' ? '' : ratio(r.cpu_us_per_stream, n?.cpu_us_per_stream)} | ${r.errors} |`,
     );
   }
   return lines.join('\n');
@@ -251,7 +316,7 @@ export function svg(rows: TargetRow[]): string {
   const max = Math.max(1, ...rows.map((r) => r.ttft_p50_ms));
   const W = 640;
   const H = 300;
-  const colors = ['#888', '#2a6', '#36c', '#c63'];
+  const colors = ['#888', '#2a6', '#36c', '#c63', '#a4c'];
   const gw = (W - 60) / levels.length;
   const bw = (gw - 20) / names.length;
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
@@ -278,6 +343,7 @@ export interface OverheadCommandOptions {
   streams?: number;
   chunks: number;
   intervalMs: number;
+  compareWith?: string;
   json: boolean;
 }
 
@@ -285,14 +351,24 @@ export interface OverheadCommandOptions {
 export async function overheadCommand(o: OverheadCommandOptions): Promise<void> {
   const json = o.json;
   const log = (l: string) => (json ? process.stderr : process.stdout).write(`${l}\n`);
+  const loadBefore = Math.round(loadavg()[0] * 100) / 100;
   const rows = await runOverhead({
     concurrency: o.concurrency,
     streams: (c) => (o.streams ? Math.max(c, o.streams) : Math.max(30, c * 3)),
     chunks: o.chunks,
     intervalMs: o.intervalMs,
+    compareWith: o.compareWith,
     log,
   });
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, at: new Date().toISOString() };
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    at: new Date().toISOString(),
+    // The machine may be shared: the 1-minute load average before and after the run says how much.
+    loadavg1_before: loadBefore,
+    loadavg1_after: Math.round(loadavg()[0] * 100) / 100,
+  };
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const stamp = machine.at.replace(/[:.]/g, '-');

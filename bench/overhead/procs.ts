@@ -46,6 +46,8 @@ export function freePort(): Promise<number> {
 
 export interface Child {
   proc: ChildProcess;
+  /** The last 4 000 characters the process wrote to stdout and stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -53,15 +55,17 @@ export interface Child {
 export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
+  const keep = (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
-  });
-  proc.stdout?.resume();
+  };
+  proc.stderr?.on('data', keep);
+  proc.stdout?.on('data', keep);
   proc.on('exit', (code) => {
     if (code && code !== 0 && code !== 143) process.stderr.write(`${cmd} exited ${code}: ${stderr}\n`);
   });
   return {
     proc,
+    output: () => stderr,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return resolve();

@@ -1,12 +1,18 @@
-// The oracle strategy (benchmark only): reads each simulated engine's true prefix-cache contents and queued prefill
-// work over the engine host's oracle port, and predicts TTFT with the engine's own cost coefficients. Same objective
-// as latency-predictor, perfect information: the practical ceiling for a real scheduler.
+// The oracle strategy (benchmark only): the practical ceiling for a real scheduler. It combines two views no real
+// router has together:
+//   - the simulated engines' TRUE state, read over the engine host's oracle port: which blocks are cached, the
+//     uncached prefill work waiting or running, the sequences in decode;
+//   - the router's own in-flight view: requests it has sent that have not produced a first byte yet. Without it a
+//     burst sees the same "empty" engines (requests in transit, or waiting behind a long step, are not in any
+//     engine state yet) and piles onto one replica.
+// It predicts TTFT with the engine's own cost coefficients (same objective as latency-predictor) and prefers the
+// lowest; equal predictions go to the endpoint with fewer requests in flight.
 import { request } from 'undici';
 import { blockHashes } from '../../src/engine/block-hash.js';
 import { coefficients } from '../../src/engine/cost-model.js';
 import { getProfile } from '../../src/engine/profiles.js';
 import { localTokens } from '../../src/router/kvindex/awareness.js';
-import { predictTtft, scoresFromPredictions } from '../../src/router/kvindex/latency-model.js';
+import { type Coefficients, predictTtft, scoresWithLoadTieBreak } from '../../src/router/kvindex/latency-model.js';
 import type { PluginDefinition } from '../../src/router/scheduler/plugin.js';
 
 interface Truth {
@@ -16,12 +22,73 @@ interface Truth {
   decoding: number;
 }
 
+interface Pending {
+  hashes: number[];
+  uncached: number;
+}
+
+interface OracleView {
+  origins: string[];
+  truths: (Truth | undefined)[];
+  tokens: number;
+  hashes: number[];
+}
+
+/** Leading blocks `hashes` shares with any of the pending requests' hashes. */
+export function pendingPrefixBlocks(hashes: readonly number[], pending: Iterable<Pending>): number {
+  let best = 0;
+  for (const p of pending) {
+    let i = 0;
+    const n = Math.min(hashes.length, p.hashes.length);
+    while (i < n && hashes[i] === p.hashes[i]) i++;
+    if (i > best) best = i;
+  }
+  return best;
+}
+
+/**
+ * Inputs of one candidate: cached = the longer of the engine's true cached prefix and the prefix of a request
+ * already sent there (its blocks are cached as soon as the engine schedules it, before this one can be);
+ * queued = the larger of the engine's true uncached prefill work and the uncached work this router has in flight
+ * there (the latter also counts requests still in transit).
+ */
+export function oracleInputs(
+  truth: Truth,
+  promptTokens: number,
+  hashes: readonly number[],
+  pending: Map<string, Pending> | undefined,
+) {
+  const pend = pending ? [...pending.values()] : [];
+  const blocks = Math.max(truth.cachedBlocks, pendingPrefixBlocks(hashes, pend));
+  const routerQueued = pend.reduce((s, p) => s + p.uncached, 0);
+  return {
+    promptTokens,
+    cachedTokens: Math.min(blocks * truth.blockSize, Math.max(0, promptTokens - 1)),
+    queuedPrefillTokens: Math.max(truth.queuedTokens, routerQueued),
+    decoding: truth.decoding,
+  };
+}
+
 export function oraclePlugin(oracles: Record<string, string>, profile: string, blockSize: number): PluginDefinition {
   const c = coefficients(getProfile(profile));
+  const coeff: Coefficients = {
+    baseSec: c.fixedSec,
+    secPerToken: c.prefillSecPerToken,
+    secPerDecodingSeq: c.perSeqSec,
+  };
   return {
     name: 'oracle',
     roles: ['score'],
     create() {
+      /** endpoint origin → request id → what it will prefill there */
+      const pending = new Map<string, Map<string, Pending>>();
+      const drop = (id: string) => {
+        for (const m of pending.values()) m.delete(id);
+      };
+      const inputs = (view: OracleView, origin: string, i: number) => {
+        const t = view.truths[i];
+        return t ? oracleInputs(t, view.tokens, view.hashes, pending.get(origin)) : undefined;
+      };
       return {
         name: 'oracle',
         async preSchedule(ctx, eps) {
@@ -35,25 +102,37 @@ export function oraclePlugin(oracles: Record<string, string>, profile: string, b
               return (await res.body.json()) as Truth;
             }),
           );
-          ctx.attrs.set('oracle', { truths, promptTokens: tokens.length });
+          ctx.attrs.set('oracle', {
+            origins: eps.map((e) => e.origin),
+            truths,
+            tokens: tokens.length,
+            hashes,
+          } satisfies OracleView);
         },
         score(ctx, eps) {
-          const o = ctx.attrs.get('oracle') as { truths: (Truth | undefined)[]; promptTokens: number };
-          const preds = eps.map((_, i) => {
-            const t = o.truths[i];
-            if (!t) return Number.POSITIVE_INFINITY;
-            return predictTtft(
-              { baseSec: c.fixedSec, secPerToken: c.prefillSecPerToken, secPerDecodingSeq: c.perSeqSec },
-              {
-                promptTokens: o.promptTokens,
-                cachedTokens: Math.min(t.cachedBlocks * t.blockSize, o.promptTokens - 1),
-                queuedPrefillTokens: t.queuedTokens,
-                decoding: t.decoding,
-              },
-            ).ttftSec;
+          const view = ctx.attrs.get('oracle') as OracleView;
+          const preds = eps.map((ep, i) => {
+            const x = inputs(view, ep.origin, i);
+            return x ? predictTtft(coeff, x).ttftSec : Number.POSITIVE_INFINITY;
           });
-          return scoresFromPredictions(preds);
+          return scoresWithLoadTieBreak(
+            preds,
+            eps.map((ep) => ep.state.inflight),
+            coeff.baseSec,
+          );
         },
+        onDispatch(ctx, ep) {
+          const view = ctx.attrs.get('oracle') as OracleView | undefined;
+          if (!view) return;
+          const i = view.origins.indexOf(ep.origin);
+          const x = i >= 0 ? inputs(view, ep.origin, i) : undefined;
+          const p = pending.get(ep.origin) ?? new Map<string, Pending>();
+          pending.set(ep.origin, p);
+          p.set(ctx.id, { hashes: view.hashes, uncached: x ? x.promptTokens - x.cachedTokens : view.tokens });
+        },
+        postSchedule: (ctx) => drop(ctx.id),
+        onRelease: (ctx) => drop(ctx.id),
+        onResponseDone: (ctx) => drop(ctx.id),
       };
     },
   };

@@ -11,12 +11,14 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as {
   oracles: Record<string, string>;
   profile: string;
   blockSize: number;
+  /** open the loopback debug port (ephemeral) so the harness can trace decisions */
+  debug?: boolean;
 };
 const router = await startRouter({
   host: '127.0.0.1',
   port: 0,
   metricsPort: 0,
-  debugPort: -1,
+  debugPort: cfg.debug ? 0 : -1,
   configDir: cfg.configDir,
   configPollIntervalMs: 0,
   routerConfigText: cfg.routerConfig,
@@ -27,7 +29,9 @@ const router = await startRouter({
   extraPlugins: [oraclePlugin(cfg.oracles, cfg.profile, cfg.blockSize)],
 });
 await router.scraper.firstPass();
-process.stdout.write(`${JSON.stringify({ url: router.url, metricsPort: router.metricsPort })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ url: router.url, metricsPort: router.metricsPort, debugPort: router.debugPort })}\n`,
+);
 const stop = () => void router.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -99,11 +99,44 @@ async function resetCaches(set: EngineSet): Promise<void> {
   }
 }
 
+/**
+ * Diagnostics (KTHENA_BENCH_TRACE=path-prefix): polls the router's /debug/scheduler every second and writes every
+ * scheduling decision it saw (with each candidate's predicted components) as JSON lines, plus the final state.
+ */
+function startTrace(prefix: string, debugPort: number): { stop(): Promise<void> } {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  let last: unknown;
+  const poll = async () => {
+    const res = await request(`http://127.0.0.1:${debugPort}/debug/scheduler`);
+    const st = (await res.body.json()) as {
+      plugins?: { state?: Record<string, { recentDecisions?: { request: string }[] } | null> };
+    };
+    last = st;
+    for (const p of Object.values(st.plugins?.state ?? {}))
+      for (const d of p?.recentDecisions ?? [])
+        if (!seen.has(d.request)) {
+          seen.add(d.request);
+          lines.push(JSON.stringify({ t: performance.now(), ...d }));
+        }
+  };
+  const timer = setInterval(() => void poll().catch(() => {}), 250);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await poll().catch(() => {});
+      await writeFile(`${prefix}-decisions.jsonl`, `${lines.join('\n')}\n`);
+      await writeFile(`${prefix}-state.json`, JSON.stringify(last, null, 2));
+    },
+  };
+}
+
 export async function runOnce(
   sc: Scenario,
   set: EngineSet,
   routerConfig: string,
   onProgress?: (done: number, total: number) => void,
+  trace = process.env.KTHENA_BENCH_TRACE,
 ): Promise<RunOutcome> {
   const dir = await mkdtemp(join(tmpdir(), 'kthena-bench-'));
   let router: ChildProcess | undefined;
@@ -150,8 +183,10 @@ spec:
       oracles,
       profile: PROFILE,
       blockSize: getProfile(PROFILE).blockSize,
+      debug: Boolean(trace),
     });
     router = r.child;
+    const tracer = trace ? startTrace(trace, Number(r.info.debugPort)) : undefined;
     const load = await runLoad({
       url: String(r.info.url),
       model: MODEL,
@@ -160,6 +195,7 @@ spec:
       maxConcurrency: sc.maxConcurrency,
       onProgress,
     });
+    await tracer?.stop();
     const s = sc.speedup;
     const results = load.results.map((x) => ({
       ...x,

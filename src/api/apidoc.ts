@@ -14,6 +14,7 @@ export const SEMANTIC_RULES: Record<KthenaKind, string[]> = {
     'A StringMatch sets exactly one of exact, prefix, regex (none: warning, matches everything); a regex must compile as Go RE2 (no lookaround, no backreferences).',
     'Header names in modelMatch.headers must be valid HTTP tokens.',
     'rateLimit.global.redis.address must be host:port. A rateLimit with neither input nor output limit is a warning.',
+    'Fallback annotations (ours, decision 0003): fallback.kthena.io/provider names an ExternalModelProvider in the same namespace; fallback.kthena.io/on lists saturated, failing, unavailable; fallback.kthena.io/max-inflight-per-endpoint and max-waiting-per-endpoint are positive integers; none of them works without fallback.kthena.io/provider. A fallback on a route with provider targets is a warning.',
   ],
   ModelServer: [
     'workloadSelector.matchLabels needs at least one label; label keys and values must be valid.',
@@ -25,6 +26,7 @@ export const SEMANTIC_RULES: Record<KthenaKind, string[]> = {
     'baseURL must be https:// with a host, and carry no user info, query or fragment.',
     'headers must not set reserved names (case-insensitive): Authorization, Proxy-Authorization, Cookie, X-API-Key, Host, Content-Length, Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, Trailer, TE; names must be HTTP tokens; values must not contain CR, LF or NUL.',
     'auth.secretRef.optional must not be true.',
+    'Provider annotations (ours, decision 0003): provider.kthena.io/timeout and idle-timeout are positive durations; provider.kthena.io/ca-bundle is PEM or base64 of PEM; provider.kthena.io/forward-headers lists valid header names and no reserved one.',
   ],
   ModelServing: [
     'Role names are unique and DNS-1035 labels.',
@@ -37,6 +39,7 @@ export const SEMANTIC_RULES: Record<KthenaKind, string[]> = {
     'recoveryPolicy ServingGroupRecreate cannot be combined with RoleRollingUpdate.',
     'networkTopology policies set highestTierAllowed or highestTierName, not both.',
     'A plugin scope naming a role that does not exist is a warning.',
+    'Ours: the `kthena.io/*` option annotations must be well formed — worker-startup LeaderCreated|LeaderReady, role-startup Parallel|InOrder, role-max-skew a percentage, restart-backoff `base[,max]` seconds, eviction-budget `role:N`|`group:N`, revision-history-limit an integer (docs/modelserving.md).',
   ],
   ModelBooster: [
     'vLLM: exactly one worker, of type server. vLLMDisaggregated: only prefill and decode workers, exactly one of each.',

@@ -23,6 +23,7 @@ export {
   parsePath,
 } from './manifests.js';
 export * from './meta.js';
+export * from './modelserving-options.js';
 export * from './networking.js';
 export { formatPath, MAX_PROBLEMS_PER_DOCUMENT, type Problem } from './problems.js';
 export { isDns1035Label, isDns1123Label, isDns1123Subdomain } from './rules/metadata.js';

@@ -22,6 +22,7 @@ import {
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
 import { isNotFound } from './modelserving/io.js';
+import { LWS_REF, LwsController } from './modelserving/lws-controller.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
 export const CONTROLLER_NAMES = ['modelserving'] as const;
@@ -110,6 +111,31 @@ export async function detectPodGroupSupport(client: KubeClient): Promise<{ serve
   }
 }
 
+/** Is leaderworkerset.x-k8s.io/v1 LeaderWorkerSet served (the LWS adapter runs only then)? */
+export async function detectLwsSupport(client: KubeClient): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name: string; kind: string }[] }>({
+      method: 'GET',
+      path: '/apis/leaderworkerset.x-k8s.io/v1',
+    });
+    return (list?.resources ?? []).some((r) => r.name === 'leaderworkersets' && r.kind === 'LeaderWorkerSet');
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Are policy/v1 PodDisruptionBudgets served (every Kubernetes ≥ 1.21, and `kthena cluster`)? */
+export async function detectPdbSupport(client: KubeClient): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name: string }[] }>({ method: 'GET', path: '/apis/policy/v1' });
+    return (list?.resources ?? []).some((r) => r.name === 'poddisruptionbudgets');
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 class Metrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
@@ -184,8 +210,15 @@ async function startModelServing(
     services: new Informer<any>(client, REFS.services, child),
     controllerRevisions: new Informer<any>(client, REFS.controllerRevisions, child),
     podGroups: pg.served ? new Informer<any>(client, REFS.podGroups, child) : undefined,
+    podDisruptionBudgets: (await detectPdbSupport(client))
+      ? new Informer<any>(client, REFS.podDisruptionBudgets, child)
+      : undefined,
   };
-  const all = Object.values(informers).filter((x): x is Informer<KubeObject> => x !== undefined);
+  // The LeaderWorkerSet adapter runs beside the ModelServing controller when the LWS API is served (upstream).
+  const lwsServed = await detectLwsSupport(client);
+  log.info({ served: lwsServed }, 'modelserving: LeaderWorkerSet API');
+  const lwsInformer = lwsServed ? new Informer<any>(client, LWS_REF, common) : undefined;
+  const all = [...Object.values(informers), lwsInformer].filter((x): x is Informer<KubeObject> => x !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
   const queue = new WorkQueue<string>({ clock, name: 'modelserving' });
   const ctrl = new ModelServingController({
@@ -198,6 +231,19 @@ async function startModelServing(
     log: log.child({ controller: 'modelserving' }),
     metrics: metrics.forController('modelserving'),
   });
+  const lwsQueue = lwsInformer ? new WorkQueue<string>({ clock, name: 'lws' }) : undefined;
+  const lws =
+    lwsInformer && lwsQueue
+      ? new LwsController({
+          client,
+          leaderWorkerSets: lwsInformer,
+          modelServings: informers.modelServings,
+          modelServingRef: REFS.modelServings,
+          queue: lwsQueue,
+          log: log.child({ controller: 'lws' }),
+          metrics: metrics.forController('lws'),
+        })
+      : undefined;
   const depthTimer = setInterval(() => metrics.depth.set({ controller: 'modelserving' }, queue.len()), 1000);
   depthTimer.unref();
   for (const inf of all) inf.start();
@@ -211,12 +257,14 @@ async function startModelServing(
     synced = true;
     log.info({ controller: 'modelserving' }, 'caches synced, starting workers');
     ctrl.enqueueAll();
-    await ctrl.run(signal);
+    lws?.enqueueAll();
+    await Promise.all([ctrl.run(signal), lws?.run(signal)]);
   })();
   return {
     synced: () => synced,
     async stop() {
       queue.shutDown();
+      lwsQueue?.shutDown();
       await running;
       clearInterval(depthTimer);
       await Promise.all(all.map((i) => i.stop()));

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'no_available_endpoints'
   | 'scheduling_failed'
   | 'all_upstreams_failed'
+  | 'bad_prefill_response'
   | 'upstream_timeout'
   | 'not_found'
   | 'method_not_allowed'
@@ -26,7 +27,17 @@ export type ErrorCode =
   | 'rate_limiter_unavailable'
   | 'queue_timeout'
   | 'queue_cancelled'
-  | 'queue_full';
+  | 'queue_full'
+  | 'provider_not_found'
+  | 'provider_not_ready'
+  | 'provider_unsupported_path'
+  | 'provider_bad_request'
+  | 'provider_timeout'
+  | 'provider_unreachable'
+  | 'provider_auth_failed'
+  | 'provider_rate_limited'
+  | 'provider_error'
+  | 'provider_rejected_request';
 
 // Access-log error.type / metric error_type for each code (upstream's finish-reason vocabulary).
 const FINISH_REASON: Record<ErrorCode, string> = {
@@ -43,6 +54,7 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   no_available_endpoints: 'pod_discovery',
   scheduling_failed: 'scheduling',
   all_upstreams_failed: 'proxy',
+  bad_prefill_response: 'proxy',
   upstream_timeout: 'proxy',
   not_found: 'route_not_found',
   method_not_allowed: 'request_parsing',
@@ -54,6 +66,16 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   queue_timeout: 'fairness_queue',
   queue_cancelled: 'fairness_queue',
   queue_full: 'fairness_queue',
+  provider_not_found: 'provider_discovery',
+  provider_not_ready: 'provider_config',
+  provider_unsupported_path: 'request_protocol',
+  provider_bad_request: 'request_protocol',
+  provider_timeout: 'upstream_transport',
+  provider_unreachable: 'upstream_transport',
+  provider_auth_failed: 'upstream_response',
+  provider_rate_limited: 'upstream_response',
+  provider_error: 'upstream_response',
+  provider_rejected_request: 'upstream_response',
 };
 
 export class RouterError extends Error {
@@ -113,6 +135,9 @@ export const errors = {
     new RouterError(503, 'scheduling_failed', `can't schedule to target pod: ${detail}`),
   allUpstreamsFailed: (detail: string) =>
     new RouterError(503, 'all_upstreams_failed', `request to all pods failed: ${detail}`),
+  // Prefill/decode: the prefill pod answered 2xx with nothing a decode pod could use (src/router/pd).
+  badPrefillResponse: (detail: string) =>
+    new RouterError(502, 'bad_prefill_response', `prefill pod returned an unusable response: ${detail}`),
   upstreamTimeout: () =>
     new RouterError(504, 'upstream_timeout', 'upstream did not answer within trafficPolicy.timeout on any attempt'),
   notFound: (path: string) => new RouterError(404, 'not_found', `no such endpoint: ${path}`),

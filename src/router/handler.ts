@@ -5,6 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
+import { PdRouter, pdPodsOf } from './pd/serve.js';
+import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
+import type { ProviderCall } from './providers/gateway.js';
+import type { ProviderHook } from './providers/hook.js';
 import {
   type AttemptRecord,
   buildUpstreamBody,
@@ -34,14 +38,19 @@ export interface HandlerDeps {
   admission: AdmissionStage[];
   limits: BodyLimits;
   rand: () => number;
+  /** External model providers and route fallback (src/router/providers); absent = provider targets answer 501. */
+  providers?: ProviderHook;
 }
 
 export class RequestHandler {
   /** Last scheduling decision per endpoint, for the debug view. */
   readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
   active = 0;
+  /** Prefill/decode disaggregation (src/router/pd). */
+  readonly pd: PdRouter;
 
   constructor(private readonly d: HandlerDeps) {
+    this.pd = new PdRouter(d);
     d.store.on('endpoint-removed', (s) => {
       this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
@@ -70,10 +79,14 @@ export class RequestHandler {
     const requestId = headerValue(req.headers['x-request-id']) || randomUUID();
     const s: RequestState = { startedAt, startWall, requestId, path, dest: UNRESOLVED, modelLabel: 'unknown' };
     let releases: Release[] = [];
+    const setReleases = (r: Release[]) => {
+      releases = r;
+      s.admitted = true;
+    };
     try {
-      await this.pipeline(req, res, s, ac.signal, (r) => {
-        releases = r;
-      });
+      await this.pipeline(req, res, s, ac.signal, setReleases).catch((e: unknown) =>
+        this.fallback(e, res, s, setReleases),
+      );
     } catch (e) {
       const err = e instanceof RouterError ? e : errors.internal((e as Error).message);
       if (!(e instanceof RouterError)) this.d.log.error({ err: e, requestId }, 'unexpected error in request pipeline');
@@ -130,6 +143,7 @@ export class RequestHandler {
       attrs: new Map(),
     };
     s.ctx = ctx;
+    ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
     const match = resolveRoute(
       candidates.filter((r) => !r.spec.parentRefs?.length),
@@ -144,7 +158,10 @@ export class RequestHandler {
     if (!match.target.modelServerName) {
       const name = `${ns}/${match.target.externalModelProviderName}`;
       s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: name };
-      throw errors.externalUnsupported(name);
+      if (!this.d.providers) throw errors.externalUnsupported(name);
+      setReleases(await admit(this.d.admission, ctx));
+      if (signal.aborted) return;
+      return this.useProvider(await this.d.providers.serveTarget(ctx, res, name), s, name);
     }
     const serverKey = `${ns}/${match.target.modelServerName}`;
     const server = view.servers.get(serverKey);
@@ -160,6 +177,29 @@ export class RequestHandler {
     setReleases(await admit(this.d.admission, ctx));
     if (signal.aborted) return;
 
+    if (server.spec.workloadSelector?.pdGroup) {
+      // PD ModelServer: pairs and both legs live in src/router/pd; accounting continues in finish() as usual.
+      s.proxy = await this.pd.serve({
+        ctx,
+        headers: req.headers,
+        res,
+        server,
+        serverKey,
+        topology: view.pdByServer.get(serverKey),
+        dest: s.dest,
+        onScheduled: (top, scores) => {
+          s.selected = top;
+          s.schedDoneAt = performance.now();
+          const at = new Date().toISOString();
+          for (const sc of scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+        },
+      });
+      if (s.proxy.error) throw s.proxy.error;
+      return;
+    }
+
+    if (this.d.providers?.saturated(ctx, endpoints))
+      throw errors.schedulingFailed('every endpoint is past the route fallback thresholds');
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
     const at = new Date().toISOString();
     for (const sc of sched.scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
@@ -186,10 +226,10 @@ export class RequestHandler {
       plan,
       this.d.pools,
       {
-        acquire: (ep) => {
+        acquire: (ep, cancel) => {
           ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep);
+          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
         },
         release: (ep) => {
           ep.state.inflight--;
@@ -199,13 +239,36 @@ export class RequestHandler {
         committed: (ep) => {
           for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
         },
-        attempt: (_ep: ServerEndpoint, rec: AttemptRecord) => {
+        attempt: (ep: ServerEndpoint, rec: AttemptRecord) => {
           this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
+          for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec); // resilience: outcome hook
         },
       },
     );
     s.proxy = result;
     if (result.error) throw result.error;
+  }
+
+  // ---- external providers: a failed in-cluster request spills to the route's fallback provider (providers/) ----
+  private async fallback(e: unknown, res: ServerResponse, s: RequestState, setReleases: (r: Release[]) => void) {
+    const spill = e instanceof RouterError && s.ctx ? this.d.providers?.shouldSpill(s.ctx, e, res) : undefined;
+    if (!spill || !s.ctx || !this.d.providers) throw e;
+    const ctx = s.ctx;
+    if (!s.admitted) setReleases(await admit(this.d.admission, ctx));
+    if (ctx.signal.aborted) return;
+    s.fallback = { reason: spill.reason, from: ctx.serverKey ?? s.dest.backend_name };
+    s.selected = undefined;
+    s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: spill.providerKey };
+    const before = s.proxy?.attempts ?? [];
+    const call = await this.d.providers.spill(ctx, res, spill, s.dest.model_route);
+    call.result.attempts.unshift(...before);
+    this.useProvider(call, s, spill.providerKey);
+  }
+
+  private useProvider(call: ProviderCall, s: RequestState, key: string): void {
+    s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: key, upstream_model: call.upstreamModel };
+    s.proxy = call.result;
+    if (call.result.error) throw call.result.error;
   }
 
   private finish(req: IncomingMessage, res: ServerResponse, s: RequestState, aborted: boolean): void {
@@ -284,8 +347,10 @@ export class RequestHandler {
             : undefined,
       model_name: s.model,
       model_route: s.dest.model_route === 'none' ? undefined : s.dest.model_route,
-      model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : undefined,
+      model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
+      fallback: s.fallback?.reason,
       selected_pod: s.selected?.state.name,
+      ...pdPodsOf(p),
       request_id: s.requestId,
       backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
       backend_name: s.dest.backend_name === 'none' ? undefined : s.dest.backend_name,
@@ -320,6 +385,9 @@ interface RequestState {
   schedDoneAt?: number;
   proxy?: ProxyResult;
   error?: RouterError;
+  admitted?: boolean;
+  /** Set when a fallback provider served the request instead of the in-cluster target. */
+  fallback?: { reason: string; from: string };
 }
 
 function headerValue(v: string | string[] | undefined): string {

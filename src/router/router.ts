@@ -8,6 +8,7 @@ import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
+import { createProviders, type Providers } from './providers/setup.js';
 import { UpstreamPools } from './proxy/pools.js';
 import {
   buildScheduler,
@@ -17,6 +18,7 @@ import {
 } from './scheduler/config.js';
 import type { PluginDefinition } from './scheduler/plugin.js';
 import { BUILTIN_PLUGINS, PluginRegistry } from './scheduler/registry.js';
+import { startApiKeySecrets } from './sources/api-key-secrets.js';
 import { FileSource } from './sources/files.js';
 import { KubeSource, type KubeSourceOptions } from './sources/kubernetes.js';
 import type { ExternalValidator } from './sources/manifests.js';
@@ -73,6 +75,7 @@ export interface RunningRouter {
   scraper: EngineScraper;
   files: FileSource | undefined;
   kube: KubeSource | undefined;
+  providers: Providers;
   metrics: RouterMetrics;
   config: RouterConfiguration;
   isReady(): boolean;
@@ -115,6 +118,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const scheduler = built.scheduler;
 
   const admission = opts.admission ?? buildGovernance({ config, env: opts.env ?? process.env, metrics, log }).stages;
+  // API keys from labelled Secrets (auth.apiKeys.secretSelector), watched with the Kubernetes source's client.
+  const keySecrets = startApiKeySecrets(admission, opts.kube, log);
 
   const store = new RouterStore();
   const pools = new UpstreamPools({
@@ -125,6 +130,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   });
   store.on('endpoint-removed', (s: EndpointState) => pools.release(s.origin));
   const accessLog = new AccessLog(opts.accessLog ?? accessLogOptionsFromEnv(process.env));
+  const providers = createProviders({ store, metrics, log });
   const handler = new RequestHandler({
     store,
     scheduler,
@@ -135,6 +141,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     admission,
     limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
+    providers: providers.hook,
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
@@ -148,6 +155,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       log,
       metrics,
       validate: opts.validate,
+      onSecrets: (s) => providers.credentials.replaceAll(s),
     });
     await files.start();
   }
@@ -155,9 +163,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   if (opts.kube) {
     kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
     kube.start();
+    providers.attachKube(opts.kube.client, kube, {
+      namespace: opts.kube.namespace,
+      writeStatus: opts.kube.writeStatus,
+    });
   }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => kube?.hasSynced() ?? true;
+  const sourcesSynced = () => (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true);
   scraper.start();
 
   let draining = false;
@@ -233,6 +245,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       await stopped;
       files?.stop();
       await kube?.stop();
+      await providers.close();
+      await keySecrets?.stop();
       await scraper.stop();
       for (const p of scheduler.plugins) p.close?.();
       for (const a of admission) await a.close?.();
@@ -256,6 +270,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     scraper,
     files,
     kube,
+    providers,
     metrics,
     config,
     isReady,

@@ -1,4 +1,5 @@
 // Semantic rules of ModelServing: upstream's CEL rules (unique role names) and its validating webhook.
+import { parseModelServingOptions } from '../modelserving-options.js';
 import type { PathSeg, ProblemSink } from '../problems.js';
 import { resolveIntOrPercent } from '../values.js';
 import { isDns1035Label } from './metadata.js';
@@ -24,6 +25,10 @@ function checkTemplateImages(tpl: unknown, path: PathSeg[], sink: ProblemSink): 
 }
 
 export function modelServingRules(ms: Record<string, any>, sink: ProblemSink): void {
+  // Our kthena.io/* options (beyond upstream): a malformed value is refused rather than silently ignored.
+  const annotations = obj(obj(ms.metadata)?.annotations) as Record<string, string> | undefined;
+  for (const p of parseModelServingOptions(annotations).problems)
+    sink.error(['metadata', 'annotations', p.annotation], p.message);
   const spec = obj(ms.spec);
   if (!spec) return;
   const replicas = int(spec.replicas) ?? 1;

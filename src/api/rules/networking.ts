@@ -2,6 +2,7 @@
 // the router's validating webhook.
 import { RESERVED_PROVIDER_HEADERS } from '../networking.js';
 import type { PathSeg, ProblemSink } from '../problems.js';
+import { fallbackAnnotationRules, providerAnnotationRules } from './kthena-annotations.js';
 import { labelValueProblem, qualifiedNameProblem } from './metadata.js';
 import { compileRe2, entries, int, list, obj, str } from './util.js';
 
@@ -32,6 +33,7 @@ export function checkModelMatch(mm: unknown, path: PathSeg[], sink: ProblemSink)
 }
 
 export function modelRouteRules(route: Record<string, any>, sink: ProblemSink): void {
+  fallbackAnnotationRules(route, sink);
   const spec = obj(route.spec);
   if (!spec) return;
   const lora = list(spec.loraAdapters);
@@ -150,6 +152,7 @@ export function modelServerRules(server: Record<string, any>, sink: ProblemSink)
 }
 
 export function externalModelProviderRules(provider: Record<string, any>, sink: ProblemSink): void {
+  providerAnnotationRules(provider, sink);
   const spec = obj(provider.spec);
   if (!spec) return;
   const base = str(spec.baseURL);

@@ -20,7 +20,7 @@ import { API_VERSION, KIND, LABEL_GROUP, LABEL_NAME, LABEL_ROLE_ID } from './nam
 import { type Action, instanceKey, type Plan, type PlanEvent, planReconcile } from './plan.js';
 import type { PluginFactory } from './plugins/types.js';
 import { statusEqual } from './status.js';
-import type { ControllerRevision, ModelServing, PodGroup } from './types.js';
+import type { ControllerRevision, ModelServing, PodDisruptionBudget, PodGroup } from './types.js';
 
 const ref = (group: string, version: string, plural: string, kind: string): ResourceRefLike =>
   Object.freeze({ group, version, plural, kind, namespaced: true });
@@ -30,6 +30,7 @@ export const REFS = {
   services: ref('', 'v1', 'services', 'Service'),
   podGroups: ref('scheduling.volcano.sh', 'v1beta1', 'podgroups', 'PodGroup'),
   controllerRevisions: ref('apps', 'v1', 'controllerrevisions', 'ControllerRevision'),
+  podDisruptionBudgets: ref('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),
   events: ref('', 'v1', 'events', 'Event'),
 } as const;
 
@@ -38,7 +39,14 @@ export const REFS = {
  * same; a test keeps them equal, another checks every call the controller makes is covered).
  */
 export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
-  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings'], verbs: ['list', 'watch'] },
+  // create/update: the LeaderWorkerSet adapter (lws-controller.ts) writes the ModelServing of each LWS
+  {
+    apiGroups: ['workload.serving.volcano.sh'],
+    resources: ['modelservings'],
+    verbs: ['list', 'watch', 'create', 'update'],
+  },
+  { apiGroups: ['leaderworkerset.x-k8s.io'], resources: ['leaderworkersets'], verbs: ['list', 'watch'] },
+  { apiGroups: ['leaderworkerset.x-k8s.io'], resources: ['leaderworkersets/status'], verbs: ['update'] },
   { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings/status'], verbs: ['update'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'create', 'delete'] },
@@ -51,6 +59,11 @@ export const RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: stri
   {
     apiGroups: ['scheduling.volcano.sh'],
     resources: ['podgroups'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
+  },
+  {
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
     verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
@@ -85,6 +98,8 @@ export interface ModelServingControllerOptions {
   controllerRevisions: InformerLike<ControllerRevision>;
   /** present when the Volcano PodGroup CRD is served */
   podGroups?: InformerLike<PodGroup>;
+  /** present when policy/v1 PodDisruptionBudgets are served (eviction budgets) */
+  podDisruptionBudgets?: InformerLike<PodDisruptionBudget>;
   subGroupPolicySupported?: boolean;
   queue: WorkQueueLike<string>;
   workers?: number;
@@ -158,10 +173,13 @@ export class ModelServingController {
       this.brokenInstances.delete(key);
     });
     const child = (o: ObjectLike) => this.enqueue(ownerKey(o));
-    for (const inf of [this.o.pods, this.o.services, this.o.podGroups, this.o.controllerRevisions] as (
-      | InformerLike<ObjectLike>
-      | undefined
-    )[]) {
+    for (const inf of [
+      this.o.pods,
+      this.o.services,
+      this.o.podGroups,
+      this.o.controllerRevisions,
+      this.o.podDisruptionBudgets,
+    ] as (InformerLike<ObjectLike> | undefined)[]) {
       if (!inf) continue;
       inf.on('add', child);
       inf.on('update', (_a, b) => child(b));
@@ -264,6 +282,7 @@ export class ModelServingController {
       podGroups: byMs(this.o.podGroups),
       controllerRevisions: byMs(this.o.controllerRevisions),
       podGroupCrdServed: this.o.podGroups !== undefined,
+      podDisruptionBudgets: this.o.podDisruptionBudgets ? byMs(this.o.podDisruptionBudgets) : undefined,
       subGroupPolicySupported: this.o.subGroupPolicySupported ?? false,
       now: this.now(),
       brokenInstances: broken,
@@ -388,6 +407,19 @@ export class ModelServingController {
       case 'updateControllerRevision':
         // resourceVersion in the object: a concurrent change fails with a conflict and the reconcile retries.
         await this.call('update', REFS.controllerRevisions, () => c.replace(REFS.controllerRevisions, a.object));
+        return;
+      case 'createPodDisruptionBudget':
+        await this.call('create', REFS.podDisruptionBudgets, () =>
+          c.create(REFS.podDisruptionBudgets, a.object, { namespace: ns }),
+        ).catch(ignore(isAlreadyExists));
+        return;
+      case 'updatePodDisruptionBudget':
+        await this.call('update', REFS.podDisruptionBudgets, () => c.replace(REFS.podDisruptionBudgets, a.object));
+        return;
+      case 'deletePodDisruptionBudget':
+        await this.call('delete', REFS.podDisruptionBudgets, () =>
+          c.delete(REFS.podDisruptionBudgets, a.name, ns),
+        ).catch(ignore(isNotFound));
         return;
       case 'deleteControllerRevision':
         await this.call('delete', REFS.controllerRevisions, () => c.delete(REFS.controllerRevisions, a.name, ns)).catch(

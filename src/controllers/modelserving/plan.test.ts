@@ -646,6 +646,52 @@ describe('revisions, PodGroups and services', () => {
     );
   });
 
+  test('eviction budget: one PodDisruptionBudget per role or per group, kept in step with the spec', () => {
+    const c = new MiniCluster();
+    const ms = pd(2); // prefill: 1 instance × 2 pods, decode: 1 × 1, per group
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'role:1' };
+    c.converge(ms);
+    const view = () =>
+      [...c.budgets.values()]
+        .map((b) => `${b.metadata?.name} min=${b.spec?.minAvailable} ${JSON.stringify(b.spec?.selector?.matchLabels)}`)
+        .sort();
+    assert.deepEqual(view(), [
+      'llm-decode min=1 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/role":"decode"}',
+      'llm-prefill min=3 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/role":"prefill"}',
+    ]);
+    assert.equal(c.budgets.get('llm-decode')?.metadata?.ownerReferences?.[0].uid, 'uid-llm');
+    ms.spec.replicas = 3;
+    const plan = c.step(ms);
+    assert.deepEqual(
+      plan.actions
+        .filter((a) => a.type === 'updatePodDisruptionBudget')
+        .map((a) => a.type === 'updatePodDisruptionBudget' && a.object.spec?.minAvailable),
+      [5, 2],
+    );
+    c.converge(ms);
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'group:1' };
+    c.converge(ms);
+    assert.deepEqual(view(), [
+      'llm-0 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-0"}',
+      'llm-1 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-1"}',
+      'llm-2 min=2 {"modelserving.volcano.sh/name":"llm","modelserving.volcano.sh/group-name":"llm-2"}',
+    ]);
+    ms.spec.replicas = 1;
+    c.converge(ms);
+    assert.deepEqual([...c.budgets.keys()], ['llm-0']);
+    assert.deepEqual(c.plan(ms).actions, [], 'silent once in step');
+    ms.metadata.annotations = {};
+    c.converge(ms);
+    assert.equal(c.budgets.size, 0, 'no annotation, no budgets');
+    // a budget edited by hand is put back
+    ms.metadata.annotations = { 'kthena.io/eviction-budget': 'group:0' };
+    c.converge(ms);
+    c.budgets.get('llm-0')!.spec = { maxUnavailable: 5, selector: {} };
+    const fix = c.step(ms);
+    assert.equal(fix.actions[0]?.type, 'updatePodDisruptionBudget');
+    assert.deepEqual(c.budgets.get('llm-0')?.spec?.minAvailable, 3);
+  });
+
   test('PodGroup spec follows role replicas; PodGroups go away when volcano is no longer used', () => {
     const c = new MiniCluster({ podGroupCrd: true });
     const ms = pd(2);

@@ -4,6 +4,8 @@
 // rolling update, headless services, status. The I/O shell executes the actions in order.
 import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import { type BudgetAction, budgetActions, desiredBudgets } from './disruption-budget.js';
 import { scaledValue } from './intstr.js';
 import { groupName, LABEL_GROUP, LABEL_NAME, LABEL_REVISION, LABEL_ROLE_ID, parseOrdinal, roleId } from './naming.js';
 import { type GroupView, type InstanceView, observe, ownedBy, type PodView } from './observe.js';
@@ -33,7 +35,8 @@ export type Action =
   | { type: 'createPod'; object: Pod; group: string; roleId: string }
   | { type: 'deletePod'; name: string; uid?: string; reason: string }
   | { type: 'createService'; object: Service }
-  | { type: 'deleteService'; name: string };
+  | { type: 'deleteService'; name: string }
+  | BudgetAction;
 
 export interface PlanEvent {
   type: 'Normal' | 'Warning';
@@ -53,6 +56,8 @@ export interface PlanInput {
   podGroupCrdServed: boolean;
   /** the PodGroup CRD has spec.subGroupPolicy (Volcano ≥ 1.14) */
   subGroupPolicySupported: boolean;
+  /** PodDisruptionBudgets carrying our name label; undefined when policy/v1 is not served (no budgets then) */
+  podDisruptionBudgets?: PodDisruptionBudget[];
   /** ms since epoch */
   now: number;
   /** `<group>/<roleId>` of instances whose pod was deleted by someone else (seen by the shell's pod watch) */
@@ -678,6 +683,16 @@ export function planReconcile(input: PlanInput): Plan {
     for (const r of sg.roles)
       if (remembered && r.phase === 'Running' && before.get(instanceKey(sg.name, r.name)) !== 'Running')
         events.push({ type: 'Normal', reason: 'RoleRunning', message: `Role ${sg.name}/${r.name} is running` });
+
+  // ---- eviction budget: PodDisruptionBudgets from kthena.io/eviction-budget (disruption-budget.ts) ----------
+
+  if (input.podDisruptionBudgets)
+    actions.push(
+      ...budgetActions(
+        desiredBudgets(ms, options.evictionBudget),
+        input.podDisruptionBudgets.filter((b) => ownedBy(ms, b)),
+      ),
+    );
 
   // ---- ControllerRevisions: keep current, update, those pods still use, and a bounded history ---------------
 

@@ -2,6 +2,7 @@
 // the pure planner through whole scenarios (scale, rollout, failures) without any I/O.
 import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { LABEL_GROUP } from './naming.js';
 import { type Plan, type PlanInput, planReconcile } from './plan.js';
 import type { ModelServing, PodGroup, Role } from './types.js';
@@ -60,6 +61,7 @@ export class MiniCluster {
   services = new Map<string, Service>();
   podGroups = new Map<string, PodGroup>();
   revisions = new Map<string, ControllerRevision>();
+  budgets = new Map<string, PodDisruptionBudget>();
   now = Date.parse('2026-01-01T00:00:00Z');
   writes = 0;
   private uid = 0;
@@ -74,6 +76,7 @@ export class MiniCluster {
       services: [...this.services.values()],
       podGroups: [...this.podGroups.values()],
       controllerRevisions: [...this.revisions.values()],
+      podDisruptionBudgets: [...this.budgets.values()],
       podGroupCrdServed: this.opts.podGroupCrd ?? false,
       subGroupPolicySupported: this.opts.subGroupPolicy ?? false,
       now: this.now,
@@ -125,6 +128,13 @@ export class MiniCluster {
           break;
         case 'deleteControllerRevision':
           this.revisions.delete(a.name);
+          break;
+        case 'createPodDisruptionBudget':
+        case 'updatePodDisruptionBudget':
+          this.budgets.set(a.object.metadata!.name!, structuredClone(a.object));
+          break;
+        case 'deletePodDisruptionBudget':
+          this.budgets.delete(a.name);
           break;
       }
     }

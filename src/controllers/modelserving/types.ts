@@ -1,120 +1,67 @@
-// The shapes the ModelServing controller works on, with upstream's wire names
-// (workload.serving.volcano.sh/v1alpha1). These are structural: any object with these fields
-// (the TypeBox-derived types of src/api included) can be passed in.
+// The shapes the ModelServing controller works on. The ModelServing API itself comes from src/api (the TypeBox
+// schema is the single source); this module only narrows it where the controller needs a sharper view:
+//  - pod templates are core/v1 PodTemplateSpecs (kubernetes-types), because they are copied into the Pods the
+//    controller creates — src/api models just the pod fields Kthena validates and keeps the rest as written;
+//  - metadata is core ObjectMeta with a required name (every stored object has one);
+//  - status phases are the controller's enums (the API declares them as strings, which they are on the wire).
+// Volcano's PodGroup is not part of our API; its shape is declared here with the fields we own.
 import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
-import type { Pod, PodSpec, Service } from 'kubernetes-types/core/v1.js';
+import type { PodTemplateSpec as CorePodTemplateSpec, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import type * as api from '../../api/index.js';
 
 export type { ControllerRevision, Pod, PodDisruptionBudget, Service };
 
 export type IntOrString = number | string;
+export type RecoveryPolicy = api.RecoveryPolicy;
+export type RolloutType = api.RolloutStrategyType;
+/** api.PluginSpec; `type` is read as any string, since an object from a server without our schema may carry others. */
+export type PluginSpec = Omit<api.PluginSpec, 'type'> & { type?: string };
+export type NetworkTopologySpec = api.NetworkTopologySpec;
 
-export interface PodTemplateSpec {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: PodSpec;
-}
+export type PodTemplateSpec = CorePodTemplateSpec;
 
-export interface Role {
-  name: string;
-  replicas?: number;
+/** api.Role with core/v1 pod templates; workerReplicas may be absent before defaulting (read as 0). */
+export type Role = Omit<api.Role, 'entryTemplate' | 'workerTemplate' | 'workerReplicas'> & {
   entryTemplate: PodTemplateSpec;
-  workerReplicas?: number;
   workerTemplate?: PodTemplateSpec;
-  maxUnavailable?: IntOrString;
-  partition?: IntOrString;
-}
+  workerReplicas?: number;
+};
 
-export interface NetworkTopologySpec {
-  mode?: 'hard' | 'soft';
-  highestTierAllowed?: number;
-  highestTierName?: string;
-}
+export type ServingGroupTemplate = Omit<api.ServingGroup, 'roles'> & { roles: Role[] };
 
-export interface ServingGroupTemplate {
-  restartGracePeriodSeconds?: number;
-  gangPolicy?: { minRoleReplicas?: Record<string, number> };
-  networkTopology?: { groupPolicy?: NetworkTopologySpec; rolePolicy?: NetworkTopologySpec };
-  roles: Role[];
-}
-
-export interface PluginSpec {
-  name: string;
-  type?: 'BuiltIn' | string;
-  config?: unknown;
-  scope?: { roles?: string[]; target?: 'All' | 'Entry' | 'Worker' | '' };
-}
-
-export type RolloutType = 'ServingGroupRollingUpdate' | 'RoleRollingUpdate';
-export type RecoveryPolicy = 'ServingGroupRecreate' | 'RoleRecreate' | 'None';
-
-export interface ModelServingSpec {
-  replicas?: number;
-  schedulerName?: string;
-  plugins?: PluginSpec[];
+export type ModelServingSpec = Omit<api.ModelServingSpec, 'template' | 'plugins'> & {
   template: ServingGroupTemplate;
-  rolloutStrategy?: {
-    type?: RolloutType;
-    rollingUpdateConfiguration?: { maxUnavailable?: IntOrString; partition?: IntOrString };
-  };
-  recoveryPolicy?: RecoveryPolicy;
-}
+  plugins?: PluginSpec[];
+};
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+export type Condition = api.Condition & { lastTransitionTime: string };
 
-/** Beyond upstream: where each group and role instance stands, so `kubectl get -o yaml` says what is not ready. */
-export interface RoleInstanceStatus {
-  /** `<role>-<r>` */
-  name: string;
-  role: string;
-  phase: InstancePhase;
-  readyPods: number;
-  pods: number;
-  revision: string;
-  /** Why the instance is not ready, e.g. "pod x-0-prefill-0-1: ContainersNotReady (CrashLoopBackOff)". */
-  reason?: string;
-}
+export type GroupPhase = 'Creating' | 'Running' | 'Scaling' | 'Deleting';
+export type InstancePhase = 'Creating' | 'Running' | 'Deleting' | 'Failed';
 
-export interface ServingGroupStatus {
-  name: string;
+type ApiGroupStatus = NonNullable<api.ModelServingStatus['servingGroups']>[number];
+/** Beyond upstream: where each role instance stands (`<role>-<r>`), and why it is not ready. */
+export type RoleInstanceStatus = Omit<ApiGroupStatus['roles'][number], 'phase'> & { phase: InstancePhase };
+/** Beyond upstream: a group's phase, revision, restart bookkeeping and role instances. */
+export type ServingGroupStatus = Omit<ApiGroupStatus, 'phase' | 'roles'> & {
   phase: GroupPhase;
-  revision: string;
-  /** Times this group (or a role instance of it) was recreated by the recovery policy since it last stayed healthy. */
-  restarts?: number;
-  lastRestartTime?: string;
   roles: RoleInstanceStatus[];
-}
+};
 
-export interface ModelServingStatus {
-  observedGeneration?: number;
-  replicas?: number;
-  currentReplicas?: number;
-  updatedReplicas?: number;
-  availableReplicas?: number;
-  currentRevision?: string;
-  updateRevision?: string;
-  labelSelector?: string;
+export type ModelServingStatus = Omit<api.ModelServingStatus, 'conditions' | 'servingGroups'> & {
   conditions?: Condition[];
   servingGroups?: ServingGroupStatus[];
-}
+};
 
-export interface ModelServing {
+export type ModelServing = Omit<api.ModelServing, 'metadata' | 'spec' | 'status' | 'apiVersion' | 'kind'> & {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta & { name: string; namespace?: string };
   spec: ModelServingSpec;
   status?: ModelServingStatus;
-}
-
-export type GroupPhase = 'Creating' | 'Running' | 'Scaling' | 'Deleting';
-export type InstancePhase = 'Creating' | 'Running' | 'Deleting' | 'Failed';
+};
 
 /** Volcano PodGroup (scheduling.volcano.sh/v1beta1), only the fields we own. */
 export interface PodGroup {

@@ -52,10 +52,36 @@ export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPredictio
   };
 }
 
-/** Scores in [0, 100]: 100 × best / predicted, so the fastest endpoint gets 100 and one twice as slow 50. */
-export function scoresFromPredictions(ttfts: readonly number[]): number[] {
-  const best = Math.min(...ttfts);
-  return ttfts.map((t) => (t > 0 && Number.isFinite(t) ? (100 * best) / t : 0));
+/**
+ * Scores in [0, 100]: 100 × best / predicted over the part of the prediction that differs between candidates
+ * (`common`, e.g. the fixed base every candidate pays, is taken out first), so the fastest endpoint gets 100 and one
+ * whose variable part is twice as long 50. Removing the common part keeps the scores discriminating when the
+ * learned base is large (under bursts it absorbs the prefill of requests that join the same engine step later),
+ * which matters when the scorer is combined with other plugins by weight.
+ */
+export function scoresFromPredictions(ttfts: readonly number[], common = 0): number[] {
+  const vars = ttfts.map((t) => (Number.isFinite(t) ? Math.max(1e-9, t - common) : Number.POSITIVE_INFINITY));
+  const best = Math.min(...vars);
+  return vars.map((v) => (Number.isFinite(v) ? (100 * best) / v : 0));
+}
+
+/** Relative width within which two predictions count as a tie (0.1 %: below what the model can tell apart). */
+export const TIE_REL = 1e-3;
+
+/**
+ * scoresFromPredictions, then ties broken by load: among candidates predicted within TIE_REL of each other, the
+ * one with fewer requests in flight scores higher (by at most 0.05 points, so it never outweighs a real
+ * difference in predicted latency). Without it, idle or equally loaded replicas tie and the framework's random
+ * tie-break can stack a burst of distinct prompts on one of them.
+ */
+export function scoresWithLoadTieBreak(ttfts: readonly number[], inflight: readonly number[], common = 0): number[] {
+  const s = scoresFromPredictions(ttfts, common);
+  const maxLoad = Math.max(1, ...inflight);
+  return s.map((v, i) => {
+    const tiedWithBest = v >= 100 * (1 - TIE_REL);
+    const base = tiedWithBest ? 100 : v;
+    return Math.max(0, base - 0.05 * (Math.max(0, inflight[i]) / maxLoad));
+  });
 }
 
 /** Recursive least squares with forgetting over features [1, tokens/1000, decoding/100]. */

@@ -20,6 +20,10 @@ export interface AuthConfig {
   tierClaim?: string;
   /** API keys file or Secret manifest (ours); re-read when it changes. */
   apiKeysFile?: string;
+  /** Label selector of Secrets holding API keys (ours; needs the Kubernetes source), e.g. kthena.io/api-keys=true. */
+  apiKeysSecretSelector?: string;
+  /** Namespace of those Secrets; default: the namespace the router watches (all when none). */
+  apiKeysSecretNamespace?: string;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -50,12 +54,25 @@ export function parseAuthConfig(raw: Record<string, unknown> | undefined): AuthC
     else cfg.audiences = raw.audiences as string[];
   }
   if (raw.apiKeys !== undefined) {
-    if (!isObj(raw.apiKeys) || typeof raw.apiKeys.file !== 'string' || raw.apiKeys.file === '')
-      problems.push('auth.apiKeys: must be a mapping with a "file" (keys file or Secret manifest)');
-    else cfg.apiKeysFile = raw.apiKeys.file;
+    const k = raw.apiKeys;
+    const nonEmpty = (v: unknown) => typeof v === 'string' && v !== '';
+    if (!isObj(k) || (!nonEmpty(k.file) && !nonEmpty(k.secretSelector)))
+      problems.push(
+        'auth.apiKeys: must be a mapping with a "file" (keys file or Secret manifest) and/or a "secretSelector" (label selector of Secrets)',
+      );
+    else {
+      if (k.file !== undefined && !nonEmpty(k.file)) problems.push('auth.apiKeys.file: must be a non-empty string');
+      if (k.secretSelector !== undefined && !nonEmpty(k.secretSelector))
+        problems.push('auth.apiKeys.secretSelector: must be a non-empty label selector');
+      if (k.secretNamespace !== undefined && !nonEmpty(k.secretNamespace))
+        problems.push('auth.apiKeys.secretNamespace: must be a non-empty string');
+      if (nonEmpty(k.file)) cfg.apiKeysFile = k.file as string;
+      if (nonEmpty(k.secretSelector)) cfg.apiKeysSecretSelector = k.secretSelector as string;
+      if (nonEmpty(k.secretNamespace)) cfg.apiKeysSecretNamespace = k.secretNamespace as string;
+    }
   }
   if (problems.length) throw new Error(`invalid router configuration:\n  ${problems.join('\n  ')}`);
-  if (!cfg.jwksUri && !cfg.apiKeysFile) return undefined;
+  if (!cfg.jwksUri && !cfg.apiKeysFile && !cfg.apiKeysSecretSelector) return undefined;
   return cfg;
 }
 
@@ -97,10 +114,12 @@ export interface AuthOptions {
 export class AuthStage implements AdmissionStage {
   readonly name = 'auth';
   private keys = new Map<string, ApiKeyEntry>();
+  /** Keys from labelled Kubernetes Secrets (sources/api-key-secrets.ts); replaced whole on every change. */
+  private secretKeys = new Map<string, ApiKeyEntry>();
   private readonly keySet: JWTVerifyGetKey | undefined;
 
   constructor(
-    private readonly cfg: AuthConfig,
+    readonly cfg: AuthConfig,
     private readonly o: AuthOptions,
   ) {
     this.keySet =
@@ -124,7 +143,12 @@ export class AuthStage implements AdmissionStage {
 
   /** Number of API keys loaded (for the debug view and tests; never the keys). */
   get apiKeyCount(): number {
-    return this.keys.size;
+    return this.keys.size + this.secretKeys.size;
+  }
+
+  /** Replaces the keys that come from Kubernetes Secrets (key rotation: the old set is gone at once). */
+  setSecretKeys(keys: Map<string, ApiKeyEntry>): void {
+    this.secretKeys = keys;
   }
 
   async admit(ctx: RequestContext): Promise<undefined> {
@@ -135,7 +159,8 @@ export class AuthStage implements AdmissionStage {
         setIdentity(ctx, user, tier);
         return undefined;
       }
-      const entry = this.keys.get(hashApiKey(cred));
+      const hash = hashApiKey(cred);
+      const entry = this.keys.get(hash) ?? this.secretKeys.get(hash);
       if (!entry) throw new AuthError(looksLikeJwt(cred) ? 'invalid_token' : 'unknown_api_key');
       setIdentity(ctx, entry.user, entry.tier);
       return undefined;

@@ -2,7 +2,7 @@
 // the next request is the head with the lowest score:
 //
 //   score = tokenWeight × windowTokens(user) + requestWeight × windowRequests(user)
-//           − agingPerSecond × secondsWaited − tierWeight × tier
+//           − agingPerSecond × secondsWaited − tierWeight × tier − sessionBoost (optional)
 //
 // Usage is read at pick time (not frozen at enqueue, upstream's #1771 class of bugs), and the aging term grows without
 // bound, so every waiting request eventually has the lowest score: no user starves, not even one in a lower tier.
@@ -14,6 +14,8 @@ export interface Waiter {
   tier: number;
   enqueuedAt: number;
   seq: number;
+  /** Subtracted from the score: session boost (a follow-up of a conversation that just completed). */
+  boost?: number;
 }
 
 export interface FairOrder {
@@ -28,7 +30,8 @@ export function score(w: Waiter, usage: Usage, o: FairOrder, now: number): numbe
     o.tokenWeight * usage.tokens +
     o.requestWeight * usage.requests -
     (o.agingPerSecond * Math.max(0, now - w.enqueuedAt)) / 1000 -
-    o.tierWeight * w.tier
+    o.tierWeight * w.tier -
+    (w.boost ?? 0)
   );
 }
 

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { type FakeEngine, startFakeEngine } from '../testing/fake-engine.js';
 import { endpointYaml, type Harness, metricSum, routeYaml, serverYaml, startHarness } from '../testing/harness.js';
+import { waitFor } from '../testing/wait.js';
 
 describe('fairness queue end to end', () => {
   let eng: FakeEngine;
@@ -42,7 +43,7 @@ describe('fairness queue end to end', () => {
       body: JSON.stringify({ model: 'm', prompt: 'hold the only slot' }),
       signal: holder.signal,
     }).catch(() => undefined);
-    while (eng.received.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => eng.received.length > 0, 'the slot holder to reach the engine');
 
     const r = await h.post('/v1/completions', { model: 'm', prompt: 'waits' });
     assert.equal(r.status, 504, r.text);
@@ -56,12 +57,17 @@ describe('fairness queue end to end', () => {
       body: JSON.stringify({ model: 'm', prompt: 'leaves' }),
       signal: leaver.signal,
     }).catch(() => undefined);
-    while ((await metricSum(h.router, 'kthena_router_fairness_queue_size', { model: 'm' })) < 1)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor(
+      async () => (await metricSum(h.router, 'kthena_router_fairness_queue_size', { model: 'm' })) >= 1,
+      'the leaving request to be queued',
+    );
     leaver.abort();
     await p;
-    while ((await metricSum(h.router, 'kthena_router_fairness_queue_cancelled_total', { reason: 'client_gone' })) < 1)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor(
+      async () =>
+        (await metricSum(h.router, 'kthena_router_fairness_queue_cancelled_total', { reason: 'client_gone' })) >= 1,
+      'the queue to drop the request whose client left',
+    );
     holder.abort();
     await hung;
     assert.equal(eng.received.length, 1, 'only the slot holder reached the engine');

@@ -7,6 +7,8 @@
 import type { AdmissionStage, Release } from '../admission/chain.js';
 import { RouterError } from '../errors.js';
 import type { RequestContext, ResponseOutcome } from '../request/context.js';
+import { sessionIdOf } from '../session/session-id.js';
+import { SessionMap } from '../session/session-map.js';
 import { parseDuration } from '../util/duration.js';
 import { type FairOrder, FairQueue, type Waiter } from './fair-queue.js';
 import { tierOf } from './identity.js';
@@ -22,6 +24,9 @@ export interface FairnessConfig extends FairOrder {
   maxQps: number;
   queueTimeoutMs: number;
   maxQueuedPerUser: number;
+  /** Upstream's session boost as an option of this queue (ENABLE_SESSION_BOOST=true): a request whose session
+   *  completed a request recently gets `weight` off its score, so a conversation's next turn goes first. */
+  sessionBoost?: { header: string; weight: number; maxSessions: number; ttlMs: number };
 }
 
 export const FAIRNESS_DEFAULTS: FairnessConfig = {
@@ -76,6 +81,19 @@ export function fairnessFromEnv(env: NodeJS.ProcessEnv): FairnessConfig | undefi
   num('FAIRNESS_MAX_QPS', 0.001, (v) => (c.maxQps = v));
   num('FAIRNESS_MAX_QUEUED_PER_USER', 1, (v) => (c.maxQueuedPerUser = v), true);
   dur('FAIRNESS_QUEUE_TIMEOUT', (ms) => (c.queueTimeoutMs = ms));
+  if (env.ENABLE_SESSION_BOOST === 'true') {
+    const sb = { header: 'x-session-id', weight: 1_000_000, maxSessions: 4096, ttlMs: 10 * 60_000 };
+    const h = env.SESSION_BOOST_HEADER;
+    if (h !== undefined && h !== '') {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))
+        throw new Error(`SESSION_BOOST_HEADER: not a header name, got "${h}"`);
+      sb.header = h.toLowerCase();
+    }
+    num('SESSION_BOOST_MAX_SESSIONS', 1, (v) => (sb.maxSessions = v), true);
+    num('FAIRNESS_SESSION_BOOST_WEIGHT', 0, (v) => (sb.weight = v));
+    dur('SESSION_BOOST_WINDOW', (ms) => (sb.ttlMs = ms));
+    c.sessionBoost = sb;
+  }
   return c;
 }
 
@@ -121,6 +139,8 @@ export class FairnessStage implements AdmissionStage {
   readonly name = 'fairness';
   readonly usage: UsageWindow;
   private readonly models = new Map<string, ModelQueue>();
+  /** model + session id → recently completed (session boost). */
+  private readonly recentSessions: SessionMap | undefined;
   private seq = 0;
 
   constructor(
@@ -129,6 +149,15 @@ export class FairnessStage implements AdmissionStage {
     private readonly clock: Clock = realClock,
   ) {
     this.usage = new UsageWindow(cfg.windowMs);
+    const sb = cfg.sessionBoost;
+    this.recentSessions = sb ? new SessionMap(sb.maxSessions, sb.ttlMs, () => clock.now()) : undefined;
+  }
+
+  private sessionKey(ctx: RequestContext): string | undefined {
+    const sb = this.cfg.sessionBoost;
+    if (!sb) return undefined;
+    const id = sessionIdOf(ctx.headers ?? {}, { header: sb.header });
+    return id === undefined ? undefined : `${ctx.model}\u0000${id}`;
   }
 
   queued(model: string): number {
@@ -182,6 +211,7 @@ export class FairnessStage implements AdmissionStage {
         tier: tierOf(ctx),
         enqueuedAt: this.clock.now(),
         seq: this.seq++,
+        boost: this.boostFor(ctx),
         model,
         resolve: (release) => {
           p.cleanup();
@@ -248,7 +278,16 @@ export class FairnessStage implements AdmissionStage {
     });
   }
 
+  private boostFor(ctx: RequestContext): number | undefined {
+    const key = this.recentSessions && this.sessionKey(ctx);
+    return key && this.recentSessions!.get(key) !== undefined ? this.cfg.sessionBoost!.weight : undefined;
+  }
+
   onResponseDone(ctx: RequestContext, outcome: ResponseOutcome): void {
+    if (this.recentSessions && outcome.ok) {
+      const key = this.sessionKey(ctx);
+      if (key) this.recentSessions.set(key, '');
+    }
     const a = ctx.attrs.get(ATTR) as { user: string; charged: number } | undefined;
     if (!a) return;
     ctx.attrs.delete(ATTR);

@@ -14,9 +14,16 @@ export class GovernanceMetrics {
   readonly queueCancelled: Counter<'model' | 'user_id' | 'reason'>;
   readonly queueDequeued: Counter<'model' | 'user_id'>;
   readonly queueInflight: Gauge<'model'>;
+  readonly concurrencyRejected: Counter<'scope'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
+    this.concurrencyRejected = new Counter({
+      name: 'kthena_router_concurrency_rejected_total',
+      help: 'Requests rejected by the per-user / per-client concurrency cap (router config limits), by scope',
+      labelNames: ['scope'],
+      registers,
+    });
     this.rateLimitExceeded = new Counter({
       name: 'kthena_router_rate_limit_exceeded_total',
       help: 'Requests rejected by a token rate limit',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { estimateTokens, extractPrompt, promptString } from './prompt.js';
 
 test('completion prompt is used as-is', () => {
@@ -47,4 +48,16 @@ test('token estimate is ceil(code points / 4)', () => {
   assert.equal(estimateTokens('abcd'), 1);
   assert.equal(estimateTokens('abcde'), 2);
   assert.equal(estimateTokens('😀😀😀😀😀'), 2, 'counts code points, not UTF-16 units');
+});
+
+test('token estimate counts code points exactly like for…of, lone surrogates included', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd7f0, max: 0xe010 }))),
+      (units) => {
+        const s = String.fromCharCode(...units);
+        assert.equal(estimateTokens(s), Math.ceil([...s].length / 4));
+      },
+    ),
+  );
 });

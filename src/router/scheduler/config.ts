@@ -16,10 +16,33 @@ export interface RouterConfiguration {
   };
   /** Kept verbatim for the auth stage (issue #6). */
   auth?: Record<string, unknown>;
+  /** Kept verbatim for the concurrency cap (policy/concurrency-cap.ts). */
+  limits?: Record<string, unknown>;
 }
 
-/** Upstream's Helm default: what the router runs without --router-config. */
+/**
+ * What the router runs without --router-config: our latency-predicting scorer as the one scorer (see docs/scheduling.md).
+ * It won or tied every scenario of `kthena bench scheduling` (docs/benchmarks.md): one objective — the request's
+ * predicted time to first token, queued prefill there plus its own uncached prefill — covers both what upstream's
+ * default mixes by hand (load: least-request, gpu-usage, least-latency; cache: prefix-cache) and the trade-off
+ * between them, which fixed weights get wrong in one workload or the other. With no KV events it still works on
+ * its own speculative index (a token-exact prefix cache). Upstream's default stays available, verbatim, as
+ * UPSTREAM_HELM_ROUTER_CONFIG_YAML and as the ConfigMap examples/router/router-config.yaml.
+ */
 export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
+  pluginConfig:
+  - name: latency-predictor
+    args: {tokenizer: local, blockSize: 16, kvEventsPort: 5557}
+  plugins:
+    Filter:
+      enabled: [outlier-detection, lora-affinity]
+    Score:
+      enabled:
+      - {name: latency-predictor, weight: 1}
+`;
+
+/** Upstream's Helm default (reference §3.7), kept for users who want upstream's exact behaviour. */
+export const UPSTREAM_HELM_ROUTER_CONFIG_YAML = `scheduler:
   pluginConfig:
   - name: least-request
     args: {maxWaitingRequests: 10}
@@ -30,7 +53,6 @@ export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
   plugins:
     Filter:
       enabled: [least-request]
-      disabled: [lora-affinity]
     Score:
       enabled:
       - {name: least-request, weight: 1}
@@ -125,11 +147,13 @@ export function parseRouterConfig(text: string, registry: PluginRegistry): Route
     if (!Number.isInteger(topN) || topN < 1) problems.push('scheduler.topN: must be an integer ≥ 1');
   }
   if (doc.auth !== undefined && !isObj(doc.auth)) problems.push('auth: must be a mapping');
+  if (doc.limits !== undefined && !isObj(doc.limits)) problems.push('limits: must be a mapping');
   if (problems.length) throw new ConfigError(`invalid router configuration:\n  ${problems.join('\n  ')}`);
 
   return {
     scheduler: { pluginConfig, filters, scores: [...scoreMap].map(([name, weight]) => ({ name, weight })), topN },
     auth: isObj(doc.auth) ? doc.auth : undefined,
+    limits: isObj(doc.limits) ? doc.limits : undefined,
   };
 }
 

@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import { RouterError } from '../errors.js';
 import { RouterMetrics } from '../telemetry/metrics.js';
 import { ctxFor, ep, seeded } from '../testing/fixtures.js';
-import { buildScheduler, DEFAULT_ROUTER_CONFIG_YAML, parseRouterConfig } from './config.js';
+import {
+  buildScheduler,
+  DEFAULT_ROUTER_CONFIG_YAML,
+  parseRouterConfig,
+  UPSTREAM_HELM_ROUTER_CONFIG_YAML,
+} from './config.js';
 import { Scheduler } from './framework.js';
 import type { SchedulerPlugin } from './plugin.js';
 import { PluginRegistry } from './registry.js';
@@ -51,8 +56,14 @@ test('ties are broken randomly, not always toward the first endpoint', () => {
   assert.equal(firsts.size, 3);
 });
 
-test('router configuration: the Helm default parses into the default plugin set', () => {
-  const cfg = parseRouterConfig(DEFAULT_ROUTER_CONFIG_YAML, new PluginRegistry());
+test("router configuration: our default is the latency predictor; upstream's Helm default still parses", () => {
+  const ours = parseRouterConfig(DEFAULT_ROUTER_CONFIG_YAML, new PluginRegistry());
+  assert.deepEqual(ours.scheduler.filters, ['outlier-detection', 'lora-affinity']);
+  assert.deepEqual(
+    ours.scheduler.scores.map((s) => `${s.name}:${s.weight}`),
+    ['latency-predictor:1'],
+  );
+  const cfg = parseRouterConfig(UPSTREAM_HELM_ROUTER_CONFIG_YAML, new PluginRegistry());
   assert.deepEqual(cfg.scheduler.filters, ['least-request']);
   assert.deepEqual(
     cfg.scheduler.scores.map((s) => `${s.name}:${s.weight}`),
@@ -65,7 +76,7 @@ test('router configuration: unknown plugins are an error naming the known ones',
   const reg = new PluginRegistry();
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Score:\n      enabled: [{name: nope, weight: 1}]\n', reg),
-    /unknown plugin "nope" \(known: gpu-usage, kvcache-aware, latency-predictor, least-latency, least-request, precise-prefix-cache, prefix-cache, random\)/,
+    /unknown plugin "nope" \(known: gpu-usage, kvcache-aware, latency-predictor, least-latency, least-request, precise-prefix-cache, prefix-cache, random, session-affinity\)/,
   );
   assert.throws(
     () => parseRouterConfig('scheduler:\n  plugins:\n    Filter:\n      enabled: [gpu-usage]\n', reg),

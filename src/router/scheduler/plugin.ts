@@ -1,4 +1,5 @@
 // The scheduler plugin contract. Each plugin lives in its own file under plugins/ and implements any subset of hooks.
+import type { AttemptRecord } from '../proxy/forward.js';
 import type { RequestContext, ResponseOutcome } from '../request/context.js';
 import type { EndpointState } from '../store/endpoint-state.js';
 import type { ServerEndpoint } from '../store/store.js';
@@ -12,8 +13,10 @@ export interface SchedulerPlugin {
   filter?(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): ServerEndpoint[];
   /** One score per endpoint, same order, expected in [0, 100]; NaN/undefined entries count as 0. */
   score?(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): ArrayLike<number>;
-  /** An attempt is about to be sent to `ep` (once per failover attempt). */
-  onDispatch?(ctx: RequestContext, ep: ServerEndpoint): void;
+  /** An attempt is about to be sent to `ep` (once per failover attempt); `cancel` aborts it before its first byte. */
+  onDispatch?(ctx: RequestContext, ep: ServerEndpoint, cancel?: () => void): void;
+  /** That attempt's outcome is known (response headers + first byte, or its failure); between onDispatch and onRelease or right after it. */
+  onAttempt?(ctx: RequestContext, ep: ServerEndpoint, rec: AttemptRecord): void;
   /** That attempt ended (any outcome); pairs with onDispatch. */
   onRelease?(ctx: RequestContext, ep: ServerEndpoint): void;
   /** After the first byte of a successful response from `chosen`. */

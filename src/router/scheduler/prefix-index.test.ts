@@ -54,3 +54,31 @@ test('chained hashes: equal prefixes give equal leading hashes; a change alters 
   const h0 = h64Raw(Buffer.from('m'));
   assert.equal(a[0], h64Raw(Buffer.from(`${h0.toString(10)}aaaa`)));
 });
+
+test('chained hashes equal the plain definition for any prompt, block size and cap', async () => {
+  const { h64Raw } = await xxhash();
+  const reference = (model: string, prompt: string, blockSize: number, maxBlocks: number): bigint[] => {
+    const bytes = Buffer.from(prompt, 'utf8');
+    const out: bigint[] = [];
+    let prev = h64Raw(Buffer.from(model, 'utf8'));
+    for (let off = 0; off < bytes.length && out.length < maxBlocks; off += blockSize) {
+      prev = h64Raw(Buffer.concat([Buffer.from(prev.toString(10)), bytes.subarray(off, off + blockSize)]));
+      out.push(prev);
+    }
+    return out;
+  };
+  fc.assert(
+    fc.property(
+      fc.string(),
+      fc.string({ maxLength: 300, unit: 'grapheme' }),
+      fc.integer({ min: 1, max: 80 }),
+      fc.integer({ min: 1, max: 20 }),
+      (model, prompt, blockSize, maxBlocks) => {
+        assert.deepEqual(
+          prefixHashes(h64Raw, model, prompt, blockSize, maxBlocks),
+          reference(model, prompt, blockSize, maxBlocks),
+        );
+      },
+    ),
+  );
+});

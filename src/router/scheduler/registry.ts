@@ -1,4 +1,6 @@
 // Upstream plugin names → implementations. New plugins (kvcache-aware, latency predictor, …) register here.
+import { outlierDetectionPlugin } from '../resilience/plugin.js';
+import { sessionAffinityPlugin } from '../session/plugin.js';
 import type { PluginDefinition } from './plugin.js';
 import { gpuUsagePlugin } from './plugins/gpu-usage.js';
 import { kvcacheAwarePlugin } from './plugins/kvcache-aware.js';
@@ -44,4 +46,6 @@ export const BUILTIN_PLUGINS: PluginDefinition[] = [
   precisePrefixCachePlugin,
   latencyPredictorPlugin,
   kvcacheAwarePlugin,
+  outlierDetectionPlugin,
+  sessionAffinityPlugin,
 ];

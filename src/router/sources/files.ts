@@ -6,6 +6,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
+import type { SecretDoc } from '../providers/credentials.js';
 import type { RouterStore } from '../store/store.js';
 import type { RouterMetrics } from '../telemetry/metrics.js';
 import { type ExternalValidator, loadManifests, type ManifestSource } from './manifests.js';
@@ -18,6 +19,8 @@ export interface FileSourceOptions {
   log?: Logger;
   metrics?: RouterMetrics;
   validate?: ExternalValidator;
+  /** Provider credentials (`kind: Secret` documents), applied together with each accepted reload. */
+  onSecrets?: (secrets: SecretDoc[]) => void;
 }
 
 export interface ReloadResult {
@@ -126,7 +129,7 @@ export class FileSource {
     for (const s of sources) hash.update(s.file).update('\0').update(s.text).update('\0');
     const digest = hash.digest('hex');
     if (digest === this.lastHash) return { ok: true, changed: false, errors: [] };
-    const { snapshot, errors } = loadManifests(sources, this.opts.validate);
+    const { snapshot, errors, secrets } = loadManifests(sources, this.opts.validate);
     if (errors.length) {
       this.lastHash = ''; // re-check on the next event even if the bad content stays
       return this.reject(errors);
@@ -149,6 +152,7 @@ export class FileSource {
     }
     // A deleted object that comes back later is a new object (newer than routes that stayed).
     for (const id of this.firstSeen.keys()) if (!live.has(id)) this.firstSeen.delete(id);
+    this.opts.onSecrets?.(secrets);
     this.store.replaceAll(snapshot);
     this.lastHash = digest;
     this.lastErrors = [];

@@ -2,6 +2,7 @@
 // Upstream kinds get the router's structural checks here; once the API package's validator is available it is used too.
 import { parseAllDocuments } from 'yaml';
 import { applyDefaults, registerKind, validate } from '../../api/index.js';
+import { type SecretDoc, secretFromObject } from '../providers/credentials.js';
 import type { EndpointSpec, ExternalModelProvider, ModelRoute, ModelServer, StringMatch } from '../store/resources.js';
 import type { StoreSnapshot } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
@@ -19,6 +20,8 @@ export interface ManifestSource {
 export interface LoadResult {
   snapshot: StoreSnapshot;
   errors: string[];
+  /** `kind: Secret` (v1) documents: provider credentials for the file source (kept out of the routing store). */
+  secrets: SecretDoc[];
 }
 
 const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -185,6 +188,7 @@ function apiProblems(o: Record<string, unknown>, mine: string[]): string[] {
 export function loadManifests(sources: ManifestSource[], extra?: ExternalValidator): LoadResult {
   const snapshot: StoreSnapshot = { routes: [], servers: [], providers: [], endpoints: [] };
   const errors: string[] = [];
+  const secrets: SecretDoc[] = [];
   const seen = new Set<string>();
   for (const { file, text } of sources) {
     const docs = parseAllDocuments(text);
@@ -205,7 +209,8 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
       if (!isObj(meta) || typeof meta.name !== 'string' || meta.name === '') errs.push('metadata.name: required');
       const ns = isObj(meta) && typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
       const label = `${o.kind ?? '?'} ${ns}/${isObj(meta) ? meta.name : '?'}`;
-      const want = o.kind === ENDPOINT_KIND ? ENDPOINT_API : NETWORKING_API;
+      const want = o.kind === ENDPOINT_KIND ? ENDPOINT_API : o.kind === 'Secret' ? 'v1' : NETWORKING_API;
+      let secret: SecretDoc | undefined;
       if (o.apiVersion !== want) errs.push(`apiVersion: must be ${want} for kind ${o.kind}`);
       switch (o.kind) {
         case 'ModelRoute':
@@ -220,13 +225,20 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
         case ENDPOINT_KIND:
           checkEndpoint(o, errs);
           break;
+        case 'Secret': {
+          const r = secretFromObject(o);
+          if (r.error) errs.push(r.error);
+          secret = r.secret;
+          break;
+        }
         default:
           errs.push(
-            `kind: unsupported kind ${JSON.stringify(o.kind)} (want ModelRoute, ModelServer, ExternalModelProvider or ${ENDPOINT_KIND})`,
+            `kind: unsupported kind ${JSON.stringify(o.kind)} (want ModelRoute, ModelServer, ExternalModelProvider, Secret or ${ENDPOINT_KIND})`,
           );
       }
-      if (o.kind !== ENDPOINT_KIND && errs.every((e) => !e.startsWith('kind:'))) errs.push(...apiProblems(o, errs));
-      if (!errs.length && extra && o.kind !== ENDPOINT_KIND) errs.push(...extra(o));
+      const ours = o.kind === ENDPOINT_KIND || o.kind === 'Secret';
+      if (!ours && errs.every((e) => !e.startsWith('kind:'))) errs.push(...apiProblems(o, errs));
+      if (!errs.length && extra && !ours) errs.push(...extra(o));
       if (errs.length) {
         errors.push(...errs.map((e) => `${where} ${label}: ${e}`));
         continue;
@@ -237,6 +249,10 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
         continue;
       }
       seen.add(id);
+      if (secret) {
+        secrets.push(secret);
+        continue;
+      }
       const m = { ...meta, namespace: ns };
       const d = o.kind === ENDPOINT_KIND ? o : (applyDefaults(o) as Record<string, any>);
       if (o.kind === ENDPOINT_KIND) {
@@ -254,5 +270,5 @@ export function loadManifests(sources: ManifestSource[], extra?: ExternalValidat
       else snapshot.providers.push({ ...(d as ExternalModelProvider), metadata: m });
     }
   }
-  return { snapshot, errors };
+  return { snapshot, errors, secrets };
 }

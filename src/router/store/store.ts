@@ -2,6 +2,7 @@
 // endpoints their selectors pick, plus per-endpoint runtime state. Sources write whole objects; indexes are rebuilt
 // synchronously on every change (sizes are small), so a request always sees one coherent snapshot.
 import { EventEmitter } from 'node:events';
+import { buildPdTopology, type PdTopology } from '../pd/groups.js';
 import { compareRouteAge } from '../routing/match.js';
 import { EndpointState } from './endpoint-state.js';
 import {
@@ -28,6 +29,8 @@ export interface StoreView {
   readonly endpointsByServer: ReadonlyMap<string, readonly ServerEndpoint[]>;
   /** Endpoint key → ModelServer keys selecting it. */
   readonly serversByEndpoint: ReadonlyMap<string, readonly string[]>;
+  /** ModelServer key → prefill/decode groups, for ModelServers with workloadSelector.pdGroup. */
+  readonly pdByServer: ReadonlyMap<string, PdTopology>;
 }
 
 export interface StoreSnapshot {
@@ -134,6 +137,7 @@ export class RouterStore extends EventEmitter {
 
     const endpointsByServer = new Map<string, ServerEndpoint[]>();
     const serversByEndpoint = new Map<string, string[]>();
+    const pdByServer = new Map<string, PdTopology>();
     const live = new Set<string>();
     const sortedServers = [...this.servers.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [serverKey, server] of sortedServers) {
@@ -157,6 +161,8 @@ export class RouterStore extends EventEmitter {
       }
       selected.sort((a, b) => (a.state.key < b.state.key ? -1 : 1));
       endpointsByServer.set(serverKey, selected);
+      const pd = server.spec.workloadSelector?.pdGroup;
+      if (pd) pdByServer.set(serverKey, buildPdTopology(pd, selected));
     }
     // Endpoints selected by no ModelServer (or no longer ready) leave the store: no stale endpoint stays schedulable.
     for (const [key, state] of this.states) {
@@ -172,6 +178,7 @@ export class RouterStore extends EventEmitter {
       providers: new Map(this.providers),
       endpointsByServer,
       serversByEndpoint,
+      pdByServer,
     };
     this.generation++;
     this.emit('change', this.current);
@@ -224,5 +231,6 @@ function emptyView(): StoreView {
     providers: new Map(),
     endpointsByServer: new Map(),
     serversByEndpoint: new Map(),
+    pdByServer: new Map(),
   };
 }

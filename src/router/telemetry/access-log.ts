@@ -13,6 +13,9 @@ export interface AccessLogEntry {
   model_route?: string;
   model_server?: string;
   selected_pod?: string;
+  /** Prefill/decode mode: the pair that answered (or the last one tried); selected_pod is the top-ranked decode pod. */
+  prefill_pod?: string;
+  decode_pod?: string;
   request_id: string;
   backend_type?: string;
   backend_name?: string;
@@ -20,6 +23,8 @@ export interface AccessLogEntry {
   upstream_status_code?: number;
   upstream_attempts?: number;
   error_origin?: 'router' | 'upstream';
+  /** Why a fallback provider served the request (saturated, failing, unavailable). */
+  fallback?: string;
   input_tokens?: number;
   output_tokens?: number;
   ttft_ms?: number;
@@ -54,6 +59,8 @@ export function formatText(e: AccessLogEntry): string {
     ['model_route', e.model_route],
     ['model_server', e.model_server],
     ['selected_pod', e.selected_pod],
+    ['prefill_pod', e.prefill_pod],
+    ['decode_pod', e.decode_pod],
     ['request_id', e.request_id],
     ['backend_type', e.backend_type],
     ['backend_name', e.backend_name],
@@ -61,6 +68,7 @@ export function formatText(e: AccessLogEntry): string {
     ['upstream_status_code', e.upstream_status_code],
     ['upstream_attempts', e.upstream_attempts],
     ['error_origin', e.error_origin],
+    ['fallback', e.fallback],
   ];
   for (const [k, v] of kv) if (v !== undefined && v !== '' && v !== 0) s += ` ${k}=${v}`;
   if (e.input_tokens || e.output_tokens) s += ` tokens=${e.input_tokens ?? 0}/${e.output_tokens ?? 0}`;
@@ -95,10 +103,21 @@ export class AccessLog {
     clean.duration_request_processing = e.duration_request_processing;
     clean.duration_upstream_processing = e.duration_upstream_processing;
     clean.duration_response_processing = e.duration_response_processing;
-    this.out.write(`${this.opts.format === 'json' ? JSON.stringify(clean) : formatText(e)}\n`);
+    const line = `${this.opts.format === 'json' ? JSON.stringify(clean) : formatText(e)}\n`;
+    // Lines of one event-loop turn leave in one write (one syscall or thread-pool job instead of one per request).
+    if (this.pending === '') setImmediate(this.flush);
+    this.pending += line;
   }
 
+  private pending = '';
+  private readonly flush = () => {
+    const text = this.pending;
+    this.pending = '';
+    if (text && this.out && !this.out.destroyed) this.out.write(text);
+  };
+
   close(): Promise<void> {
+    this.flush();
     const out = this.out;
     if (!out || !this.ownStream) return Promise.resolve();
     return new Promise((r) => out.end(r));

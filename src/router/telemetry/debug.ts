@@ -37,8 +37,8 @@ function serverDump(d: DebugDeps) {
     namespace: s.metadata.namespace,
     spec: s.spec,
     associatedPods: (v.endpointsByServer.get(key) ?? []).map((e) => e.state.key),
-    decodePods: [],
-    prefillPods: [],
+    decodePods: (v.pdByServer.get(key)?.decode ?? []).map((e) => e.state.key),
+    prefillPods: (v.pdByServer.get(key)?.prefill ?? []).map((e) => e.state.key),
   }));
 }
 

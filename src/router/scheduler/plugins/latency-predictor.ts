@@ -3,7 +3,7 @@
 // precise KV index), plus decode interference — with coefficients learned online, and prefer the lowest
 // (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
 
-import { type LatencyPrediction, predictTtft, scoresFromPredictions } from '../../kvindex/latency-model.js';
+import { type LatencyPrediction, predictTtft, scoresWithLoadTieBreak } from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';
@@ -18,7 +18,7 @@ export interface DecisionRecord {
   >)[];
 }
 
-const KEEP = 32;
+const KEEP = 64;
 
 export const latencyPredictorPlugin: PluginDefinition = {
   name: 'latency-predictor',
@@ -50,7 +50,11 @@ export const latencyPredictorPlugin: PluginDefinition = {
             ...round(preds[i]),
           })),
         });
-        return scoresFromPredictions(preds.map((p) => p.ttftSec));
+        return scoresWithLoadTieBreak(
+          preds.map((p) => p.ttftSec),
+          eps.map((ep) => ep.state.inflight),
+          coeff.baseSec,
+        );
       },
       onDispatch: (ctx, ep) => kv.dispatch(ctx, ep),
       postSchedule: (ctx, ep) => kv.firstByte(ctx, ep),

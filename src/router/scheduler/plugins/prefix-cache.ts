@@ -13,13 +13,13 @@ export function prefixHashes(h64: H64, model: string, prompt: string, blockSize:
   const bytes = Buffer.from(prompt, 'utf8');
   const out: bigint[] = [];
   let prev = h64(Buffer.from(model, 'utf8'));
+  // One scratch buffer for all blocks (a u64 has at most 20 decimal digits): no two allocations per block.
+  const scratch = Buffer.allocUnsafe(20 + blockSize);
   for (let off = 0; off < bytes.length && out.length < maxBlocks; off += blockSize) {
-    const block = bytes.subarray(off, Math.min(off + blockSize, bytes.length));
-    const head = Buffer.from(prev.toString(10), 'latin1');
-    const buf = Buffer.allocUnsafe(head.length + block.length);
-    head.copy(buf, 0);
-    block.copy(buf, head.length);
-    prev = h64(buf);
+    const end = Math.min(off + blockSize, bytes.length);
+    const headLen = scratch.write(prev.toString(10), 0, 'latin1');
+    bytes.copy(scratch, headLen, off, end);
+    prev = h64(scratch.subarray(0, headLen + end - off));
     out.push(prev);
   }
   return out;
