@@ -136,22 +136,34 @@ export async function liveNames(client: KubeClient, ms: string): Promise<string[
 
 /** Waits until the ModelServing has exactly `names` as live pods, all Ready, and status says `available`. */
 export async function waitConverged(env: MsEnv, ms: string, names: string[], available: number): Promise<Pod[]> {
+  let seen = '';
   return eventually(
     `${ms}: pods ${names.join(',')} Ready and ${available} available`,
     async () => {
-      const pods = await podsOf(env.client, ms);
+      // By label and by name: a pod that merely carries the labels (someone else's) is not one of ours.
+      const pods = (await podsOf(env.client, ms)).filter((p) => p.metadata?.name?.startsWith(`${ms}-`));
+      const cur = await getMs(env.client, ms);
+      const st = cur.status;
+      seen =
+        pods
+          .map(
+            (p) =>
+              `${p.metadata?.name}${p.metadata?.deletionTimestamp ? '(deleting)' : ''}:${p.status?.phase}/${isReady(p)}`,
+          )
+          .join(',') +
+        ` status replicas=${st?.replicas} available=${st?.availableReplicas} observed=${st?.observedGeneration}/${cur.metadata.generation}`;
       const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
       if (pods.length !== names.length) return undefined;
       if (live.map((p) => p.metadata?.name).join() !== [...names].sort().join()) return undefined;
       if (!live.every(isReady)) return undefined;
-      const cur = await getMs(env.client, ms);
-      const st = cur.status;
       if (st?.availableReplicas !== available || st.replicas !== available) return undefined;
       if (st.observedGeneration !== cur.metadata.generation) return undefined;
       return live;
     },
-    180_000,
-  );
+    300_000, // engines start slowly when seven engineers share two cores
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${seen}`);
+  });
 }
 
 /**

@@ -148,9 +148,52 @@ test('kubectl apply the PD example: pods Ready with upstream names, labels, env 
   });
   assert.ok(body.choices?.[0]?.message?.content, 'an answer from a simulated engine');
   assert.equal(body.model, 'deepseek-ai/DeepSeek-V2-Lite', 'the ModelServer rewrote the model name for the engine');
-  await router.close();
+});
+
+test('the router serves the PD example through a ModelServer with pdGroup: prefill and decode legs in one group', async () => {
+  const rt = router;
+  assert.ok(rt, 'the router of the previous test is running');
+  const r = await env.kubectl(['apply', '-f', 'examples/router/pd-modelserver.yaml']);
+  assert.equal(r.status, 0, r.stderr);
+  const metrics = async () => (await fetch(`http://127.0.0.1:${rt.metricsPort}/metrics`)).text();
+  const count = (text: string, leg: 'prefill' | 'decode') =>
+    [
+      ...text.matchAll(
+        new RegExp(
+          `^kthena_router_request_${leg}_duration_seconds_count\\{[^}]*status_code="200"[^}]*\\} (\\d+)`,
+          'gm',
+        ),
+      ),
+    ]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0);
+  const before = await metrics();
+  const body = await eventually('a 200 through the PD ModelServer', async () => {
+    const res = await fetch(`${rt.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'deepseek-v2-lite',
+        messages: [{ role: 'user', content: 'prefill this prompt, then decode somewhere else' }],
+        max_tokens: 6,
+      }),
+    });
+    const b = (await res.json()) as {
+      choices?: { message?: { content?: string } }[];
+      usage?: { completion_tokens?: number };
+    };
+    return res.status === 200 ? b : undefined;
+  });
+  assert.ok(body.choices?.[0]?.message?.content);
+  const after = await metrics();
+  assert.ok(count(after, 'prefill') > count(before, 'prefill'), 'a prefill leg was served');
+  assert.ok(count(after, 'decode') > count(before, 'decode'), 'a decode leg was served');
+  await rt.close();
   router = undefined;
-  assert.equal((await env.kubectl(['delete', '-f', file, '--wait=false'])).status, 0);
+  assert.equal(
+    (await env.kubectl(['delete', '-f', 'examples/modelserving/prefill-decode.yaml', '--wait=false'])).status,
+    0,
+  );
 });
 
 test('kubectl scale 1→3→1: new groups take the next ordinals; scale-down keeps the most expensive to delete', async () => {
