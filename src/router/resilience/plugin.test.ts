@@ -18,7 +18,14 @@ function plugin(over = {}) {
   };
   const metrics = new RouterMetrics();
   const p = new OutlierPlugin({ ...OUTLIER_DEFAULTS, ...over }, { metrics, rand: seeded(1) }, clock);
-  return { p, metrics, advance: (ms: number) => (now += ms), sweep: () => intervals.forEach((f) => f()) };
+  return {
+    p,
+    metrics,
+    advance: (ms: number) => (now += ms),
+    sweep: () => {
+      for (const f of intervals) f();
+    },
+  };
 }
 
 test('plugin args: defaults, durations, and errors naming the key', () => {
