@@ -1,7 +1,7 @@
 // Shared checks for the manifests under deploy/<component>/: load the YAML, compare RBAC rules, and apply with the real
 // kubectl to an in-process local API server (the kinds it serves; the rest are checked statically by the caller).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,9 @@ import type { TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { startApiServer } from '../../src/cluster/apiserver/index.js';
 import { KubeClient } from '../../src/kube/client.js';
+import { kubectl } from '../helpers/run.js';
+
+export { kubectl };
 
 export type Obj = {
   apiVersion: string;
@@ -28,22 +31,6 @@ export function loadManifests(dir: string): { file: string; obj: Obj }[] {
     }
   }
   return out;
-}
-
-/** kubectl must run asynchronously: the API server lives in this process and must keep serving. */
-export function kubectl(
-  args: string[],
-  input?: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('kubectl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
 }
 
 /** Order-insensitive form of RBAC rules, for equality. */

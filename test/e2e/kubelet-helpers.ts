@@ -2,6 +2,9 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { KubeApiError, KubeClient, PODS } from '../../src/kube/index.js';
+import { eventually } from '../helpers/run.js';
+
+export { eventually };
 
 export async function cluster(opts: {
   nodes: number;
@@ -23,22 +26,6 @@ export async function cluster(opts: {
       await c.close();
     },
   };
-}
-
-/** Polls until `fn` returns a value (not undefined/false). Generous ceiling: the machine may be loaded. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export const getPod = (client: KubeClient, name: string, ns = 'default') => client.get<Pod>(PODS, name, ns);

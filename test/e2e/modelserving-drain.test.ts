@@ -3,7 +3,7 @@
 // its pods only while the budget allows (429 otherwise, retried by kubectl), the controller brings evicted
 // instances back on the other node, and the Ready count never drops below replicas − 1.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,36 +17,11 @@ import { type RunningControllerManager, startControllerManager } from '../../src
 import { REFS } from '../../src/controllers/modelserving/controller.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { CRDS } from '../../src/kube/resource.js';
+import { eventually, runCommand as run } from '../helpers/run.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 const REPLICAS = 3;
-
-function run(
-  cmd: string,
-  args: string[],
-  input?: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const MANIFEST = `apiVersion: workload.serving.volcano.sh/v1alpha1
 kind: ModelServing

@@ -13,18 +13,9 @@ import { modelServing, role } from '../../src/controllers/modelserving/testkit.j
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { CRDS } from '../../src/kube/resource.js';
+import { eventually } from '../helpers/run.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('restart back-off across a controller restart', () => {
   let api: ApiServer;

@@ -2,7 +2,7 @@
 // (deploy/crds/lws/), an LWS applied with kubectl gets an owned ModelServing and pods carrying the LWS labels,
 // its status follows the ModelServing, a change reaches the ModelServing, and deleting the LWS cleans up.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,31 +18,10 @@ import { LWS_REF } from '../../src/controllers/modelserving/lws-controller.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { CRDS } from '../../src/kube/resource.js';
+import { eventually, kubectl } from '../helpers/run.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-
-function kubectl(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('kubectl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const lwsManifest = (replicas: number) => `apiVersion: leaderworkerset.x-k8s.io/v1
 kind: LeaderWorkerSet

@@ -12,24 +12,9 @@ import { modelServing, role } from '../../src/controllers/modelserving/testkit.j
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { CRDS } from '../../src/kube/resource.js';
+import { eventually } from '../helpers/run.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function pods(client: KubeClient, prefix: string): Promise<Pod[]> {
   const list = await client.list<Pod>(REFS.pods as never, { namespace: 'default' });

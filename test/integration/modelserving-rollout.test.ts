@@ -1,7 +1,7 @@
 // `kthena rollout history|undo` against the local API server with the controller-manager running: kubectl
 // applies a ModelServing and changes it twice, the history shows three revisions, undo restores a template.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,34 +17,12 @@ import { REFS } from '../../src/controllers/modelserving/controller.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { CRDS } from '../../src/kube/resource.js';
+import { eventually, runCommand as run } from '../helpers/run.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
-type Run = { status: number | null; stdout: string; stderr: string };
-/** Children run asynchronously: the API server lives in this process and must keep serving. */
-function run(cmd: string, args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 const kthena = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args]);
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function manifest(image: string, cause: string): string {
   return `apiVersion: workload.serving.volcano.sh/v1alpha1

@@ -7,7 +7,7 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { RouterError } from '../errors.js';
-import { buildUpstreamBody, type ProxyResult } from '../proxy/forward.js';
+import { buildUpstreamBody, firstChunk, type ProxyResult } from '../proxy/forward.js';
 import { countDataEvents, TailBuffer, UsageChunkFilter, usageFromTail } from '../proxy/usage.js';
 import type { RequestContext } from '../request/context.js';
 import type { ExternalModelProvider } from '../store/resources.js';
@@ -384,27 +384,6 @@ function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promis
     body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     body.on('error', reject);
     body.resume(); // after firstChunk's 'readable' listener the stream is not flowing by itself
-  });
-}
-
-/** Waits for the first body bytes (or end, or failure) without switching the body to flowing mode. */
-function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chunk: Buffer | null; error?: Error }> {
-  return new Promise((resolve) => {
-    const done = (v: { chunk: Buffer | null; error?: Error }) => {
-      body.off('readable', onReadable);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      resolve(v);
-    };
-    const onReadable = () => {
-      const c = body.read() as Buffer | null;
-      if (c !== null) done({ chunk: c });
-    };
-    const onEnd = () => done({ chunk: null });
-    const onError = (e: Error) => done({ chunk: null, error: e });
-    body.on('readable', onReadable);
-    body.on('end', onEnd);
-    body.on('error', onError);
   });
 }
 

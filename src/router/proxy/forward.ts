@@ -279,7 +279,7 @@ export async function proxyWithFailover(
 }
 
 /** Waits for the first bytes of a body (or its end, or its failure) without switching it to flowing mode. */
-function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chunk: Buffer | null; error?: Error }> {
+export function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chunk: Buffer | null; error?: Error }> {
   return new Promise((resolve) => {
     const done = (v: { chunk: Buffer | null; error?: Error }) => {
       body.off('readable', onReadable);
