@@ -38,11 +38,11 @@ test("the ConfigMap is upstream's (kthena-router-config / routerConfiguration) a
   const cm = one('ConfigMap');
   assert.equal(cm.metadata.name, 'kthena-router-config');
   const cfg = parseRouterConfig(cm.data.routerConfiguration, new PluginRegistry(BUILTIN_PLUGINS));
-  // The Helm default, i.e. the router's built-in default.
+  // The router's built-in default (upstream's Helm default is examples/router/router-config.yaml).
   assert.deepEqual(cfg, parseRouterConfig(DEFAULT_ROUTER_CONFIG_YAML, new PluginRegistry(BUILTIN_PLUGINS)));
   assert.deepEqual(
     cfg.scheduler.scores.map((p) => p.name),
-    ['least-request', 'gpu-usage', 'least-latency', 'prefix-cache'],
+    ['latency-predictor'],
   );
 });
 
@@ -90,7 +90,7 @@ test('kubectl applies the router manifests the local control plane serves', asyn
     assert.ok(applied.length >= 4, 'at least Namespace, ServiceAccount, ConfigMap and Service are applied');
     const cm = await kubectl(['get', 'configmap', 'kthena-router-config', '-n', 'kthena-system', '-o', 'json']);
     assert.equal(cm.status, 0, cm.stderr);
-    assert.match(JSON.parse(cm.stdout).data.routerConfiguration, /prefix-cache/);
+    assert.match(JSON.parse(cm.stdout).data.routerConfiguration, /latency-predictor/);
     const sa = await kubectl(['get', 'serviceaccount', '-n', 'kthena-system', '-o', 'name']);
     assert.match(sa.stdout, /serviceaccount\/kthena-router/);
   });
