@@ -7,7 +7,7 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { RouterError } from '../errors.js';
-import { buildUpstreamBody, firstChunk, type ProxyResult } from '../proxy/forward.js';
+import { buildUpstreamBody, firstChunk, HOP_BY_HOP, type ProxyResult } from '../proxy/forward.js';
 import { countDataEvents, TailBuffer, UsageChunkFilter, usageFromTail } from '../proxy/usage.js';
 import type { RequestContext } from '../request/context.js';
 import type { ExternalModelProvider } from '../store/resources.js';
@@ -32,19 +32,9 @@ const ANTHROPIC_PATHS = ['/v1/messages', '/v1/chat/completions'] as const;
 const MAX_BUFFERED = 16 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'set-cookie',
-  'content-length',
-]);
+/** Provider response headers not passed to the client: hop-by-hop, the provider's cookies, and the length (the body
+ *  may be translated). */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'set-cookie', 'content-length']);
 
 export interface ProviderGatewayOptions {
   store: RouterStore;
@@ -354,7 +344,7 @@ export class ProviderGateway {
 
 function passHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !NOT_FORWARDED.has(k)) out[k] = v;
   return out;
 }
 

@@ -9,7 +9,7 @@ import type { UpstreamPools } from './pools.js';
 import { spliceIncludeUsage } from './upstream-body.js';
 import { countDataEvents, TailBuffer, type Usage, UsageChunkFilter, usageFromTail } from './usage.js';
 
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
