@@ -45,6 +45,17 @@ export function buildScenario(
   const rate = 800;
   const gaps = (n: number, r = rate) => gammaGaps(rng(seed + 7), n, r, 1);
   const conc = size === 'full' ? 300 : Math.max(16, Math.round(300 * Math.sqrt(scale * 8)));
+  // Every scenario runs 3 replicas with the same concurrency, KV capacity and speed; only the traffic differs.
+  const scenario = (requests: BenchRequest[], ratePerS: number, describe: string): Scenario => ({
+    name,
+    replicas: 3,
+    requests,
+    gapsSim: gaps(requests.length, ratePerS),
+    maxConcurrency: conc,
+    numGpuBlocks: blocks,
+    speedup,
+    describe,
+  });
   switch (name) {
     case 'kthena-long':
     case 'kthena-short': {
@@ -57,16 +68,11 @@ export function buildScenario(
         outputLen: 128,
         seed,
       });
-      return {
-        name,
-        replicas: 3,
+      return scenario(
         requests,
-        gapsSim: gaps(requests.length),
-        maxConcurrency: conc,
-        numGpuBlocks: blocks,
-        speedup,
-        describe: `${groups} groups × ${per} prompts, system ${long ? 4096 : 256}, question ${long ? 256 : 4096}, output 128, ${rate} req/s, max concurrency ${conc}`,
-      };
+        rate,
+        `${groups} groups × ${per} prompts, system ${long ? 4096 : 256}, question ${long ? 256 : 4096}, output 128, ${rate} req/s, max concurrency ${conc}`,
+      );
     }
     case 'multi-turn': {
       const sessions = size === 'full' ? 512 : size === 'quick' ? 48 : 12;
@@ -79,16 +85,11 @@ export function buildScenario(
         outputLen: 128,
         seed,
       });
-      return {
-        name,
-        replicas: 3,
+      return scenario(
         requests,
-        gapsSim: gaps(requests.length, 100),
-        maxConcurrency: conc,
-        numGpuBlocks: blocks,
-        speedup,
-        describe: `${sessions} sessions × 4 turns over 4 tenants (system 1024, +128 user +128 assistant per turn), 100 req/s`,
-      };
+        100,
+        `${sessions} sessions × 4 turns over 4 tenants (system 1024, +128 user +128 assistant per turn), 100 req/s`,
+      );
     }
     case 'mixed': {
       const n = groups * per;
@@ -102,16 +103,11 @@ export function buildScenario(
         outputLen: 128,
         seed,
       });
-      return {
-        name,
-        replicas: 3,
+      return scenario(
         requests,
-        gapsSim: gaps(requests.length, 400),
-        maxConcurrency: conc,
-        numGpuBlocks: blocks,
-        speedup,
-        describe: `60% long-prefix (Zipf over ${Math.max(4, groups / 2)} groups, 4096+256) and 40% prefix-free (1024) prompts, 400 req/s`,
-      };
+        400,
+        `60% long-prefix (Zipf over ${Math.max(4, groups / 2)} groups, 4096+256) and 40% prefix-free (1024) prompts, 400 req/s`,
+      );
     }
     default:
       throw new Error(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);

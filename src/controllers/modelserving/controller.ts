@@ -83,6 +83,23 @@ export interface ControllerMetrics {
   apiRequest(verb: string, resource: string, ok: boolean): void;
 }
 
+/** Runs one API call and counts it (verb, resource, success) in the controller's metrics. */
+export async function countedApiCall<T>(
+  metrics: ControllerMetrics | undefined,
+  verb: string,
+  r: ResourceRefLike,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    const v = await fn();
+    metrics?.apiRequest(verb, r.plural, true);
+    return v;
+  } catch (err) {
+    metrics?.apiRequest(verb, r.plural, false);
+    throw err;
+  }
+}
+
 export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -310,15 +327,8 @@ export class ModelServingController {
     return 'success';
   }
 
-  private async call<T>(verb: string, r: ResourceRefLike, fn: () => Promise<T>): Promise<T> {
-    try {
-      const v = await fn();
-      this.o.metrics?.apiRequest(verb, r.plural, true);
-      return v;
-    } catch (err) {
-      this.o.metrics?.apiRequest(verb, r.plural, false);
-      throw err;
-    }
+  private call<T>(verb: string, r: ResourceRefLike, fn: () => Promise<T>): Promise<T> {
+    return countedApiCall(this.o.metrics, verb, r, fn);
   }
 
   private async execute(key: string, ms: ModelServing, plan: Plan): Promise<unknown[]> {

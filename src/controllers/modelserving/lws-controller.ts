@@ -1,7 +1,7 @@
 // The LeaderWorkerSet adapter's I/O shell: watches LeaderWorkerSets and the ModelServings they own, and applies
 // the pure decisions of lws.ts (create/replace the ModelServing, write the LWS status). One worker, like
 // upstream. Started by the controller manager only when leaderworkerset.x-k8s.io/v1 is served.
-import type { ControllerMetrics, Logger } from './controller.js';
+import { type ControllerMetrics, countedApiCall, type Logger } from './controller.js';
 import type { InformerLike, KubeClientLike, ResourceRefLike, WorkQueueLike } from './io.js';
 import { isAlreadyExists, isConflict, isNotFound } from './io.js';
 import { decideModelServing, type LeaderWorkerSet, LWS_KIND, lwsStatusFor } from './lws.js';
@@ -110,14 +110,7 @@ export class LwsController {
     }
   }
 
-  private async call<T>(verb: string, r: ResourceRefLike, fn: () => Promise<T>): Promise<T> {
-    try {
-      const v = await fn();
-      this.o.metrics?.apiRequest(verb, r.plural, true);
-      return v;
-    } catch (err) {
-      this.o.metrics?.apiRequest(verb, r.plural, false);
-      throw err;
-    }
+  private call<T>(verb: string, r: ResourceRefLike, fn: () => Promise<T>): Promise<T> {
+    return countedApiCall(this.o.metrics, verb, r, fn);
   }
 }
