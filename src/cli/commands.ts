@@ -6,7 +6,10 @@ import { register as registerBench } from './bench.js';
 import { register as registerCluster } from './cluster.js';
 import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
+import { register as registerCreate } from './create.js';
+import { register as registerDescribe } from './describe.js';
 import { register as registerEngineSim } from './engine-sim.js';
+import { register as registerGet } from './get.js';
 import { register as registerRollout } from './rollout.js';
 import { register as registerRouter } from './router.js';
 import { register as registerStart } from './start.js';
@@ -23,6 +26,9 @@ registrations.push(registerControllerManager);
 registrations.push(registerStart);
 registrations.push(registerBench);
 registrations.push(registerRollout);
+registrations.push(registerGet);
+registrations.push(registerDescribe);
+registrations.push(registerCreate);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -1,7 +1,5 @@
 // `kthena rollout history|undo modelserving/NAME`: revision history and rollback of a ModelServing, read from
 // the ControllerRevisions the ModelServing controller records, against any Kubernetes API (--kubeconfig).
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { REFS } from '../controllers/modelserving/controller.js';
 import {
@@ -16,33 +14,9 @@ import {
 } from '../controllers/modelserving/history.js';
 import { LABEL_NAME } from '../controllers/modelserving/naming.js';
 import type { ControllerRevision, ModelServing } from '../controllers/modelserving/types.js';
-import { KubeApiError, KubeClient } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/index.js';
 import { intArg } from './args.js';
-
-interface ConnOptions {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-}
-
-function connect(o: ConnOptions): KubeClient {
-  const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
-  if (kubeconfig) {
-    const path = resolve(kubeconfig);
-    if (!existsSync(path)) throw new RolloutError(`kubeconfig ${path} does not exist`);
-    return KubeClient.fromKubeconfig(path, o.context);
-  }
-  return KubeClient.fromKubeconfig(undefined, o.context);
-}
-
-/** The server's own message for API errors (`modelservings... "x" not found`), without the request line. */
-function serverMessage(err: unknown): Error {
-  if (err instanceof KubeApiError) {
-    const body = err.body as { message?: unknown } | undefined;
-    if (body && typeof body === 'object' && typeof body.message === 'string') return new Error(body.message);
-  }
-  return err as Error;
-}
+import { type ConnOptions, connOptions, serverMessage, withClient } from './connect.js';
 
 async function load(
   client: KubeClient,
@@ -107,31 +81,15 @@ async function undoOnce(client: KubeClient, namespace: string, name: string, toR
   return `${QUALIFIED}/${name} rolled back to revision ${decision.number}\n`;
 }
 
-function namespaceOf(o: ConnOptions, client: KubeClient): string {
-  return o.namespace ?? client.defaultNamespace ?? 'default';
-}
-
-async function withClient(o: ConnOptions, fn: (c: KubeClient, ns: string) => Promise<string>): Promise<void> {
-  const client = connect(o);
-  try {
-    process.stdout.write(await fn(client, namespaceOf(o, client)));
-  } finally {
-    await client.close();
-  }
-}
-
-function common(cmd: Command): Command {
-  return cmd
-    .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else default)')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context to use');
+async function print(text: Promise<string>): Promise<void> {
+  process.stdout.write(await text);
 }
 
 export function register(program: Command): void {
   const rollout = program
     .command('rollout')
     .description('revision history and rollback of a ModelServing (ControllerRevisions)');
-  common(
+  connOptions(
     rollout
       .command('history')
       .description('list the revisions of modelserving/NAME, or show one with --revision')
@@ -139,9 +97,9 @@ export function register(program: Command): void {
   )
     .option('--revision <n>', 'show the template of this revision', intArg('--revision', 1, 2 ** 31 - 1))
     .action(async (target: string[], o: ConnOptions & { revision?: number }) =>
-      withClient(o, (c, ns) => rolloutHistory(c, ns, target, o.revision)),
+      print(withClient(o, (c, ns) => rolloutHistory(c, ns, target, o.revision))),
     );
-  common(
+  connOptions(
     rollout
       .command('undo')
       .description('roll modelserving/NAME back to the previous revision, or to --to-revision')
@@ -154,6 +112,6 @@ export function register(program: Command): void {
       0,
     )
     .action(async (target: string[], o: ConnOptions & { toRevision: number }) =>
-      withClient(o, (c, ns) => rolloutUndo(c, ns, target, o.toRevision)),
+      print(withClient(o, (c, ns) => rolloutUndo(c, ns, target, o.toRevision))),
     );
 }

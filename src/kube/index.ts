@@ -2,6 +2,7 @@
 export * from './backoff.js';
 export * from './client.js';
 export * from './clock.js';
+export * from './duration.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './informer.js';

@@ -1,5 +1,6 @@
 // Server-side printing: meta.k8s.io/v1 Table conversion. Built-in printers reproduce the columns of
 // kube-apiserver's printers; custom resources use additionalPrinterColumns (JSONPath cells).
+import { age, humanDuration } from '../../kube/index.js';
 import { evalJsonPath } from './jsonpath.js';
 import type { ColumnDefinition, ResourceType, TableConvertor } from './types.js';
 import type { Obj } from './util.js';
@@ -15,43 +16,7 @@ function col(name: string, type = 'string', priority = 0, format = '', descripti
 const NAME_COL = col('Name', 'string', 0, 'name', NAME_DESC);
 const AGE_COL = col('Age', 'string', 0, '', AGE_DESC);
 
-/** Port of apimachinery's duration.HumanDuration thresholds (the AGE format kubectl users know). */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.floor(hours / 24) % 365;
-    const y = Math.floor(hours / 24 / 365);
-    return dy === 0 ? `${y}y` : `${y}y${dy}d`;
-  }
-  return `${Math.floor(hours / 24 / 365)}y`;
-}
-
-export function age(ts: string | undefined, nowMs: number): string {
-  if (!ts) return '<unknown>';
-  const t = Date.parse(ts);
-  if (Number.isNaN(t)) return '<invalid>';
-  return humanDuration(nowMs - t);
-}
+export { age, humanDuration } from '../../kube/index.js';
 
 function simple(columns: ColumnDefinition[], cells: (o: Obj, now: number) => unknown[]): TableConvertor {
   return { columns: () => columns, cells: (o, _v, now) => cells(o, now) };
