@@ -25,7 +25,7 @@ export interface Column {
 export interface CliKind {
   /** The name upstream's CLI lists it under (plural). */
   name: string;
-  /** Every other word that selects it: upstream's aliases, then the API's own resource names. */
+  /** Upstream's aliases; the API's own plural and singular names (modelboosters, modelbooster) select it too. */
   aliases: string[];
   ref: ResourceRef;
   columns: Column[];
@@ -74,7 +74,7 @@ const spec = <T>(o: KubeObject) => ((o as { spec?: T }).spec ?? {}) as Partial<T
 export const CLI_KINDS: CliKind[] = [
   {
     name: 'model-boosters',
-    aliases: ['model-booster', 'modelboosters', 'modelbooster'],
+    aliases: ['model-booster'],
     ref: MODEL_BOOSTERS,
     columns: [NAME, { header: 'STATUS', cell: boosterStatus }, AGE],
     status: boosterStatus,
@@ -82,7 +82,7 @@ export const CLI_KINDS: CliKind[] = [
   },
   {
     name: 'model-servings',
-    aliases: ['ms', 'model-serving', 'modelservings', 'modelserving'],
+    aliases: ['ms', 'model-serving'],
     ref: MODEL_SERVINGS,
     columns: [
       NAME,
@@ -101,14 +101,14 @@ export const CLI_KINDS: CliKind[] = [
   },
   {
     name: 'autoscaling-policies',
-    aliases: ['asp', 'autoscaling-policy', 'autoscalingpolicies', 'autoscalingpolicy'],
+    aliases: ['asp', 'autoscaling-policy'],
     ref: AUTOSCALING_POLICIES,
     columns: [NAME, AGE],
     children: [],
   },
   {
     name: 'model-routes',
-    aliases: ['mroute', 'model-route', 'modelroutes', 'modelroute'],
+    aliases: ['mroute', 'model-route'],
     ref: MODEL_ROUTES,
     columns: [
       NAME,
@@ -120,7 +120,7 @@ export const CLI_KINDS: CliKind[] = [
   },
   {
     name: 'model-servers',
-    aliases: ['mserver', 'model-server', 'modelservers', 'modelserver'],
+    aliases: ['mserver', 'model-server'],
     ref: MODEL_SERVERS,
     columns: [
       NAME,
@@ -135,17 +135,15 @@ export const CLI_KINDS: CliKind[] = [
 /** The kind a word names, or a CliError listing the known words. */
 export function findKind(word: string): CliKind {
   const w = word.toLowerCase();
-  const k = CLI_KINDS.find((c) => c.name === w || c.aliases.includes(w));
+  const k = CLI_KINDS.find(
+    (c) => c.name === w || c.aliases.includes(w) || c.ref.plural === w || c.ref.kind.toLowerCase() === w,
+  );
   if (k) return k;
   throw new CliError(`unknown resource type "${word}"; known: ${knownWords().join(', ')}`);
 }
 
 export function knownWords(): string[] {
-  return [
-    'templates',
-    'template',
-    ...CLI_KINDS.flatMap((c) => [c.name, ...c.aliases.filter((a) => !/^model[a-z]/.test(a))]),
-  ];
+  return ['templates', 'template', ...CLI_KINDS.flatMap((c) => [c.name, ...c.aliases])];
 }
 
 /** Rows of cells (header first) for `objects`, with a NAMESPACE column first when listing every namespace. */
