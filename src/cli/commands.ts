@@ -8,6 +8,7 @@ import { register as registerControllerManager } from './controller-manager.js';
 import { register as registerCrds } from './crds.js';
 import { register as registerCreate } from './create.js';
 import { register as registerDescribe } from './describe.js';
+import { register as registerDownload } from './download.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerGet } from './get.js';
 import { register as registerRollout } from './rollout.js';
@@ -29,6 +30,7 @@ registrations.push(registerRollout);
 registrations.push(registerGet);
 registrations.push(registerDescribe);
 registrations.push(registerCreate);
+registrations.push(registerDownload);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
