@@ -67,9 +67,12 @@ export async function withClient<T>(o: ConnOptions, fn: (c: KubeClient, ns: stri
 }
 
 /** --kubeconfig, --context and -n, as every API-talking subcommand takes them. */
-export function connOptions(cmd: Command): Command {
+export function connOptions(
+  cmd: Command,
+  namespaceHelp = 'namespace (default: the kubeconfig context namespace, else default)',
+): Command {
   return cmd
-    .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace, else default)')
+    .option('-n, --namespace <ns>', namespaceHelp)
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context to use');
 }

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import { parse } from 'yaml';
 import { parseManifests, validate } from '../api/index.js';
 import { buildValues, renderManifest } from './create.js';
+import { describeTemplate } from './describe.js';
 import { getTemplate, getTemplates } from './get.js';
 import { findTemplate, listTemplates, valueKeys } from './templates.js';
 
@@ -155,4 +156,13 @@ test('--dry-run prints a bare manifest that `kthena validate -f` accepts (the ac
   assert.equal(bad.status, 1);
   assert.equal(bad.stdout, '');
   assert.match(bad.stderr, /^kthena: template "nope" does not exist; known templates:/);
+});
+
+test('describe template shows the description, the value keys and the manifest with defaults', () => {
+  const text = describeTemplate('Qwen/Qwen3-Coder-30B-A3B-Instruct-PD-Disaggregated-Mooncake');
+  assert.match(text, /^Name:\s+Qwen\/Qwen3-Coder-30B-A3B-Instruct-PD-Disaggregated-Mooncake$/m);
+  assert.match(text, /^Description:\s+.*Mooncake/m);
+  assert.match(text, /^Values:\s+.*decodeReplicas.*prefillReplicas/m);
+  assert.match(text, /kv-transfer-config: '\{"kv_connector":"MooncakeConnectorV1","kv_role":"kv_consumer"\}'/);
+  assert.throws(() => describeTemplate('nope'), /template "nope" does not exist/);
 });

@@ -138,6 +138,7 @@ export function register(program: Command): void {
     create
       .command('manifest')
       .description('render a model template (see `kthena get templates`), print it, and create it after confirmation'),
+    'namespace of the created objects: the `namespace` value (default: default, as upstream)',
   )
     .requiredOption('-t, --template <name>', 'template name, Vendor/Model or a bare Model')
     .option('-f, --values-file <file>', 'YAML map of template values')

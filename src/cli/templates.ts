@@ -1,5 +1,5 @@
 // The model templates of `kthena create manifest` and `kthena get template(s)`: ModelBooster documents under
-// templates/<Vendor>/<Model>.yaml, rendered with LiquidJS (docs/decisions/0010-liquidjs-model-templates.md).
+// templates/<Vendor>/<Model>.yaml, rendered with LiquidJS (docs/decisions/0004-liquidjs-model-templates.md).
 // Values reach a template as `values.<key>`; each key carries its default in the template (`| default: …`), strings
 // are emitted through `json` (so a value can never break out of its YAML scalar) and counts through `int`.
 import { readdirSync, readFileSync } from 'node:fs';

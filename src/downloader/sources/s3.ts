@@ -1,6 +1,6 @@
 // s3://BUCKET/PREFIX (and obs://, Huawei OBS speaks the S3 API): ListObjectsV2 pages, then a GET per object, on the
 // path-style URL of ENDPOINT. With ACCESS_KEY/SECRET_KEY the requests are signed with AWS Signature V4 by aws4fetch
-// (docs/decisions/0011-downloader-libraries.md); without them they go unsigned (public buckets). REGION defaults
+// (docs/decisions/0005-downloader-libraries.md); without them they go unsigned (public buckets). REGION defaults
 // to us-east-1.
 import { AwsClient } from 'aws4fetch';
 import type { Env, RemoteFile, SourceDriver } from '../driver.js';
