@@ -37,8 +37,11 @@ const indent = (text: string, by = '  ') =>
     .map((l) => by + l)
     .join('\n');
 
+// kubectl describe leaves this one out: it repeats the whole object.
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 function pairs(m: Record<string, string> | undefined): string {
-  const e = Object.entries(m ?? {});
+  const e = Object.entries(m ?? {}).filter(([k]) => k !== LAST_APPLIED);
   return e.length === 0 ? '<none>' : e.map(([k, v]) => `${k}=${v}`).join('\n                ');
 }
 
