@@ -2,8 +2,8 @@
 // `/{repo}/resolve/{rev}/{path}` answered with a redirect to a CDN path, as the real hub does) and ModelScope
 // (`/api/v1/models/…/repo/files`, `/api/v1/models/…/repo?FilePath=…`). It counts file downloads, checks bearer tokens
 // and revisions, and can lie about a file's size (to test truncation) or list a hostile path.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveOnLoopback } from './loopback.js';
 
 export interface FakeRepo {
   files: Record<string, string>;
@@ -106,18 +106,9 @@ export async function startFakeHub(opts: {
     return true;
   };
 
-  const server: Server = createServer((req, res) => {
+  const server = await serveOnLoopback((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (!hf(req, res, url) && !ms(req, res, url)) send(res, 404, { error: 'no route' });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    fetches,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return { ...server, fetches };
 }

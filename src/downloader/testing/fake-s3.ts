@@ -2,8 +2,8 @@
 // keys it checks every request's AWS Signature V4 with its own implementation of the algorithm (independent of the
 // client's signing library), and answers 403 SignatureDoesNotMatch like S3 when it does not match.
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { serveOnLoopback } from './loopback.js';
 
 export interface FakeS3 {
   url: string;
@@ -61,7 +61,7 @@ export async function startFakeS3(opts: {
 }): Promise<FakeS3> {
   const requests: FakeS3['requests'] = [];
   const keys = Object.keys(opts.objects).sort();
-  const server: Server = createServer((req, res) => {
+  const server = await serveOnLoopback((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push({ method: req.method ?? '', path: url.pathname, signed: !!req.headers.authorization });
     const fail = (status: number, code: string, message: string) => {
@@ -94,14 +94,5 @@ export async function startFakeS3(opts: {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return { ...server, requests };
 }
