@@ -2,7 +2,7 @@
 // kubectl, objects (ModelBoosters with hand-written status, since no controller runs here) created by the test, and
 // the CLI run as a child process exactly as a user runs it.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -274,6 +274,31 @@ test('create manifest --yes creates the rendered booster; it then lists', async 
   assert.equal(noTty.status, 1);
   assert.match(noTty.stderr, /refusing to create without confirmation: standard input is not a terminal; pass --yes/);
   await assert.rejects(client.get(MODEL_BOOSTERS, 'qwen-b', 'default'), /not found/);
+});
+
+test('create manifest on a terminal asks [y/N]: no creates nothing, yes creates', {
+  skip: !existsSync('/usr/bin/script') && 'no script(1) for a pseudo-terminal',
+}, async () => {
+  // script(1) gives the command a pseudo-terminal, so stdin is a TTY and the answer comes from the pipe.
+  const onTty = (name: string, answer: string) =>
+    runCommand(
+      'script',
+      [
+        '-qec',
+        `KUBECONFIG=${kubeconfig} ${process.execPath} --import tsx src/cli/main.ts create manifest -t Qwen3-8B --name ${name}`,
+        '/dev/null',
+      ],
+      answer,
+    );
+  const no = await onTty('tty-no', 'n\n');
+  assert.match(no.stdout, /Create these resources\? \[y\/N\][\s\S]*cancelled: nothing was created/);
+  await assert.rejects(client.get(MODEL_BOOSTERS, 'tty-no', 'default'), /not found/);
+  const yes = await onTty('tty-yes', 'y\n');
+  assert.match(yes.stdout, /modelbooster\.workload\.serving\.volcano\.sh\/tty-yes created/);
+  assert.equal(
+    (await client.get<{ metadata: { name: string } }>(MODEL_BOOSTERS, 'tty-yes', 'default')).metadata.name,
+    'tty-yes',
+  );
 });
 
 test('errors name the flag or the kind and exit non-zero; nothing goes to stdout', async () => {
