@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
-import { apiVersionOf, type KubeClient, type KubeObject } from '../kube/index.js';
+import { apiVersionOf, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.js';
 import { CliError, type ConnOptions, connOptions, withClient } from './connect.js';
 import { type CliKind, findKind, formatTable, tableRows } from './resources.js';
 import { findTemplate, listTemplates, valueKeys } from './templates.js';
@@ -54,6 +54,14 @@ export function getTemplate(name: string | undefined, output: Output): Printed {
   return { stdout: source };
 }
 
+/** A 404 on a collection means the API server does not serve the kind: say which CRD is missing and how to add it. */
+export function crdHint(err: unknown, kind: CliKind): unknown {
+  if (!(err instanceof KubeApiError && err.status === 404)) return err;
+  return new CliError(
+    `the API server does not serve ${kind.ref.plural}.${kind.ref.group}: install the Kthena CRDs (kthena crds | kubectl apply -f -)`,
+  );
+}
+
 /** Lists one kind in one namespace (or all) and prints it; `nameFilter` keeps names containing it. */
 export async function getObjects(
   client: KubeClient,
@@ -63,7 +71,11 @@ export async function getObjects(
   o: GetOptions,
   nowMs = Date.now(),
 ): Promise<Printed> {
-  const list = await client.list<KubeObject>(kind.ref, { namespace: o.allNamespaces ? undefined : namespace });
+  const list = await client
+    .list<KubeObject>(kind.ref, { namespace: o.allNamespaces ? undefined : namespace })
+    .catch((err) => {
+      throw crdHint(err, kind);
+    });
   const items = list.items
     .filter((x) => !nameFilter || (x.metadata?.name ?? '').includes(nameFilter))
     .map((x) => ({ apiVersion: apiVersionOf(kind.ref), kind: kind.ref.kind, ...x }))

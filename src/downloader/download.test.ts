@@ -191,6 +191,8 @@ test('s3://: SigV4-signed listing (paged) and gets, checked by the fake; a wrong
       'MissingCredentials',
       /set both ACCESS_KEY and SECRET_KEY/,
     );
+    // obs:// (Huawei OBS) speaks the same API.
+    assert.equal((await download({ source: 'obs://llm/models/qwen', outputDir: outDir(), env })).files, 3);
     await rejectsWith(
       download({ source: 's3://llm/nothing-here', outputDir: outDir(), env }),
       'NotFound',

@@ -318,6 +318,15 @@ test('errors name the flag or the kind and exit non-zero; nothing goes to stdout
     get('ms', undefined, { kubeconfig: join(dir, 'dead') }),
     /cannot reach the API server at http:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
   );
+  const bare = await startApiServer({ port: 0, kubeconfigPath: join(dir, 'bare') });
+  try {
+    await assert.rejects(
+      get('asp', undefined, { kubeconfig: join(dir, 'bare') }),
+      /the API server does not serve autoscalingpolicies\.workload\.serving\.volcano\.sh: install the Kthena CRDs/,
+    );
+  } finally {
+    await bare.close();
+  }
   const cases: [string[], RegExp][] = [
     [['get', 'model-boosters', '-o', 'wide'], /--output must be one of table, yaml, json, got "wide"/],
     [['describe', 'model-booster'], /missing required argument 'name'/],
