@@ -30,10 +30,11 @@ export function register(program: Command): void {
         pvcRoot: o.pvcRoot,
         log: o.quiet ? undefined : (l) => process.stderr.write(`${l}\n`),
       });
+      const what = `${r.files} file${r.files === 1 ? '' : 's'}, ${r.bytes} bytes`;
       process.stdout.write(
         r.status === 'already-complete'
-          ? `${o.outputDir} already holds ${o.source} (${r.files} files, ${r.bytes} bytes): nothing to do\n`
-          : `downloaded ${o.source} to ${o.outputDir} (${r.files} files, ${r.bytes} bytes)\n`,
+          ? `${o.outputDir} already holds ${o.source} (${what}): nothing to do\n`
+          : `downloaded ${o.source} to ${o.outputDir} (${what})\n`,
       );
     });
 }

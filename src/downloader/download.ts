@@ -157,7 +157,7 @@ export async function download(o: DownloadOptions): Promise<DownloadResult> {
     const waited = await existing(out, o.source);
     if (waited) return summary(waited, 'already-complete');
     const files = await driver.list();
-    o.log?.(`${o.source}: ${files.length} files`);
+    o.log?.(`${o.source}: ${files.length} file${files.length === 1 ? '' : 's'} to fetch`);
     await mkdir(tmp, { recursive: true });
     const marker: Marker = {
       source: o.source,
