@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { aggregateExternal, distribute, scalingOrder } from './heterogeneous.js';
 
-const A = { cost: 100, minReplicas: 0, maxReplicas: 4 };
-const B = { cost: 60, minReplicas: 1, maxReplicas: 8 };
+const A = { cost: 100, min: 0, max: 4 };
+const B = { cost: 60, min: 1, max: 8 };
 
 test("the reference's worked example: blocks of 1, 2, 4 ordered by cost", () => {
   const order = scalingOrder([A, B], 200);

@@ -4,9 +4,9 @@
 // cheapest block; scale-down removes the last added, so the most recently started (coldest) units go first. Pure.
 
 export interface CostParam {
-  cost: number;
-  minReplicas: number;
-  maxReplicas: number;
+  cost?: number;
+  min: number;
+  max: number;
 }
 
 export interface Block {
@@ -21,18 +21,19 @@ export function scalingOrder(params: readonly CostParam[], costExpansionRatePerc
   const blocks: (Block & { seq: number })[] = [];
   let seq = 0;
   params.forEach((p, i) => {
-    let remaining = p.maxReplicas - p.minReplicas;
+    let remaining = p.max - p.min;
+    const cost = p.cost ?? 0;
     if (remaining <= 0) return;
     if (costExpansionRatePercent === 100) {
       // Upstream's special case: one block whose cost is not multiplied by its size.
-      blocks.push({ param: i, size: remaining, cost: p.cost, seq: seq++ });
+      blocks.push({ param: i, size: remaining, cost, seq: seq++ });
       return;
     }
     const growth = costExpansionRatePercent / 100;
     let packageLen = 1;
     while (remaining > 0) {
       const size = Math.min(remaining, Math.max(Math.trunc(packageLen), 1));
-      blocks.push({ param: i, size, cost: p.cost * size, seq: seq++ });
+      blocks.push({ param: i, size, cost: cost * size, seq: seq++ });
       remaining -= size;
       packageLen *= growth;
     }
@@ -43,9 +44,9 @@ export function scalingOrder(params: readonly CostParam[], costExpansionRatePerc
 
 /** Replicas per param that serve `total` along the order (clamped to the sum of minimums and maximums). */
 export function distribute(params: readonly CostParam[], order: readonly Block[], total: number): number[] {
-  const out = params.map((p) => p.minReplicas);
+  const out = params.map((p) => p.min);
   const minTotal = out.reduce((a, b) => a + b, 0);
-  const maxTotal = params.reduce((a, p) => a + Math.max(p.minReplicas, p.maxReplicas), 0);
+  const maxTotal = params.reduce((a, p) => a + Math.max(p.min, p.max), 0);
   let remaining = Math.min(maxTotal, Math.max(minTotal, total)) - minTotal;
   for (const b of order) {
     if (remaining <= 0) break;
