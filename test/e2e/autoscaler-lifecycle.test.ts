@@ -81,16 +81,14 @@ test('lifecycle: huge target → minReplicas; small target → scale up; status 
   await eventually('scaled up to maxReplicas 3', async () =>
     (await getMs(env.client, 'as-life')).spec.replicas === 3 ? true : undefined,
   );
-  const events = await env.client.list<any>(EVENTS, { namespace: 'default' });
-  const rescales = events.items.filter((e) => e.involvedObject?.name === 'as-life' && e.reason === 'SuccessfulRescale');
-  assert.ok(
-    rescales.some((e) => /2 → 1/.test(e.message)),
-    JSON.stringify(rescales.map((e) => e.message)),
-  );
-  assert.ok(
-    rescales.some((e) => /1 → 3/.test(e.message)),
-    JSON.stringify(rescales.map((e) => e.message)),
-  );
+  // Events are written after the scale, best effort: wait for both.
+  await eventually('SuccessfulRescale events for 2 → 1 and 1 → 3', async () => {
+    const events = await env.client.list<any>(EVENTS, { namespace: 'default' });
+    const msgs = events.items
+      .filter((e) => e.involvedObject?.name === 'as-life' && e.reason === 'SuccessfulRescale')
+      .map((e) => e.message as string);
+    return msgs.some((m) => /2 → 1/.test(m)) && msgs.some((m) => /1 → 3/.test(m)) ? true : undefined;
+  });
   const described = await kubectlOk(['describe', 'autoscalingpolicy', 'as-life']);
   assert.match(described, /Last Decisions/);
   assert.match(described, /SuccessfulRescale/);

@@ -73,7 +73,7 @@ const unit = (sources: Unit['sources'], targets: Record<string, number>): Unit =
 });
 const podSource = (family: string, role?: string): Source => ({
   kind: 'pod',
-  family,
+  families: [family],
   path: '/metrics',
   port,
   selector: { matchLabels: role ? { 'modelserving.volcano.sh/role': role } : {}, matchExpressions: [] },
@@ -132,4 +132,37 @@ test('role selectors pick only that role', async () => {
     0,
   );
   assert.equal(o.metrics?.get('waiting'), waiting + 1, 'the decode pod (unreachable IP) was not scraped');
+});
+
+test("built-in metric names read vLLM's or SGLang's family from the engine port in the pod spec", async () => {
+  const c = new MetricCollector();
+  const u = unit(
+    new Map([
+      [
+        'q',
+        {
+          kind: 'pod',
+          families: ['sglang:num_queue_reqs', 'vllm:num_requests_waiting'],
+          path: '/metrics',
+          selector: {},
+        } as Source,
+      ],
+    ]),
+    { q: 5 },
+  );
+  const p = entry('a');
+  p.spec = {
+    containers: [
+      {
+        name: 'engine',
+        ports: [
+          { containerPort: 9, name: 'grpc' },
+          { containerPort: port, name: 'http' },
+        ],
+      },
+    ],
+  };
+  const o = await c.observe(u, 1, [p], 0);
+  assert.equal(o.error, undefined);
+  assert.equal(o.metrics?.get('q'), waiting + 1, 'fell through to the vLLM name on the port named http');
 });

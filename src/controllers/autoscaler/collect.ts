@@ -24,6 +24,12 @@ export const fetchText: FetchText = async (url, signal) => {
   return body;
 };
 
+/** The engine's port: the entry container's port named http, else its first port, else vLLM's default 8000. */
+export function enginePort(p: Pod): number {
+  const ports = (p.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  return (ports.find((x) => x.name === 'http') ?? ports[0])?.containerPort ?? 8000;
+}
+
 const isReady = (p: Pod) =>
   p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
@@ -67,7 +73,7 @@ export class MetricCollector {
         }
         continue;
       }
-      const key = JSON.stringify([src.path, src.port, src.selector]);
+      const key = JSON.stringify([src.path, src.port ?? 'engine', src.selector]);
       const group = podSources.get(key) ?? { source: src, metrics: [] };
       group.metrics.push(metric);
       podSources.set(key, group);
@@ -121,8 +127,9 @@ export class MetricCollector {
     texts.forEach((text, i) => {
       const pod = pods[i]!;
       for (const metric of metrics) {
-        const v = this.valueOf(text, src.family, pod, now);
-        if (v === undefined) throw new Error(`pod ${pod.metadata?.name}: metric ${src.family} not found`);
+        const v = this.valueOf(text, src.families, pod, now);
+        if (v === undefined)
+          throw new Error(`pod ${pod.metadata?.name}: metric ${src.families.join(' or ')} not found`);
         sums.set(metric, (sums.get(metric) ?? 0) + v);
       }
     });
@@ -135,16 +142,21 @@ export class MetricCollector {
     const host = ip.includes(':') ? `[${ip}]` : ip;
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      return await this.fetch(`http://${host}:${src.port}${src.path}`, signal);
+      return await this.fetch(`http://${host}:${src.port ?? enginePort(pod)}${src.path}`, signal);
     } catch (err) {
       throw new Error(`scrape of pod ${pod.metadata?.name} failed: ${(err as Error).message}`);
     }
   }
 
   /** Counter/gauge: the sum of all series. Histogram: p95 of the recent window (first series). */
-  private valueOf(text: string, family: string, pod: Pod, now: number): number | undefined {
-    const f = readFamily(text, family);
+  private valueOf(text: string, families: readonly string[], pod: Pod, now: number): number | undefined {
+    let f: ReturnType<typeof readFamily>;
+    for (const name of families) {
+      f = readFamily(text, name);
+      if (f) break;
+    }
     if (!f) return undefined;
+    const family = f.name;
     if (f.type === 'histogram') {
       const h = f.histograms[0]!;
       const key = `${pod.metadata?.uid ?? pod.metadata?.name}/${family}`;

@@ -76,6 +76,7 @@ export class AutoscalerController {
         const inner = new AbortController();
         const done = () => {
           this.kicked = undefined;
+          signal.removeEventListener('abort', done);
           inner.abort();
           resolve();
         };

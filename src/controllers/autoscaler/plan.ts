@@ -14,7 +14,15 @@ import {
 import type { Behavior, StableRule } from './behavior.js';
 
 export type Source =
-  | { kind: 'pod'; family: string; path: string; port: number; selector: LabelSelector }
+  | {
+      kind: 'pod';
+      /** Family names to read; the first one the pod exposes counts (vLLM and SGLang spell them differently). */
+      families: string[];
+      path: string;
+      /** Undefined: the engine's port, read from each pod's spec. */
+      port?: number;
+      selector: LabelSelector;
+    }
   | { kind: 'prometheus'; serverURL: string; query: string };
 
 export interface Unit {
@@ -93,7 +101,7 @@ function sourcesOf(
     else if (src.pod) {
       out.set(name, {
         kind: 'pod',
-        family: src.pod.name || name,
+        families: [src.pod.name || name],
         path: src.pod.uri ?? '/metrics',
         port: src.pod.port ?? 8100,
         selector: {
@@ -104,6 +112,38 @@ function sourcesOf(
     }
   }
   return out;
+}
+
+/**
+ * Metric names that work with no metricSources entry (beyond upstream): scraped from each entry pod's engine port,
+ * under vLLM's or SGLang's family name, whichever the engine serves. Histograms give the p95 of the recent window.
+ */
+export const BUILTIN_METRICS: Readonly<Record<string, readonly string[]>> = {
+  num_requests_waiting: ['vllm:num_requests_waiting', 'sglang:num_queue_reqs'],
+  num_requests_running: ['vllm:num_requests_running', 'sglang:num_running_reqs'],
+  kv_cache_usage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'sglang:token_usage'],
+  ttft_p95_seconds: ['vllm:time_to_first_token_seconds', 'sglang:time_to_first_token_seconds'],
+  itl_p95_seconds: [
+    'vllm:inter_token_latency_seconds',
+    'vllm:time_per_output_token_seconds',
+    'sglang:inter_token_latency_seconds',
+  ],
+  e2e_p95_seconds: ['vllm:e2e_request_latency_seconds', 'sglang:e2e_request_latency_seconds'],
+};
+
+/** Adds the built-in source for every target metric that has none. */
+function withBuiltins(sources: Map<string, Source>, targets: Map<string, number>, extraLabels: Record<string, string>) {
+  for (const name of targets.keys()) {
+    const families = BUILTIN_METRICS[name];
+    if (sources.has(name) || !families) continue;
+    sources.set(name, {
+      kind: 'pod',
+      families: [...families],
+      path: '/metrics',
+      selector: { matchLabels: { ...extraLabels }, matchExpressions: [] },
+    });
+  }
+  return sources;
 }
 
 function refName(ref: { name?: string; kind?: string } | undefined, where: string): string {
@@ -139,7 +179,7 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
       min: h.minReplicas,
       max: h.maxReplicas,
       targets: targets(),
-      sources: sourcesOf(h.target.metricSources, {}),
+      sources: withBuiltins(sourcesOf(h.target.metricSources, {}), targets(), {}),
     };
     return { ...base, kind: 'homogeneous', units: [unit] };
   }
@@ -153,7 +193,7 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
         min: p.minReplicas,
         max: p.maxReplicas,
         targets: targets(),
-        sources: sourcesOf(p.target.metricSources, {}),
+        sources: withBuiltins(sourcesOf(p.target.metricSources, {}), targets(), {}),
         cost: p.cost ?? 0,
       };
     });
@@ -166,6 +206,10 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
     .map((role): Unit => {
       const r = d.roles[role]!;
       const fixed = r.maxReplicas > 0 && r.minReplicas === r.maxReplicas;
+      const roleTargets = fixed
+        ? new Map<string, number>()
+        : targetsOf(r.metrics ?? spec.metrics, `spec.disaggregatedTarget.roles.${role}.metrics`);
+      const roleLabel = { 'modelserving.volcano.sh/role': role };
       return {
         key: `${name}/${role}`,
         namespace: d.targetRef.namespace || ns,
@@ -173,10 +217,8 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
         role,
         min: r.minReplicas,
         max: r.maxReplicas,
-        targets: fixed
-          ? new Map()
-          : targetsOf(r.metrics ?? spec.metrics, `spec.disaggregatedTarget.roles.${role}.metrics`),
-        sources: sourcesOf(r.metricSources, { 'modelserving.volcano.sh/role': role }),
+        targets: roleTargets,
+        sources: withBuiltins(sourcesOf(r.metricSources, roleLabel), roleTargets, roleLabel),
       };
     });
   const rc = d.ratioConstraint;

@@ -102,7 +102,7 @@ test('disaggregated: fixed roles stay fixed, the ratio is enforced after correct
         'pd/decode',
         {
           kind: 'pod',
-          family: 'w',
+          families: ['w'],
           path: '/metrics',
           port: 8000,
           selector: { matchLabels: { 'modelserving.volcano.sh/role': 'decode' }, matchExpressions: [] },
@@ -112,7 +112,7 @@ test('disaggregated: fixed roles stay fixed, the ratio is enforced after correct
         'pd/prefill',
         {
           kind: 'pod',
-          family: 'w',
+          families: ['w'],
           path: '/metrics',
           port: 8000,
           selector: { matchLabels: { 'modelserving.volcano.sh/role': 'prefill' }, matchExpressions: [] },
@@ -243,4 +243,28 @@ test('a policy without behavior gets upstream webhook defaults (5 min scale-down
   assert.equal(plan.behavior.scaleDown.stabilizationWindowMs, 300_000);
   assert.equal(plan.behavior.scaleUp.instances, 4);
   assert.equal(plan.behavior.panic.holdMs, 0);
+});
+
+test('built-in metric names need no metricSources; explicit sources win', () => {
+  const plan = planOf(
+    policy({
+      metrics: [
+        { name: 'num_requests_waiting', targetValue: '4' },
+        { name: 'kv_cache_usage', targetValue: '800m' },
+      ],
+      homogeneousTarget: {
+        minReplicas: 1,
+        maxReplicas: 4,
+        target: { targetRef: { name: 'ms' }, metricSources: { kv_cache_usage: pod('my_kv', 9000) } },
+      },
+    }),
+  );
+  const src = plan.units[0]!.sources;
+  assert.deepEqual(src.get('num_requests_waiting'), {
+    kind: 'pod',
+    families: ['vllm:num_requests_waiting', 'sglang:num_queue_reqs'],
+    path: '/metrics',
+    selector: { matchLabels: {}, matchExpressions: [] },
+  });
+  assert.deepEqual((src.get('kv_cache_usage') as any).families, ['my_kv']);
 });
