@@ -11,15 +11,16 @@ import { type Clock, realClock } from '../kube/clock.js';
 import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
-import { AUTOSCALING_POLICIES, type KubeObject } from '../kube/resource.js';
+import { AUTOSCALING_POLICIES, type KubeObject, MODEL_SERVERS } from '../kube/resource.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import { AutoscalerController } from './autoscaler/index.js';
+import { AUTOSCALER_RBAC_RULES, AutoscalerController } from './autoscaler/index.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
   type ControllerMetrics,
   ModelServingController,
   modelServingIndex,
+  RBAC_RULES,
   REFS,
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
@@ -89,6 +90,9 @@ export function enabledControllers(spec: string | undefined, known: readonly str
   const out = known.filter((n) => (all || on.has(n)) && !off.has(n));
   return out.length > 0 ? out : [...known];
 }
+
+/** Everything the controller manager's ClusterRole must grant (deploy/controller-manager/rbac.yaml). */
+export const CONTROLLER_MANAGER_RBAC_RULES = [...RBAC_RULES, ...AUTOSCALER_RBAC_RULES];
 
 const PODGROUP_CRD = 'podgroups.scheduling.volcano.sh';
 const CRDS: ResourceRefLike = {
@@ -294,6 +298,7 @@ async function startAutoscaler(
     policies: new Informer<any>(client, AUTOSCALING_POLICIES, common),
     modelServings: new Informer<any>(client, REFS.modelServings, common),
     pods: new Informer<any>(client, REFS.pods, { ...common, labelSelector: CHILD_SELECTOR }),
+    modelServers: new Informer<any>(client, MODEL_SERVERS, common),
   };
   const all = Object.values(informers);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));

@@ -92,6 +92,11 @@ export class MetricCollector {
           labelSelectorMatches(source.selector, p.metadata?.labels),
       );
       if (selected.length === 0) {
+        // At zero replicas there is nothing to scrape and nothing running: every pod metric is 0.
+        if (current === 0) {
+          for (const m of names) metrics.set(m, 0);
+          continue;
+        }
         errors.push('no entry pods match');
         failed = true;
         continue;

@@ -6,29 +6,49 @@
 // written for every target kind.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
-import type { AutoscalingPolicy, AutoscalingPolicyStatus, ModelServing } from '../../api/index.js';
+import type { AutoscalingPolicy, AutoscalingPolicyStatus, ModelServer, ModelServing } from '../../api/index.js';
 import {
   AUTOSCALING_POLICIES,
   type Clock,
   type EventRecorder,
   type KubeClient,
+  MODEL_SERVERS,
   MODEL_SERVINGS,
   sleep,
 } from '../../kube/index.js';
 import type { ControllerMetrics } from '../modelserving/controller.js';
 import type { InformerLike } from '../modelserving/io.js';
 import { type FetchText, MetricCollector } from './collect.js';
-import { PlanError, planOf, type ScalingPlan } from './plan.js';
+import { DEMAND_ANNOTATION, frontingServers, pendingDemand, SCALE_TO_ZERO_ANNOTATION } from './demand.js';
+import { PlanError, planOf, type ScalingPlan, type Unit } from './plan.js';
 import { type PolicyOutcome, PolicyScaler, type UnitObservation } from './scaler.js';
 import { type CycleResult, statusOf } from './status.js';
 
 export const DEFAULT_SYNC_PERIOD_MS = 15_000;
+
+/**
+ * The API permissions the autoscaler needs beyond the ModelServing controller's (deploy/controller-manager/rbac.yaml
+ * holds both; test/e2e/modelserving-deploy.test.ts keeps them equal).
+ */
+export const AUTOSCALER_RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['autoscalingpolicies'], verbs: ['list', 'watch'] },
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['autoscalingpolicies/status'], verbs: ['update'] },
+  // homogeneous/heterogeneous targets scale through the scale subresource; disaggregated roles by JSON patch
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings/scale'], verbs: ['patch'] },
+  { apiGroups: ['workload.serving.volcano.sh'], resources: ['modelservings'], verbs: ['patch'] },
+  // scale to zero: mark fronting ModelServers, read the routers' demand stamps
+  { apiGroups: ['networking.serving.volcano.sh'], resources: ['modelservers'], verbs: ['list', 'watch', 'patch'] },
+  // repeated Events are aggregated by patching their count
+  { apiGroups: [''], resources: ['events'], verbs: ['patch'] },
+];
 
 export interface AutoscalerOptions {
   client: KubeClient;
   policies: InformerLike<AutoscalingPolicy>;
   modelServings: InformerLike<ModelServing>;
   pods: InformerLike<Pod>;
+  /** ModelServers, for scale to zero (absent: no scale-from-zero signalling). */
+  modelServers?: InformerLike<ModelServer>;
   clock: Clock;
   log: Logger;
   syncPeriodMs?: number;
@@ -53,6 +73,10 @@ export class AutoscalerController {
   private readonly entries = new Map<string, Entry>();
   private readonly collector: MetricCollector;
   private kicked: (() => void) | undefined;
+  /** When each unit (`policy key|unit key`) was last scaled to zero: older demand does not count. */
+  private readonly zeroAt = new Map<string, number>();
+  /** ModelServers that front some scale-to-zero target in the current pass. */
+  private wantMarked = new Set<string>();
 
   constructor(private readonly o: AutoscalerOptions) {
     this.collector = new MetricCollector(o.fetch);
@@ -60,6 +84,10 @@ export class AutoscalerController {
     o.policies.on('add', () => this.kick());
     o.policies.on('update', (a, b) => {
       if (a.metadata?.generation !== b.metadata?.generation) this.kick();
+    });
+    // A router stamped demand on a ModelServer: a target at zero may need a replica now.
+    o.modelServers?.on('update', (a, b) => {
+      if (a.metadata?.annotations?.[DEMAND_ANNOTATION] !== b.metadata?.annotations?.[DEMAND_ANNOTATION]) this.kick();
     });
   }
 
@@ -92,6 +120,7 @@ export class AutoscalerController {
     const policies = this.o.policies.list();
     const live = new Set(policies.map(keyOf));
     for (const k of this.entries.keys()) if (!live.has(k)) this.entries.delete(k);
+    this.wantMarked = new Set();
     for (const p of policies) {
       const started = this.o.clock.now();
       try {
@@ -103,6 +132,7 @@ export class AutoscalerController {
       }
     }
     this.collector.prune(new Set(this.o.pods.list().map((p) => p.metadata?.uid ?? '')));
+    await this.unmarkStale();
     this.o.onPass?.(this.o.clock.now());
   }
 
@@ -145,7 +175,9 @@ export class AutoscalerController {
         result.targetError = `ModelServing ${u.namespace}/${u.modelServing} has no role ${u.role}`;
         break;
       }
-      obs.set(u.key, await this.collector.observe(u, current, this.o.pods.list(u.namespace), now));
+      const o = await this.collector.observe(u, current, this.o.pods.list(u.namespace), now);
+      if (u.min === 0) o.demand = await this.scaleToZero(keyOf(p), u, ms, current, now);
+      obs.set(u.key, o);
     }
     if (!result.targetError) {
       result.outcome = e.scaler.evaluate(obs, now);
@@ -193,8 +225,42 @@ export class AutoscalerController {
         this.o.metrics?.apiRequest('patch', 'modelservings/scale', true);
       }
     }
-    for (const d of changed)
+    for (const d of changed) {
+      if (d.desired === 0) this.zeroAt.set(`${keyOf(p)}|${d.unit.key}`, this.o.clock.now());
       this.event(p, 'Normal', 'SuccessfulRescale', `${d.unit.key}: ${d.current} → ${d.desired} (${d.reason})`);
+    }
+  }
+
+  /**
+   * A target that may scale to zero: mark its ModelServers so routers hold requests while it has no pod, and report
+   * whether a router has stamped demand since the target last went to zero.
+   */
+  private async scaleToZero(policy: string, u: Unit, ms: ModelServing, current: number, now: number): Promise<boolean> {
+    const servers = this.o.modelServers ? frontingServers(ms, this.o.modelServers.list(u.namespace)) : [];
+    for (const s of servers) {
+      const key = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
+      this.wantMarked.add(key);
+      if (s.metadata?.annotations?.[SCALE_TO_ZERO_ANNOTATION] !== 'true') await this.annotate(s, 'true');
+    }
+    if (current > 0) return false;
+    return pendingDemand(servers, now, this.zeroAt.get(`${policy}|${u.key}`) ?? 0) !== undefined;
+  }
+
+  /** The autoscaler owns the scale-to-zero mark: ModelServers no policy needs it on any more lose it. */
+  private async unmarkStale(): Promise<void> {
+    for (const s of this.o.modelServers?.list() ?? []) {
+      const key = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
+      if (s.metadata?.annotations?.[SCALE_TO_ZERO_ANNOTATION] === 'true' && !this.wantMarked.has(key))
+        await this.annotate(s, null).catch((err: unknown) =>
+          this.o.log.warn({ server: key, err: (err as Error).message }, 'could not clear the scale-to-zero mark'),
+        );
+    }
+  }
+
+  private async annotate(s: ModelServer, value: string | null): Promise<void> {
+    const patch = { metadata: { annotations: { [SCALE_TO_ZERO_ANNOTATION]: value } } };
+    await this.o.client.patch(MODEL_SERVERS, s.metadata?.name ?? '', s.metadata?.namespace, patch, 'merge');
+    this.o.metrics?.apiRequest('patch', 'modelservers', true);
   }
 
   private event(p: AutoscalingPolicy, type: 'Normal' | 'Warning', reason: string, message: string): void {

@@ -3,7 +3,13 @@
 // scaler); collect.ts and controller.ts are the I/O shell.
 export { type Behavior, correct, ScalingHistory } from './behavior.js';
 export { type FetchText, fetchText, MetricCollector } from './collect.js';
-export { AutoscalerController, type AutoscalerOptions, currentReplicas, DEFAULT_SYNC_PERIOD_MS } from './controller.js';
+export {
+  AUTOSCALER_RBAC_RULES,
+  AutoscalerController,
+  type AutoscalerOptions,
+  currentReplicas,
+  DEFAULT_SYNC_PERIOD_MS,
+} from './controller.js';
 export { distribute, scalingOrder } from './heterogeneous.js';
 export { behaviorOf, PlanError, planOf, type ScalingPlan, type Unit } from './plan.js';
 export { enforceRatio } from './ratio.js';

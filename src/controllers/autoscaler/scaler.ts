@@ -17,6 +17,8 @@ export interface UnitObservation {
   unready: number;
   /** Why the pod metrics could not be read (the unit is skipped this cycle). */
   error?: string;
+  /** At zero replicas, requests are waiting at a router (scale-to-zero targets only). */
+  demand?: boolean;
 }
 
 export interface MetricValue {
@@ -103,6 +105,7 @@ export class PolicyScaler {
   }
 
   private decide(u: Unit, o: UnitObservation, now: number): UnitDecision | { skip: string } {
+    if (o.current === 0 && o.demand) return this.fromZero(u, o, now);
     if (o.error && o.external.size === 0) return { skip: `${u.key}: ${o.error}` };
     const rec = recommend({
       current: o.current,
@@ -133,6 +136,22 @@ export class PolicyScaler {
     };
   }
 
+  /** Requests wait at a router for a target at zero: one replica (or the minimum) at once, past any window. */
+  private fromZero(u: Unit, o: UnitObservation, now: number): UnitDecision {
+    const desired = Math.max(1, u.min);
+    // Recorded like a panic scale-up: the stabilisation window then keeps it from dropping back at once.
+    correct(this.history(u.key), { recommended: desired, current: desired, min: u.min, max: u.max, now });
+    return {
+      unit: u,
+      current: 0,
+      recommended: desired,
+      desired,
+      mode: 'Stable',
+      reason: 'scale from zero: requests are waiting at the router',
+      metrics: valuesOf(u, o),
+    };
+  }
+
   private heterogeneous(obs: ReadonlyMap<string, UnitObservation>, now: number): PolicyOutcome {
     const units = this.plan.units;
     let current = 0;
@@ -156,7 +175,10 @@ export class PolicyScaler {
     const min = units.reduce((a, u) => a + u.min, 0);
     const max = units.reduce((a, u) => a + u.max, 0);
     const targets = units[0]!.targets;
-    const rec = recommend({ current, min, max, tolerance: this.plan.tolerance, targets, unready, ready, external });
+    const demand = current === 0 && units.some((u) => obs.get(u.key)?.demand);
+    const rec = demand
+      ? ({ kind: 'replicas', replicas: Math.max(1, min), by: 'demand' } as const)
+      : recommend({ current, min, max, tolerance: this.plan.tolerance, targets, unready, ready, external });
     const seen = units.flatMap((u) => valuesOf(u, obs.get(u.key)));
     if (rec.kind === 'skip') return { kind: 'skip', reason: rec.reason, metrics: seen };
     const c = correct(this.history('*'), { recommended: rec.replicas, current, min, max, now, heterogeneous: true });
