@@ -380,10 +380,27 @@ d(w.DisaggregatedStatus, 'Scaling state of a disaggregated target.', {
   ratioStatus: 'The observed ratio.',
   ratioAdjusted: 'Whether the last recommendation was changed to honour the ratio constraint.',
 });
+d(w.ScalingMetricObservation, 'One metric value the autoscaler read (beyond upstream).', {
+  name: 'Metric name as in spec.metrics.',
+  value: 'Value read this cycle (summed over ready pods for pod metrics), as a decimal string.',
+  targetValue: 'The target it was compared with.',
+  source: 'Where it was read: pod (scraped from entry pods) or prometheus (an instant query).',
+});
+d(w.ScalingDecision, 'The last scaling decision for one target or role (beyond upstream).', {
+  target: 'ModelServing name, or ModelServing/role for disaggregated targets.',
+  time: 'When the decision was made.',
+  currentReplicas: 'Replicas before the decision.',
+  recommendedReplicas: 'What the metrics asked for, before stabilisation and rate limits.',
+  desiredReplicas: 'What was written after panic/stable correction, bounds and ratio.',
+  mode: 'Stable or Panic.',
+  reason: 'Why: the deciding metric, or why the cycle was skipped.',
+  metrics: 'The metric values seen.',
+});
 d(w.AutoscalingPolicyStatus, 'Observed state, written by the autoscaler.', {
   observedGeneration: 'The generation this status describes.',
-  conditions: 'Ready and TargetFound (disaggregated targets).',
-  homogeneousStatus: 'Declared upstream, not written.',
-  heterogeneousStatus: 'Declared upstream, not written.',
+  conditions: 'Ready and TargetFound (written for every target kind; upstream writes them for disaggregated only).',
+  homogeneousStatus: 'Replicas and mode of the homogeneous target (declared but never written upstream).',
+  heterogeneousStatus: 'Replicas per heterogeneous target (declared but never written upstream).',
+  lastDecisions: 'The last decision per target or role, with the metric values behind it (beyond upstream).',
   disaggregatedStatus: 'Per-role replicas and the current ratio.',
 });

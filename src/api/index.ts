@@ -29,6 +29,7 @@ export { formatPath, MAX_PROBLEMS_PER_DOCUMENT, type Problem } from './problems.
 export { isDns1035Label, isDns1123Label, isDns1123Subdomain } from './rules/metadata.js';
 export { compileRe2 } from './rules/util.js';
 export type { JsonSchema } from './schema-check.js';
+export { labelSelectorMatches } from './selector.js';
 export {
   isRegisteredKind,
   type KindValidator,

@@ -392,12 +392,34 @@ export const DisaggregatedStatus = Type.Object({
 });
 export type DisaggregatedStatus = Static<typeof DisaggregatedStatus>;
 
+/** Beyond upstream (ADR 0002: status only): what the autoscaler saw and decided, so `kubectl describe` explains it. */
+export const ScalingMetricObservation = Type.Object({
+  name: Str(),
+  value: Optional(Str()),
+  targetValue: Optional(Str()),
+  source: Optional(Enum(['pod', 'prometheus'] as const)),
+});
+export type ScalingMetricObservation = Static<typeof ScalingMetricObservation>;
+
+export const ScalingDecision = Type.Object({
+  target: Optional(Str()),
+  time: Optional(Time()),
+  currentReplicas: Optional(Int32()),
+  recommendedReplicas: Optional(Int32()),
+  desiredReplicas: Optional(Int32()),
+  mode: Optional(Enum(['Stable', 'Panic'] as const)),
+  reason: Optional(Str()),
+  metrics: Optional(Type.Array(ScalingMetricObservation)),
+});
+export type ScalingDecision = Static<typeof ScalingDecision>;
+
 export const AutoscalingPolicyStatus = Type.Object({
   observedGeneration: Optional(Int64()),
   conditions: Optional(conditionsList()),
   homogeneousStatus: Optional(TargetScalingStatus),
   heterogeneousStatus: Optional(Type.Array(TargetScalingStatus)),
   disaggregatedStatus: Optional(DisaggregatedStatus),
+  lastDecisions: Optional(Type.Array(ScalingDecision)),
 });
 export type AutoscalingPolicyStatus = Static<typeof AutoscalingPolicyStatus>;
 

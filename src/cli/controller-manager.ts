@@ -1,4 +1,4 @@
-// `kthena controller-manager`: the Kthena controllers (today: modelserving) against any Kubernetes API,
+// `kthena controller-manager`: the Kthena controllers (modelserving, autoscaler) against any Kubernetes API,
 // with optional Lease leader election, /healthz, /readyz and Prometheus /metrics.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -47,6 +47,7 @@ export interface ControllerManagerCliOptions {
   webhookPort: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  autoscalingSyncPeriodSeconds: number;
 }
 
 /** The namespace of the Lease: the flag, else POD_NAMESPACE, else the service account's, else default. */
@@ -60,7 +61,7 @@ function leaseNamespace(o: ControllerManagerCliOptions): string {
 export function register(program: Command): void {
   program
     .command('controller-manager')
-    .description('run the Kthena controllers (modelserving) against a Kubernetes API server')
+    .description('run the Kthena controllers (modelserving, autoscaler) against a Kubernetes API server')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--workers <n>', 'work queue workers per controller', intArg('--workers', 1, 256), 5)
@@ -84,6 +85,12 @@ export function register(program: Command): void {
     .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
     .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
     .option('--tls-private-key-file <path>', 'webhook serving key (PEM)')
+    .option(
+      '--autoscaling-sync-period-seconds <s>',
+      'seconds between autoscaler passes (a new or changed policy is acted on at once)',
+      secondsArg('--autoscaling-sync-period-seconds'),
+      15,
+    )
     .action(async (o: ControllerManagerCliOptions) => {
       if (!(o.renewDeadline < o.leaseDuration))
         throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
@@ -123,6 +130,7 @@ export function register(program: Command): void {
         port: o.port,
         host: o.host,
         webhook,
+        autoscalingSyncPeriodMs: o.autoscalingSyncPeriodSeconds * 1000,
       });
       process.stdout.write(`kthena controller-manager: health and metrics at ${mgr.url}\n`);
       await new Promise<void>((done) => {

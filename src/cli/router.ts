@@ -44,6 +44,8 @@ export interface RouterCliOptions {
   accessLogOutput?: string;
   accessLog: boolean;
   exposeMetricsOnRouterPort?: boolean;
+  scaleFromZeroWait?: number;
+  scaleFromZeroQueue?: number;
 }
 
 /** Stops the router on SIGINT/SIGTERM after draining in-flight requests. */
@@ -92,6 +94,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
     scrapeIntervalMs: o.scrapeInterval,
     drainTimeoutMs: o.drainTimeout,
     exposeMetricsOnRouterPort: o.exposeMetricsOnRouterPort,
+    scaleFromZero: { maxWaitMs: o.scaleFromZeroWait, maxQueue: o.scaleFromZeroQueue },
     accessLog: {
       enabled: o.accessLog && env.enabled,
       format: o.accessLogFormat ?? env.format,
@@ -130,7 +133,19 @@ export function addRouterOptions(cmd: Command): Command {
     .option('--access-log-format <fmt>', 'json or text (env ACCESS_LOG_FORMAT)')
     .option('--access-log-output <dest>', 'stdout, stderr or a file path (env ACCESS_LOG_OUTPUT)')
     .option('--no-access-log', 'disable the access log (env ACCESS_LOG_ENABLED=false)')
-    .option('--expose-metrics-on-router-port', 'also serve /metrics on the inference port');
+    .option('--expose-metrics-on-router-port', 'also serve /metrics on the inference port')
+    .option(
+      '--scale-from-zero-wait <dur>',
+      'hold requests for a scalable-to-zero ModelServer with no ready pod this long (0 = answer 503 at once)',
+      dur,
+      120_000,
+    )
+    .option(
+      '--scale-from-zero-queue <n>',
+      'at most this many held requests per ModelServer; more get 503 with Retry-After',
+      int('--scale-from-zero-queue', 1, 100_000),
+      256,
+    );
 }
 
 export function register(program: Command): void {

@@ -1,5 +1,5 @@
 // kthena controller-manager runtime: health/readiness/metrics HTTP, optional Lease leader election, and the
-// controllers (today: modelserving) started on leadership and stopped on its loss or on shutdown.
+// controllers (modelserving, autoscaler) started on leadership and stopped on its loss or on shutdown.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,16 +8,19 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KubeClient } from '../kube/client.js';
 import { type Clock, realClock } from '../kube/clock.js';
+import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
-import type { KubeObject } from '../kube/resource.js';
+import { AUTOSCALING_POLICIES, type KubeObject, MODEL_SERVERS } from '../kube/resource.js';
 import { WorkQueue } from '../kube/workqueue.js';
+import { AUTOSCALER_RBAC_RULES, AutoscalerController } from './autoscaler/index.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
   type ControllerMetrics,
   ModelServingController,
   modelServingIndex,
+  RBAC_RULES,
   REFS,
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
@@ -25,7 +28,7 @@ import { isNotFound } from './modelserving/io.js';
 import { LWS_REF, LwsController } from './modelserving/lws-controller.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
-export const CONTROLLER_NAMES = ['modelserving'] as const;
+export const CONTROLLER_NAMES = ['modelserving', 'autoscaler'] as const;
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -49,6 +52,8 @@ export interface ControllerManagerOptions {
   clock?: Clock;
   /** informer resync (ms) — a safety net, not a correctness requirement */
   resyncMs?: number;
+  /** autoscaler pass period (upstream --autoscaling-sync-period-seconds, default 15 s) */
+  autoscalingSyncPeriodMs?: number;
   /** serve the ModelServing admission webhooks (on every replica, leader or not) */
   webhook?: { port?: number; host?: string; cert?: string; key?: string };
 }
@@ -85,6 +90,9 @@ export function enabledControllers(spec: string | undefined, known: readonly str
   const out = known.filter((n) => (all || on.has(n)) && !off.has(n));
   return out.length > 0 ? out : [...known];
 }
+
+/** Everything the controller manager's ClusterRole must grant (deploy/controller-manager/rbac.yaml). */
+export const CONTROLLER_MANAGER_RBAC_RULES = [...RBAC_RULES, ...AUTOSCALER_RBAC_RULES];
 
 const PODGROUP_CRD = 'podgroups.scheduling.volcano.sh';
 const CRDS: ResourceRefLike = {
@@ -167,6 +175,11 @@ class Metrics {
     name: 'kthena_controller_workqueue_depth',
     help: 'Keys waiting in the work queue.',
     labelNames: ['controller'],
+    registers: [this.registry],
+  });
+  readonly autoscalerLastPass = new Gauge({
+    name: 'kthena_autoscaler_last_pass_timestamp_seconds',
+    help: 'When the autoscaler last finished a pass over all policies (alert when it stops moving).',
     registers: [this.registry],
   });
   readonly leader = new Gauge({
@@ -272,6 +285,54 @@ async function startModelServing(
   };
 }
 
+/** The autoscaler: one loop over all AutoscalingPolicies (upstream runs it as a single loop too). */
+async function startAutoscaler(
+  o: ControllerManagerOptions,
+  metrics: Metrics,
+  signal: AbortSignal,
+): Promise<ActiveControllers> {
+  const { client, log } = o;
+  const clock = o.clock ?? realClock;
+  const common = { namespace: o.namespace, clock, log, resyncMs: o.resyncMs };
+  const informers = {
+    policies: new Informer<any>(client, AUTOSCALING_POLICIES, common),
+    modelServings: new Informer<any>(client, REFS.modelServings, common),
+    pods: new Informer<any>(client, REFS.pods, { ...common, labelSelector: CHILD_SELECTOR }),
+    modelServers: new Informer<any>(client, MODEL_SERVERS, common),
+  };
+  const all = Object.values(informers);
+  for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
+  const ctrl = new AutoscalerController({
+    client,
+    ...informers,
+    clock,
+    log: log.child({ controller: 'autoscaler' }),
+    syncPeriodMs: o.autoscalingSyncPeriodMs,
+    metrics: metrics.forController('autoscaler'),
+    recorder: new EventRecorder(client, { component: 'kthena-autoscaler', clock, log }),
+    onPass: (at) => metrics.autoscalerLastPass.set(at / 1000),
+  });
+  for (const inf of all) inf.start();
+  let synced = false;
+  const running = (async () => {
+    try {
+      await Promise.all(all.map((i) => i.waitForSync(signal)));
+    } catch {
+      return;
+    }
+    synced = true;
+    log.info({ controller: 'autoscaler' }, 'caches synced, starting the autoscaling loop');
+    await ctrl.run(signal);
+  })();
+  return {
+    synced: () => synced,
+    async stop() {
+      await running;
+      await Promise.all(all.map((i) => i.stop()));
+    },
+  };
+}
+
 export async function startControllerManager(o: ControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log;
   const metrics = new Metrics();
@@ -287,13 +348,27 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   const startControllers = async (signal: AbortSignal) => {
     const abort = new AbortController();
     signal.addEventListener('abort', () => abort.abort(), { once: true });
-    if (!enabled.includes('modelserving')) return;
-    try {
-      const ctrl = await startModelServing(o, metrics, abort.signal);
-      active = { ctrl, abort };
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'controllers failed to start');
+    const starters: Record<string, typeof startModelServing> = {
+      modelserving: startModelServing,
+      autoscaler: startAutoscaler,
+    };
+    const started: ActiveControllers[] = [];
+    for (const name of enabled) {
+      try {
+        started.push(await starters[name]!(o, metrics, abort.signal));
+      } catch (err) {
+        log.error({ controller: name, err: (err as Error).message }, 'controller failed to start');
+      }
     }
+    active = {
+      ctrl: {
+        synced: () => started.every((c) => c.synced()),
+        stop: async () => {
+          await Promise.all(started.map((c) => c.stop()));
+        },
+      },
+      abort,
+    };
   };
   const stopControllers = async () => {
     const a = active;

@@ -7,6 +7,7 @@ import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
 import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
+import type { ScaleFromZeroGate } from './policy/scale-from-zero.js';
 import type { ProviderCall } from './providers/gateway.js';
 import type { ProviderHook } from './providers/hook.js';
 import {
@@ -40,6 +41,8 @@ export interface HandlerDeps {
   rand: () => number;
   /** External model providers and route fallback (src/router/providers); absent = provider targets answer 501. */
   providers?: ProviderHook;
+  /** Holds requests for scalable-to-zero ModelServers with no ready endpoint (src/router/policy/scale-from-zero). */
+  scaleFromZero?: ScaleFromZeroGate;
 }
 
 export class RequestHandler {
@@ -171,7 +174,9 @@ export class RequestHandler {
     ctx.server = server;
     if (server.spec.model && !lora) ctx.upstreamModel = server.spec.model;
     s.dest = { ...s.dest, upstream_model: ctx.upstreamModel };
-    const endpoints = view.endpointsByServer.get(serverKey) ?? [];
+    const endpoints = this.d.scaleFromZero
+      ? await this.d.scaleFromZero.endpoints(serverKey, server, signal)
+      : (view.endpointsByServer.get(serverKey) ?? []);
     if (endpoints.length === 0) throw errors.noEndpoints(serverKey);
 
     setReleases(await admit(this.d.admission, ctx));
@@ -185,7 +190,7 @@ export class RequestHandler {
         res,
         server,
         serverKey,
-        topology: view.pdByServer.get(serverKey),
+        topology: this.d.store.view.pdByServer.get(serverKey), // fresh: a scale from zero may have waited
         dest: s.dest,
         onScheduled: (top, scores) => {
           s.selected = top;

@@ -8,6 +8,7 @@ import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
+import { ScaleFromZeroGate } from './policy/scale-from-zero.js';
 import { createProviders, type Providers } from './providers/setup.js';
 import { UpstreamPools } from './proxy/pools.js';
 import {
@@ -61,6 +62,11 @@ export interface RouterOptions {
   /** Validator for upstream kinds from the API package (field-path error strings). */
   validate?: ExternalValidator;
   exposeMetricsOnRouterPort?: boolean;
+  /**
+   * Scale from zero: how long a request for a scalable-to-zero ModelServer with no ready endpoint is held (0 = never,
+   * answer 503 at once), and how many may wait per ModelServer. Defaults 120 s and 256.
+   */
+  scaleFromZero?: { maxWaitMs?: number; maxQueue?: number };
   /** Kubernetes source (instead of, or besides, configDir); log/metrics/validate are filled in here. */
   kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate'>;
 }
@@ -131,6 +137,20 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   store.on('endpoint-removed', (s: EndpointState) => pools.release(s.origin));
   const accessLog = new AccessLog(opts.accessLog ?? accessLogOptionsFromEnv(process.env));
   const providers = createProviders({ store, metrics, log });
+  // The Kubernetes source, once built below, carries demand to the autoscaler; with files alone requests just wait.
+  let demand: ((serverKey: string) => void) | undefined;
+  const scaleFromZero = new ScaleFromZeroGate({
+    maxWaitMs: opts.scaleFromZero?.maxWaitMs ?? 120_000,
+    maxQueue: opts.scaleFromZero?.maxQueue ?? 256,
+    endpointsOf: (key) => store.view.endpointsByServer.get(key) ?? [],
+    signalDemand: (key) => demand?.(key),
+    onWaitStart: () => metrics.scaleFromZeroWaiting.inc(),
+    onWaitEnd: (outcome) => {
+      if (outcome !== 'queue_full') metrics.scaleFromZeroWaiting.dec();
+      metrics.scaleFromZeroWaits.inc({ outcome });
+    },
+  });
+  store.on('change', () => scaleFromZero.notify());
   const handler = new RequestHandler({
     store,
     scheduler,
@@ -142,6 +162,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
     providers: providers.hook,
+    scaleFromZero,
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
@@ -163,6 +184,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   if (opts.kube) {
     kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
     kube.start();
+    const source = kube;
+    demand = (key) => source.signalDemand(key);
     providers.attachKube(opts.kube.client, kube, {
       namespace: opts.kube.namespace,
       writeStatus: opts.kube.writeStatus,
@@ -241,6 +264,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       const deadline = Date.now() + (opts.drainTimeoutMs ?? 300_000);
       while (handler.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       if (handler.active > 0) log.warn({ inflight: handler.active }, 'drain timeout: closing remaining requests');
+      scaleFromZero.close();
       main.closeAllConnections();
       await stopped;
       files?.stop();

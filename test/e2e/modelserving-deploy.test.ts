@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/controller-manager.js';
-import { RBAC_RULES } from '../../src/controllers/modelserving/controller.js';
+import { CONTROLLER_MANAGER_RBAC_RULES } from '../../src/controllers/manager.js';
 import { applyToLocalControlPlane, loadManifests, normRules as norm } from './deploy-manifests.js';
 
 const DIR = 'deploy/controller-manager';
@@ -13,7 +13,7 @@ const load = () => loadManifests(DIR);
 test('RBAC is exactly what the controller needs; leader election may only touch Leases', () => {
   const objs = load().map((d) => d.obj);
   const cr = objs.find((o) => o.kind === 'ClusterRole')!;
-  assert.deepEqual(norm(cr.rules), norm(RBAC_RULES));
+  assert.deepEqual(norm(cr.rules), norm(CONTROLLER_MANAGER_RBAC_RULES));
   const role = objs.find((o) => o.kind === 'Role')!;
   assert.deepEqual(
     norm(role.rules),

@@ -63,7 +63,12 @@ export function runKubectl(kubeconfig: string, args: string[], stdin?: string): 
  * A local control plane with the kthena CRDs applied by kubectl, and (unless `manager: false`) the controller
  * manager running in this process against it over HTTP.
  */
-export async function startMsEnv(opts: { nodes: number; gpusPerNode: number; manager?: boolean }): Promise<MsEnv> {
+export async function startMsEnv(opts: {
+  nodes: number;
+  gpusPerNode: number;
+  manager?: boolean;
+  autoscalingSyncPeriodMs?: number;
+}): Promise<MsEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'kthena-ms-e2e-'));
   const kubeconfig = join(dir, 'kubeconfig');
   const cluster = await startCluster({
@@ -103,6 +108,7 @@ export async function startMsEnv(opts: { nodes: number; gpusPerNode: number; man
         workers: 3,
         port: 0,
         host: '127.0.0.1',
+        autoscalingSyncPeriodMs: opts.autoscalingSyncPeriodMs,
       });
     }
   } catch (err) {

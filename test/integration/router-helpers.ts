@@ -68,7 +68,7 @@ export async function bootExample(
 
 /** How many requests each ModelServer served, from the router's own metric. */
 export async function servedBy(h: Harness): Promise<Record<string, number>> {
-  const { parsePrometheusText } = await import('../../src/router/store/prom-text.js');
+  const { parsePrometheusText } = await import('../../src/promtext/index.js');
   const out: Record<string, number> = {};
   for (const s of parsePrometheusText(
     await h.router.metrics.registry.metrics(),

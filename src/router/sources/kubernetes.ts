@@ -3,6 +3,7 @@
 // defaulting as manifests (loadManifests); an invalid object is skipped with a logged reason (and a status
 // condition). Only Ready pods with a podIP become endpoints; the ModelServer's workloadPort gives the port.
 // One replica (the Lease holder) writes ModelRoute/ModelServer status, and only when it differs from what is stored.
+
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
@@ -19,6 +20,7 @@ import {
   realClock,
   sleep,
 } from '../../kube/index.js';
+import { DEMAND_ANNOTATION } from '../policy/scale-from-zero.js';
 import type { EndpointSpec, ModelRoute, ModelServer } from '../store/resources.js';
 import type { RouterStore } from '../store/store.js';
 import type { RouterMetrics } from '../telemetry/metrics.js';
@@ -121,6 +123,28 @@ export class KubeSource {
     this.pods.on('update', (_o, p) => this.onPod(p));
     this.pods.on('delete', (p) => this.dropPod(`${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`));
     store.on('change', () => this.scheduleStatus());
+  }
+
+  /** When demand was last written per ModelServer, so a burst of held requests writes once. */
+  private readonly demandWritten = new Map<string, number>();
+
+  /**
+   * A request is waiting for `serverKey` (namespace/name) to scale from zero: stamp the ModelServer's demand
+   * annotation, which the autoscaler watches. Any router replica may write it (no Lease: demand is idempotent), at
+   * most once per 2 s per ModelServer; a failed write is logged and retried by the next waiting request.
+   */
+  signalDemand(serverKey: string): void {
+    const now = this.clock.now();
+    if (now - (this.demandWritten.get(serverKey) ?? 0) < 2000) return;
+    this.demandWritten.set(serverKey, now);
+    const slash = serverKey.indexOf('/');
+    const patch = { metadata: { annotations: { [DEMAND_ANNOTATION]: new Date(now).toISOString() } } };
+    this.opts.client
+      .patch(MODEL_SERVERS, serverKey.slice(slash + 1), serverKey.slice(0, slash), patch, 'merge')
+      .catch((e: unknown) => {
+        this.demandWritten.delete(serverKey);
+        this.opts.log?.warn({ server: serverKey, err: (e as Error).message }, 'kubernetes source: demand write failed');
+      });
   }
 
   start(): void {

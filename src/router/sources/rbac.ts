@@ -21,6 +21,8 @@ export const ROUTER_RBAC_RULES: readonly PolicyRule[] = [
     resources: ['modelroutes/status', 'modelservers/status', 'externalmodelproviders/status'],
     verbs: ['patch'],
   },
+  // Scale from zero: the demand annotation on a ModelServer with requests waiting (policy/scale-from-zero.ts).
+  { apiGroups: [NETWORKING], resources: ['modelservers'], verbs: ['patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   // ExternalModelProvider credentials (labelled Secrets; RBAC cannot restrict by label).
   { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },

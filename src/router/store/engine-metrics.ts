@@ -1,7 +1,8 @@
 // Turns an engine's /metrics samples into the scheduler's view (reference §4.1): three gauges (last series wins,
 // missing = 0) and TTFT/TPOT as last-interval averages computed from histogram sum/count deltas.
+
+import { parsePrometheusText, type Sample } from '../../promtext/index.js';
 import type { EngineMetrics } from './endpoint-state.js';
-import { parsePrometheusText, type Sample } from './prom-text.js';
 import type { EngineKind } from './resources.js';
 
 interface Names {

@@ -50,6 +50,17 @@ export class RouterMetrics {
     buckets: PLUGIN_BUCKETS,
     registers: [this.registry],
   });
+  readonly scaleFromZeroWaiting = new Gauge({
+    name: 'kthena_router_scale_from_zero_waiting_requests',
+    help: 'Requests held while a scalable-to-zero ModelServer has no ready endpoint',
+    registers: [this.registry],
+  });
+  readonly scaleFromZeroWaits = new Counter({
+    name: 'kthena_router_scale_from_zero_waits_total',
+    help: 'Held requests by how their wait ended (served, timeout, queue_full, cancelled)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly activeDownstream = new Gauge({
     name: 'kthena_router_active_downstream_requests',
     help: 'Client requests being handled',

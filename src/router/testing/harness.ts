@@ -115,7 +115,7 @@ export async function metricSum(
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
-  const { parsePrometheusText } = await import('../store/prom-text.js');
+  const { parsePrometheusText } = await import('../../promtext/index.js');
   const text = await router.metrics.registry.metrics();
   let sum = 0;
   for (const s of parsePrometheusText(text, (n) => n === name)) {

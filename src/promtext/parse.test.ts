@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 // Independent oracle: a published parser, used only in tests.
 import parseOracle from 'parse-prometheus-text-format';
-import { parsePrometheusText } from './prom-text.js';
+import { parsePrometheusText } from './parse.js';
 
 const VLLM = `# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge

@@ -1,0 +1,210 @@
+// One policy's scaling state and its per-cycle decision: observations in, replicas per unit out. Histories live here
+// (one per unit; one for the whole heterogeneous set) and are lost when the policy's generation changes, as upstream.
+// Pure: no I/O, time passed in.
+import { correct, ScalingHistory } from './behavior.js';
+import { aggregateExternal, type Block, distribute, scalingOrder } from './heterogeneous.js';
+import { isFixed, type ScalingPlan, type Unit } from './plan.js';
+import { enforceRatio, type RatioResult } from './ratio.js';
+import { recommend } from './recommend.js';
+
+export interface UnitObservation {
+  /** Replicas now (nil spec.replicas counts as 1). */
+  current: number;
+  /** Pod metrics summed over ready pods; undefined when the group could not be read this cycle. */
+  metrics?: ReadonlyMap<string, number>;
+  /** Prometheus metrics. */
+  external: ReadonlyMap<string, number>;
+  unready: number;
+  /** Why the pod metrics could not be read (the unit is skipped this cycle). */
+  error?: string;
+  /** At zero replicas, requests are waiting at a router (scale-to-zero targets only). */
+  demand?: boolean;
+}
+
+export interface MetricValue {
+  name: string;
+  value: number;
+  target: number;
+  source: 'pod' | 'prometheus';
+}
+
+export interface UnitDecision {
+  unit: Unit;
+  current: number;
+  recommended: number;
+  desired: number;
+  mode: 'Stable' | 'Panic';
+  reason: string;
+  metrics: MetricValue[];
+}
+
+export type PolicyOutcome =
+  | { kind: 'scale'; decisions: UnitDecision[]; ratio?: RatioResult }
+  | { kind: 'skip'; reason: string; metrics: MetricValue[] };
+
+function valuesOf(u: Unit, o: UnitObservation | undefined): MetricValue[] {
+  const out: MetricValue[] = [];
+  for (const [name, target] of u.targets) {
+    const ext = o?.external.get(name);
+    const pod = o?.metrics?.get(name);
+    if (ext !== undefined) out.push({ name, value: ext, target, source: 'prometheus' });
+    else if (pod !== undefined) out.push({ name, value: pod, target, source: 'pod' });
+  }
+  return out;
+}
+
+export class PolicyScaler {
+  private readonly histories = new Map<string, ScalingHistory>();
+  private readonly order: Block[];
+
+  constructor(readonly plan: ScalingPlan) {
+    this.order = plan.kind === 'heterogeneous' ? scalingOrder(plan.units, plan.costExpansionRatePercent) : [];
+  }
+
+  private history(key: string): ScalingHistory {
+    const h = this.histories.get(key) ?? new ScalingHistory(this.plan.behavior);
+    this.histories.set(key, h);
+    return h;
+  }
+
+  evaluate(obs: ReadonlyMap<string, UnitObservation>, now: number): PolicyOutcome {
+    if (this.plan.kind === 'heterogeneous') return this.heterogeneous(obs, now);
+    const decisions: UnitDecision[] = [];
+    for (const u of this.plan.units) {
+      const o = obs.get(u.key);
+      if (!o) return { kind: 'skip', reason: `${u.key}: target not observed`, metrics: [] };
+      if (isFixed(u) && this.plan.kind === 'disaggregated') {
+        decisions.push({
+          unit: u,
+          current: o.current,
+          recommended: u.min,
+          desired: u.min,
+          mode: 'Stable',
+          reason: 'fixed role',
+          metrics: [],
+        });
+        continue;
+      }
+      const d = this.decide(u, o, now);
+      if ('skip' in d) return { kind: 'skip', reason: d.skip, metrics: valuesOf(u, o) };
+      decisions.push(d);
+    }
+    if (this.plan.kind !== 'disaggregated' || !this.plan.ratio) return { kind: 'scale', decisions };
+    const r = this.plan.ratio;
+    const num = decisions.find((d) => d.unit.role === r.numerator);
+    const den = decisions.find((d) => d.unit.role === r.denominator);
+    if (!num || !den) return { kind: 'scale', decisions };
+    const ratio = enforceRatio(num.desired, den.desired, num.unit, den.unit, r);
+    if (ratio.adjusted) {
+      if (ratio.num !== num.desired) num.reason += `; ratio ${r.numerator}/${r.denominator} → ${ratio.num}`;
+      if (ratio.den !== den.desired) den.reason += `; ratio ${r.numerator}/${r.denominator} → ${ratio.den}`;
+    }
+    num.desired = ratio.num;
+    den.desired = ratio.den;
+    return { kind: 'scale', decisions, ratio };
+  }
+
+  private decide(u: Unit, o: UnitObservation, now: number): UnitDecision | { skip: string } {
+    if (o.current === 0 && o.demand) return this.fromZero(u, o, now);
+    if (o.error && o.external.size === 0) return { skip: `${u.key}: ${o.error}` };
+    const rec = recommend({
+      current: o.current,
+      min: u.min,
+      max: u.max,
+      tolerance: this.plan.tolerance,
+      targets: u.targets,
+      unready: o.unready,
+      ready: o.metrics ? [o.metrics] : [],
+      external: o.external,
+    });
+    if (rec.kind === 'skip') return { skip: `${u.key}: ${rec.reason}` };
+    const c = correct(this.history(u.key), {
+      recommended: rec.replicas,
+      current: o.current,
+      min: u.min,
+      max: u.max,
+      now,
+    });
+    return {
+      unit: u,
+      current: o.current,
+      recommended: rec.replicas,
+      desired: c.replicas,
+      mode: c.mode,
+      reason: reasonOf(rec.by, rec.replicas, c.replicas, o.current),
+      metrics: valuesOf(u, o),
+    };
+  }
+
+  /** Requests wait at a router for a target at zero: one replica (or the minimum) at once, past any window. */
+  private fromZero(u: Unit, o: UnitObservation, now: number): UnitDecision {
+    const desired = Math.max(1, u.min);
+    // Recorded like a panic scale-up: the stabilisation window then keeps it from dropping back at once.
+    correct(this.history(u.key), { recommended: desired, current: desired, min: u.min, max: u.max, now });
+    return {
+      unit: u,
+      current: 0,
+      recommended: desired,
+      desired,
+      mode: 'Stable',
+      reason: 'scale from zero: requests are waiting at the router',
+      metrics: valuesOf(u, o),
+    };
+  }
+
+  private heterogeneous(obs: ReadonlyMap<string, UnitObservation>, now: number): PolicyOutcome {
+    const units = this.plan.units;
+    let current = 0;
+    let unready = 0;
+    const ready: ReadonlyMap<string, number>[] = [];
+    const externals = new Map<string, { value: number; replicas: number }[]>();
+    for (const u of units) {
+      const o = obs.get(u.key);
+      if (!o) return { kind: 'skip', reason: `${u.key}: target not observed`, metrics: [] };
+      current += o.current;
+      if (o.error && o.external.size === 0) continue; // upstream: a target whose collection fails is left out
+      unready += o.unready;
+      if (o.metrics) ready.push(o.metrics);
+      for (const [name, value] of o.external) {
+        const list = externals.get(name) ?? [];
+        list.push({ value, replicas: o.current });
+        externals.set(name, list);
+      }
+    }
+    const external = new Map([...externals].map(([n, vs]) => [n, aggregateExternal(n, vs)] as const));
+    const min = units.reduce((a, u) => a + u.min, 0);
+    const max = units.reduce((a, u) => a + u.max, 0);
+    const targets = units[0]!.targets;
+    const demand = current === 0 && units.some((u) => obs.get(u.key)?.demand);
+    const rec = demand
+      ? ({ kind: 'replicas', replicas: Math.max(1, min), by: 'demand' } as const)
+      : recommend({ current, min, max, tolerance: this.plan.tolerance, targets, unready, ready, external });
+    const seen = units.flatMap((u) => valuesOf(u, obs.get(u.key)));
+    if (rec.kind === 'skip') return { kind: 'skip', reason: rec.reason, metrics: seen };
+    const c = correct(this.history('*'), { recommended: rec.replicas, current, min, max, now, heterogeneous: true });
+    const split = distribute(units, this.order, c.replicas);
+    const decisions = units.map(
+      (u, i): UnitDecision => ({
+        unit: u,
+        current: obs.get(u.key)!.current,
+        recommended: rec.replicas,
+        desired: split[i]!,
+        mode: c.mode,
+        reason: `${reasonOf(rec.by, rec.replicas, c.replicas, current)}; total ${c.replicas} split by cost`,
+        metrics: valuesOf(u, obs.get(u.key)),
+      }),
+    );
+    return { kind: 'scale', decisions };
+  }
+}
+
+function reasonOf(by: string | undefined, recommended: number, corrected: number, current: number): string {
+  const why =
+    by === 'minReplicas' || by === 'maxReplicas' ? `current outside ${by}` : `metric ${by} asks for ${recommended}`;
+  if (corrected === recommended) return why;
+  const limit =
+    corrected > current || (corrected === current && recommended > current)
+      ? 'scale-up rate limit'
+      : 'scale-down stabilisation';
+  return `${why}; held at ${corrected} by the ${limit}`;
+}
