@@ -14,6 +14,7 @@ import { register as registerGet } from './get.js';
 import { register as registerRollout } from './rollout.js';
 import { register as registerRouter } from './router.js';
 import { register as registerStart } from './start.js';
+import { register as registerUp } from './up/index.js';
 import { register as registerValidate } from './validate.js';
 
 type Register = (program: Command) => void;
@@ -31,6 +32,7 @@ registrations.push(registerGet);
 registrations.push(registerDescribe);
 registrations.push(registerCreate);
 registrations.push(registerDownload);
+registrations.push(registerUp);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

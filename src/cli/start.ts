@@ -1,5 +1,5 @@
-// `kthena start` (what `npm start` runs): three simulated engines and the router in front of them, configured by
-// examples/router/demo, with a ready-to-paste curl. Later this becomes `kthena up`.
+// `kthena start`: three simulated engines and the router in front of them, configured from files
+// (examples/router/demo), with a ready-to-paste curl — the demo without Kubernetes (`kthena up` is the whole platform).
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
   addRouterOptions(
     program
       .command('start')
-      .description('demo: the router on :8080 in front of simulated engines (examples/router/demo)')
+      .description('demo without Kubernetes: the router on :8080 in front of simulated engines (examples/router/demo)')
       .option('--replicas <n>', 'simulated engines', (v) => Number.parseInt(v, 10), 3)
       .option('--engine-base-port <p>', 'first engine port (0 = ephemeral ports)', (v) => Number.parseInt(v, 10), 0)
       .option('--speedup <x>', 'simulated time runs this many times faster', Number, 1)

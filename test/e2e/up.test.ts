@@ -1,0 +1,142 @@
+// `kthena up` as a user runs it: one command brings up the local control plane, the controllers, the
+// Kubernetes-fed router and a demo model deployed through the API; the openai client gets answers; kubectl scales
+// the demo and the router follows; Ctrl-C (SIGINT) stops everything and leaves no process behind.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import OpenAI from 'openai';
+import { eventually, kubectl } from '../helpers/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kthena-up-'));
+let child: ChildProcess | undefined;
+after(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every live descendant of `pid` (from /proc): pods are children of the kubelet inside `kthena up`. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('kthena up: platform up, demo served through the API, scaled with kubectl, Ctrl-C leaves nothing', async () => {
+  const kubeconfig = join(dir, 'kubeconfig');
+  child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'up',
+      '--port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--debug-port',
+      '0',
+      '--api-port',
+      '0',
+      '--kubeconfig',
+      kubeconfig,
+      '--replicas',
+      '2',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const base = await eventually(
+    'kthena up prints Ready',
+    async () => (/\nReady\. Try:/.test(stdout) ? /router +(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1] : undefined),
+    300_000,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-2000)}`);
+  });
+  assert.match(stdout, new RegExp(`export KUBECONFIG=${kubeconfig}`));
+
+  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const models = await openai.models.list();
+  assert.deepEqual(
+    models.data.map((m) => m.id),
+    ['Qwen/Qwen2.5-0.5B-Instruct'],
+  );
+  const r = await openai.chat.completions.create({
+    model: 'Qwen/Qwen2.5-0.5B-Instruct',
+    messages: [{ role: 'user', content: 'hi' }],
+    max_tokens: 4,
+  });
+  assert.ok(r.choices[0]?.message.content);
+
+  // The demo is a real object of the control plane: kubectl sees and scales it; the router follows.
+  const kc = ['--kubeconfig', kubeconfig];
+  const get = await kubectl([...kc, 'get', 'modelservings,modelservers,modelroutes', '-o', 'name']);
+  assert.equal(get.status, 0, get.stderr);
+  assert.deepEqual(get.stdout.trim().split('\n').sort(), [
+    'modelroute.networking.serving.volcano.sh/demo',
+    'modelserver.networking.serving.volcano.sh/demo',
+    'modelserving.workload.serving.volcano.sh/demo',
+  ]);
+  const scale = await kubectl([...kc, 'scale', 'modelserving', 'demo', '--replicas=3']);
+  assert.equal(scale.status, 0, scale.stderr);
+  const debug = /debug (http:\/\/127\.0\.0\.1:\d+)\/debug\/scheduler/.exec(stdout)?.[1];
+  assert.ok(debug, stdout);
+  await eventually(
+    'the router has the third pod as an endpoint',
+    async () => {
+      const d = (await (await fetch(`${debug}/debug/scheduler`)).json()) as { endpoints: { modelServers: string[] }[] };
+      return d.endpoints.filter((e) => e.modelServers.includes('default/demo')).length === 3 ? true : undefined;
+    },
+    300_000,
+  );
+  for (let i = 0; i < 6; i++) {
+    const res = await openai.chat.completions.create({
+      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      messages: [{ role: 'user', content: `q${i}` }],
+      max_tokens: 1,
+    });
+    assert.ok(res.choices[0]);
+  }
+
+  const pids = descendants(child.pid!);
+  assert.ok(pids.length >= 3, `pod processes under kthena up: ${pids.length}`);
+  const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, stderr.slice(-2000));
+  await eventually(
+    'no process of kthena up left',
+    async () => (pids.every((p) => !alive(p)) ? true : undefined),
+    30_000,
+  );
+});
