@@ -1,4 +1,4 @@
-// `kthena controller-manager`: the Kthena controllers (today: modelserving) against any Kubernetes API,
+// `kthena controller-manager`: the Kthena controllers (modelserving, modelbooster) against any Kubernetes API,
 // with optional Lease leader election, /healthz, /readyz and Prometheus /metrics.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -60,7 +60,7 @@ function leaseNamespace(o: ControllerManagerCliOptions): string {
 export function register(program: Command): void {
   program
     .command('controller-manager')
-    .description('run the Kthena controllers (modelserving) against a Kubernetes API server')
+    .description('run the Kthena controllers (modelserving, modelbooster) against a Kubernetes API server')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--workers <n>', 'work queue workers per controller', intArg('--workers', 1, 256), 5)

@@ -1,5 +1,5 @@
 // kthena controller-manager runtime: health/readiness/metrics HTTP, optional Lease leader election, and the
-// controllers (today: modelserving) started on leadership and stopped on its loss or on shutdown.
+// controllers (modelserving, modelbooster) started on leadership and stopped on its loss or on shutdown.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import type { KubeObject } from '../kube/resource.js';
 import { WorkQueue } from '../kube/workqueue.js';
+import { startModelBooster } from './modelbooster/start.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
@@ -25,7 +26,7 @@ import { isNotFound } from './modelserving/io.js';
 import { LWS_REF, LwsController } from './modelserving/lws-controller.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
-export const CONTROLLER_NAMES = ['modelserving'] as const;
+export const CONTROLLER_NAMES = ['modelserving', 'modelbooster'] as const;
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -49,6 +50,8 @@ export interface ControllerManagerOptions {
   clock?: Clock;
   /** informer resync (ms) — a safety net, not a correctness requirement */
   resyncMs?: number;
+  /** namespace of the controllers' ConfigMaps (model-booster-controller-config); default: leaseNamespace */
+  configNamespace?: string;
   /** serve the ModelServing admission webhooks (on every replica, leader or not) */
   webhook?: { port?: number; host?: string; cert?: string; key?: string };
 }
@@ -188,7 +191,7 @@ class Metrics {
   }
 }
 
-interface ActiveControllers {
+export interface ActiveControllers {
   synced(): boolean;
   stop(): Promise<void>;
 }
@@ -281,17 +284,37 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   if (webhook) log.info({ url: webhook.url }, 'admission webhooks serving');
   const stopAll = new AbortController();
   let active: { ctrl: ActiveControllers; abort: AbortController } | undefined;
+  const all = (list: ActiveControllers[]): ActiveControllers => ({
+    synced: () => list.every((c) => c.synced()),
+    stop: async () => {
+      await Promise.all(list.map((c) => c.stop()));
+    },
+  });
   let leading = !o.leaderElect;
   metrics.leader.set(leading ? 1 : 0);
 
   const startControllers = async (signal: AbortSignal) => {
     const abort = new AbortController();
     signal.addEventListener('abort', () => abort.abort(), { once: true });
-    if (!enabled.includes('modelserving')) return;
+    const started: ActiveControllers[] = [];
     try {
-      const ctrl = await startModelServing(o, metrics, abort.signal);
-      active = { ctrl, abort };
+      if (enabled.includes('modelserving')) started.push(await startModelServing(o, metrics, abort.signal));
+      if (enabled.includes('modelbooster')) {
+        const common = { namespace: o.namespace, clock: o.clock ?? realClock, resyncMs: o.resyncMs };
+        const configNamespace = o.configNamespace ?? o.leaseNamespace ?? 'default';
+        const mb = await startModelBooster(
+          { ...common, client: o.client, log, configNamespace, workers: o.workers },
+          {
+            metrics: metrics.forController('modelbooster'),
+            depth: (n) => metrics.depth.set({ controller: 'modelbooster' }, n),
+            signal: abort.signal,
+          },
+        );
+        started.push(mb);
+      }
+      active = { ctrl: all(started), abort };
     } catch (err) {
+      await Promise.all(started.map((c) => c.stop()));
       log.error({ err: (err as Error).message }, 'controllers failed to start');
     }
   };
