@@ -9,6 +9,7 @@ import { register as registerCrds } from './crds.js';
 import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerRollout } from './rollout.js';
 import { register as registerRouter } from './router.js';
+import { register as registerRuntime } from './runtime.js';
 import { register as registerStart } from './start.js';
 import { register as registerValidate } from './validate.js';
 
@@ -23,6 +24,7 @@ registrations.push(registerControllerManager);
 registrations.push(registerStart);
 registrations.push(registerBench);
 registrations.push(registerRollout);
+registrations.push(registerRuntime);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
