@@ -47,6 +47,18 @@ export interface ControllerManagerCliOptions {
   webhookPort: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  localWebhooks: string;
+}
+
+/** Loopback API servers (the local control plane) call webhooks by URL: serve them there and register them. */
+function wantsLocalWebhooks(mode: string, server: string): boolean {
+  if (mode === 'on') return true;
+  if (mode === 'off') return false;
+  try {
+    return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(server).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The namespace of the Lease: the flag, else POD_NAMESPACE, else the service account's, else default. */
@@ -84,10 +96,20 @@ export function register(program: Command): void {
     .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
     .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
     .option('--tls-private-key-file <path>', 'webhook serving key (PEM)')
+    .option(
+      '--local-webhooks <mode>',
+      'auto|on|off: serve the admission webhooks over HTTP on 127.0.0.1 and register them with the API server (auto: when the API server is on loopback, e.g. `kthena cluster`)',
+      (v: string) => {
+        if (!['auto', 'on', 'off'].includes(v))
+          throw new InvalidArgumentError('--local-webhooks must be auto, on or off');
+        return v;
+      },
+      'auto',
+    )
     .action(async (o: ControllerManagerCliOptions) => {
       if (!(o.renewDeadline < o.leaseDuration))
         throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
-      let webhook: { port: number; host: string; cert: string; key: string } | undefined;
+      let webhook: { port: number; host: string; cert?: string; key?: string; register?: boolean } | undefined;
       if (o.enableWebhook) {
         if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
           throw new InvalidArgumentError('--enable-webhook needs --tls-cert-file and --tls-private-key-file');
@@ -108,6 +130,8 @@ export function register(program: Command): void {
         if (!existsSync(path)) throw new Error(`kubeconfig ${path} does not exist`);
         client = KubeClient.fromKubeconfig(path, o.context);
       } else client = KubeClient.inCluster();
+      if (!webhook && wantsLocalWebhooks(o.localWebhooks, client.server))
+        webhook = { port: 0, host: '127.0.0.1', register: true };
       const mgr = await startControllerManager({
         client,
         log,

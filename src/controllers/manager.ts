@@ -24,6 +24,7 @@ import {
 import type { ResourceRefLike } from './modelserving/io.js';
 import { isNotFound } from './modelserving/io.js';
 import { LWS_REF, LwsController } from './modelserving/lws-controller.js';
+import { webhookConfigurations } from './webhooks/configurations.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
 export const CONTROLLER_NAMES = ['modelserving', 'modelbooster'] as const;
@@ -53,7 +54,17 @@ export interface ControllerManagerOptions {
   /** namespace of the controllers' ConfigMaps (model-booster-controller-config); default: leaseNamespace */
   configNamespace?: string;
   /** serve the ModelServing admission webhooks (on every replica, leader or not) */
-  webhook?: { port?: number; host?: string; cert?: string; key?: string };
+  webhook?: {
+    port?: number;
+    host?: string;
+    cert?: string;
+    key?: string;
+    /**
+     * Register the webhooks with the API server (Validating/MutatingWebhookConfiguration pointing at this process,
+     * removed again on close). For the local control plane, which calls webhooks by URL.
+     */
+    register?: boolean;
+  };
 }
 
 export interface RunningControllerManager {
@@ -137,6 +148,54 @@ export async function detectPdbSupport(client: KubeClient): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+const WEBHOOK_REFS = {
+  validating: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+  },
+  mutating: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+    namespaced: false,
+  },
+} as const;
+
+/** Creates or replaces upstream's two webhook configurations so they point at `url`; returns how to undo it. */
+export async function registerWebhooks(
+  client: KubeClient,
+  url: string,
+  log: Logger,
+): Promise<{ remove(): Promise<void> }> {
+  const configs = webhookConfigurations(url);
+  for (const which of ['validating', 'mutating'] as const) {
+    const ref = WEBHOOK_REFS[which];
+    const body = configs[which];
+    try {
+      const cur = await client.get<KubeObject>(ref, body.metadata.name);
+      await client.replace(ref, {
+        ...body,
+        metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await client.create(ref, body);
+    }
+  }
+  log.info({ url }, 'admission webhooks registered with the API server');
+  return {
+    async remove() {
+      for (const which of ['validating', 'mutating'] as const) {
+        await client.delete(WEBHOOK_REFS[which], configs[which].metadata.name).catch(() => undefined);
+      }
+    },
+  };
 }
 
 class Metrics {
@@ -282,6 +341,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   // Like upstream, the webhook server starts first and runs independently of leader election.
   const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;
   if (webhook) log.info({ url: webhook.url }, 'admission webhooks serving');
+  const registered = webhook && o.webhook?.register ? await registerWebhooks(o.client, webhook.url, log) : undefined;
   const stopAll = new AbortController();
   let active: { ctrl: ActiveControllers; abort: AbortController } | undefined;
   const all = (list: ActiveControllers[]): ActiveControllers => ({
@@ -403,6 +463,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
         await electing;
         await transitions;
         await stopControllers();
+        await registered?.remove();
         await webhook?.close();
         await new Promise<void>((r) => {
           server.close(() => r());

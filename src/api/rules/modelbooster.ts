@@ -1,5 +1,7 @@
 // Semantic rules of ModelBooster (upstream's validating webhook): worker types per backend, one engine port,
 // pvc:// model/cache consistency, prefill/decode KV connector consistency.
+
+import { autoscalingRequest } from '../modelbooster-options.js';
 import type { PathSeg, ProblemSink } from '../problems.js';
 import { list, obj, str } from './util.js';
 
@@ -28,6 +30,8 @@ function portOf(config: Record<string, any> | undefined): { port?: number; error
 }
 
 export function modelBoosterRules(mb: Record<string, any>, sink: ProblemSink): void {
+  const scaling = autoscalingRequest(obj(obj(mb.metadata)?.annotations) as Record<string, string> | undefined);
+  if (!scaling.ok) sink.error(scaling.path, scaling.message);
   const backend = obj(obj(mb.spec)?.backend);
   if (!backend) return;
   const bp: PathSeg[] = ['spec', 'backend'];

@@ -5,7 +5,7 @@ import { applyDefaults, validate } from '../../api/index.js';
 export const VALIDATE_PATH = '/validate-workload-ai-v1alpha1-modelserving';
 export const MUTATE_PATH = '/mutate-workload-ai-v1alpha1-modelserving';
 
-interface AdmissionRequest {
+export interface AdmissionRequest {
   uid: string;
   kind?: { group?: string; version?: string; kind?: string };
   operation?: string;
@@ -30,7 +30,7 @@ export class AdmissionError extends Error {
   }
 }
 
-function parseReview(body: unknown): AdmissionRequest {
+export function parseReview(body: unknown): AdmissionRequest {
   const review = body as { apiVersion?: unknown; kind?: unknown; request?: AdmissionRequest } | null;
   if (!review || typeof review !== 'object' || Array.isArray(review))
     throw new AdmissionError(400, 'body must be an AdmissionReview object');
@@ -42,7 +42,7 @@ function parseReview(body: unknown): AdmissionRequest {
   return req;
 }
 
-function review(response: AdmissionResponse) {
+export function review(response: AdmissionResponse) {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
@@ -83,7 +83,7 @@ export function defaultModelServingReview(body: unknown) {
   });
 }
 
-export const ADMISSION_HANDLERS: Record<string, (body: unknown) => unknown> = {
+export const MODELSERVING_HANDLERS: Record<string, (body: unknown) => unknown> = {
   [VALIDATE_PATH]: validateModelServingReview,
   [MUTATE_PATH]: defaultModelServingReview,
 };
