@@ -11,7 +11,7 @@ const review = (object: unknown, operation = 'CREATE') => ({
   request: { uid: 'u1', operation, object },
 });
 const call = (path: string, object: unknown) => (KTHENA_HANDLERS[path](review(object)) as { response: any }).response;
-const denial = (object: unknown, path = PATHS.validateModelBooster) => {
+const denial = (object: unknown, path: string = PATHS.validateModelBooster) => {
   const r = call(path, object);
   assert.equal(r.allowed, false, 'denied');
   assert.match(r.status.message, /^validation failed:\n {2}- /);
