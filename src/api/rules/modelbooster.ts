@@ -48,27 +48,25 @@ export function modelBoosterRules(mb: Record<string, any>, sink: ProblemSink): v
   });
 
   const types = workers.map((w) => str(obj(w)?.type) ?? 'server');
-  if (type === 'vLLM') {
+  if (type === 'vLLM' || type === 'SGLang') {
     if (workers.length !== 1 || types[0] !== 'server') {
       sink.error(
         [...bp, 'workers'],
-        `a vLLM backend needs exactly one worker of type server, got ${workers.length === 0 ? 'none' : types.join(', ')}`,
+        `a ${type} backend needs exactly one worker of type server, got ${workers.length === 0 ? 'none' : types.join(', ')}`,
       );
     }
-  } else if (type === 'vLLMDisaggregated') {
+    if (type === 'SGLang' && Number(obj(workers[0])?.pods ?? 1) > 1)
+      sink.error([...bp, 'workers', 0, 'pods'], 'a multi-node SGLang server is not generated yet: pods must be 1');
+  } else if (type === 'vLLMDisaggregated' || type === 'SGLangDisaggregated') {
     types.forEach((t, i) => {
       if (t !== 'prefill' && t !== 'decode') {
-        sink.error(
-          [...bp, 'workers', i, 'type'],
-          `a vLLMDisaggregated backend only takes prefill and decode workers, got ${t}`,
-        );
+        sink.error([...bp, 'workers', i, 'type'], `a ${type} backend only takes prefill and decode workers, got ${t}`);
       }
     });
     for (const role of ['prefill', 'decode']) {
       const n = types.filter((t) => t === role).length;
-      if (n === 0) sink.error([...bp, 'workers'], `a vLLMDisaggregated backend needs a ${role} worker`);
-      if (n > 1)
-        sink.error([...bp, 'workers'], `a vLLMDisaggregated backend takes at most one ${role} worker, got ${n}`);
+      if (n === 0) sink.error([...bp, 'workers'], `a ${type} backend needs a ${role} worker`);
+      if (n > 1) sink.error([...bp, 'workers'], `a ${type} backend takes at most one ${role} worker, got ${n}`);
     }
   }
 

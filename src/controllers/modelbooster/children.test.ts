@@ -408,3 +408,47 @@ test('every generated child is a valid object of its kind (src/api validate, as 
     }
   }
 });
+
+test('SGLang (beyond upstream): launch_server on the model path, host/port made explicit, SGLang ModelServer', () => {
+  const mb = vllmBooster({ config: { 'served-model-name': 'qwen', 'context-length': 4096 } });
+  mb.spec.backend.type = 'SGLang';
+  mb.spec.backend.workers[0].image = 'lmsysorg/sglang:latest';
+  const c = generateChildren(mb, DEFAULT_IMAGES);
+  const t = roles(c.modelServing)[0].entryTemplate;
+  const modelPath = `/tmp/cache/${md5('hf://Qwen/Qwen2.5-0.5B-Instruct')}`;
+  assert.deepEqual(container(t, 'engine').command, [
+    'python3',
+    '-m',
+    'sglang.launch_server',
+    '--model-path',
+    modelPath,
+    '--context-length',
+    '4096',
+    '--served-model-name',
+    'qwen',
+    '--host',
+    '0.0.0.0',
+    '--port',
+    '8000',
+  ]);
+  assert.match(container(t, 'engine').lifecycle!.preStop!.exec!.command![2], /sglang:num_queue_reqs/);
+  assert.equal(container(t, 'runtime').args![4], 'sglang');
+  assert.equal(c.modelServer.spec.inferenceEngine, 'SGLang');
+  assert.equal(c.modelServer.spec.model, 'qwen');
+  assert.deepEqual(validate(c.modelServing).errors, []);
+});
+
+test('SGLang PD (beyond upstream): disaggregation modes per role, bootstrap by SGLang default, no kvConnector', () => {
+  const mb = pdBooster('NixlConnector', 'SGLangDisaggregated');
+  for (const w of mb.spec.backend.workers) w.config = { 'disaggregation-transfer-backend': 'mooncake' };
+  const c = generateChildren(mb, DEFAULT_IMAGES);
+  const [p, d] = roles(c.modelServing);
+  const cmd = (r: typeof p) => container(r.entryTemplate, 'sglang').command!;
+  assert.deepEqual(cmd(p).slice(-6), ['--host', '0.0.0.0', '--port', '8000', '--disaggregation-mode', 'prefill']);
+  assert.deepEqual(cmd(d).slice(-2), ['--disaggregation-mode', 'decode']);
+  assert.ok(cmd(p).includes('--disaggregation-transfer-backend'));
+  assert.equal(c.modelServer.spec.kvConnector, undefined);
+  assert.equal(c.modelServer.spec.inferenceEngine, 'SGLang');
+  assert.ok(c.modelServer.spec.workloadSelector.pdGroup);
+  assert.equal(container(p.entryTemplate, 'runtime').args![4], 'sglangdisaggregated');
+});

@@ -173,12 +173,15 @@ export function healthProbe(port: number, p: Omit<Probe, 'httpGet'>): Probe {
  * preStop of a vLLM server: wait until it has no running or waiting request (or its metrics are gone), so a
  * scale-down or rollout does not cut requests in flight.
  */
-export function drainScript(port: number): string {
+export function drainScript(port: number, sglang = false): string {
+  const [running, waiting] = sglang
+    ? ['sglang:num_running_reqs', 'sglang:num_queue_reqs']
+    : ['vllm:num_requests_running', 'vllm:num_requests_waiting'];
   return [
     'while true; do',
     `  m=$(curl -sf --max-time 3 http://localhost:${port}/metrics) || exit 0`,
-    `  r=$(printf '%s\\n' "$m" | awk '/^vllm:num_requests_running/ {s+=$NF} END {print s+0}')`,
-    `  w=$(printf '%s\\n' "$m" | awk '/^vllm:num_requests_waiting/ {s+=$NF} END {print s+0}')`,
+    `  r=$(printf '%s\\n' "$m" | awk '/^${running}/ {s+=$NF} END {print s+0}')`,
+    `  w=$(printf '%s\\n' "$m" | awk '/^${waiting}/ {s+=$NF} END {print s+0}')`,
     '  [ "$r" = 0 ] && [ "$w" = 0 ] && exit 0',
     '  sleep 5',
     'done',

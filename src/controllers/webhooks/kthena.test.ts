@@ -170,3 +170,15 @@ test("ModelRoute and ModelServer: upstream's router checks (empty LoRA names, no
   };
   assert.match(denial(server, PATHS.validateModelServer), /spec\.inferenceEngine/);
 });
+
+test('SGLang backends (beyond upstream): one server, single-node; SGLang PD takes prefill and decode', () => {
+  const s = vllmBooster();
+  s.spec.backend.type = 'SGLang';
+  assert.equal(call(PATHS.validateModelBooster, s).allowed, true);
+  s.spec.backend.workers[0].pods = 2;
+  assert.match(denial(s), /spec\.backend\.workers\[0\]\.pods: a multi-node SGLang server is not generated yet/);
+  const pd = pdBooster('NixlConnector', 'SGLangDisaggregated');
+  assert.equal(call(PATHS.validateModelBooster, pd).allowed, true);
+  pd.spec.backend.workers[0].type = 'server';
+  assert.match(denial(pd), /a SGLangDisaggregated backend only takes prefill and decode workers/);
+});
