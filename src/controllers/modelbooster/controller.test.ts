@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeApiError, FakeClient, FakeInformer, FakeQueue } from '../modelserving/fakes.js';
 import type { ObjectLike } from '../modelserving/io.js';
-import { BY_MODEL_UID, ModelBoosterController, modelUidIndex } from './controller.js';
+import { BOOSTER_RBAC_RULES, BY_MODEL_UID, ModelBoosterController, modelUidIndex } from './controller.js';
 import { BOOSTER_REFS, LABEL_REVISION } from './naming.js';
 import { pdBooster, vllmBooster } from './testing/fixtures.js';
 import type { Child, ModelBooster } from './types.js';
@@ -235,4 +235,42 @@ test('autoscaling annotations → an owned AutoscalingPolicy; removing them dele
   await h.client.replace(BOOSTER_REFS.modelBoosters, next);
   await h.drain();
   assert.equal(h.children.autoscalingPolicy.list().length, 0);
+});
+
+test('every API call the controller makes is covered by BOOSTER_RBAC_RULES', async () => {
+  const h = harness();
+  const mb = vllmBooster();
+  mb.metadata.annotations = { 'autoscaling.kthena.io/max-replicas': '2' };
+  const start = h.client.calls.length;
+  await h.create(mb);
+  await h.update(mb, (m) => {
+    m.spec.backend.name = 'renamed';
+    m.metadata.annotations = {};
+  });
+  await h.client.delete(BOOSTER_REFS.modelRoutes, 'demo', 'default');
+  await h.drain();
+  const groupOf: Record<string, string> = {
+    modelboosters: 'workload.serving.volcano.sh',
+    modelservings: 'workload.serving.volcano.sh',
+    autoscalingpolicies: 'workload.serving.volcano.sh',
+    modelservers: 'networking.serving.volcano.sh',
+    modelroutes: 'networking.serving.volcano.sh',
+  };
+  // the test's own writes (the booster create/update, the route delete) are not the controller's
+  const used = new Set(
+    h.client.calls
+      .slice(start)
+      .filter((c) => !/^(create|update) modelboosters /.test(c) && c !== 'delete modelroutes demo')
+      .map((c) => c.split(' ').slice(0, 2).join(' ')),
+  );
+  assert.ok(used.size >= 6, [...used].join(', '));
+  for (const call of used) {
+    const [verb, plural] = call.split(' ');
+    const [v, sub] = verb.split('/');
+    const resource = sub ? `${plural}/${sub}` : plural;
+    const ok = BOOSTER_RBAC_RULES.some(
+      (r) => r.apiGroups.includes(groupOf[plural]) && r.resources.includes(resource) && r.verbs.includes(v),
+    );
+    assert.ok(ok, `${call} is not allowed by BOOSTER_RBAC_RULES`);
+  }
 });
