@@ -82,18 +82,21 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
     await env?.close();
   });
 
-  test('kubectl refuses a bad booster with the webhook\'s message and the field path', async () => {
+  test("kubectl refuses a bad booster with the webhook's message and the field path", async () => {
     const bad = PD.replace('name: pd,', 'name: bad,').replace(
       '{"kv_connector":"NixlConnector","kv_role":"kv_consumer"}',
       '{"kv_connector":"MooncakeConnector","kv_role":"kv_consumer"}',
     );
     const r = await env.kubectl(['apply', '-f', '-'], bad);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /admission webhook "validate\.modelbooster\.workload\.serving\.volcano\.sh" denied the request/);
+    assert.match(
+      r.stderr,
+      /admission webhook "validate\.modelbooster\.workload\.serving\.volcano\.sh" denied the request/,
+    );
     assert.match(r.stderr, /spec\.backend\.workers\[1\]\.config\.kv-transfer-config: connector mooncake differs/);
   });
 
-  test('upstream\'s Qwen booster and a PD booster become Active and answer through the router', async () => {
+  test("upstream's Qwen booster and a PD booster become Active and answer through the router", async () => {
     for (const y of [QWEN, PD]) {
       const r = await env.kubectl(['apply', '-f', '-'], y);
       assert.equal(r.status, 0, r.stderr);
@@ -101,10 +104,19 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
     for (const name of ['demo', 'pd'])
       await eventually(
         `${name} Active`,
-        async () => (await get(['modelbooster', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Active")].status}'])) === 'True',
+        async () =>
+          (await get(['modelbooster', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Active")].status}'])) ===
+          'True',
         300_000,
       );
-    for (const child of ['modelserving/demo-backend1', 'modelserver/demo-backend1', 'modelroute/demo', 'modelserving/pd-b', 'modelserver/pd-b', 'modelroute/pd'])
+    for (const child of [
+      'modelserving/demo-backend1',
+      'modelserver/demo-backend1',
+      'modelroute/demo',
+      'modelserving/pd-b',
+      'modelserver/pd-b',
+      'modelroute/pd',
+    ])
       assert.equal(await get([child, '-o', 'jsonpath={.metadata.ownerReferences[0].kind}']), 'ModelBooster', child);
     assert.equal(await get(['modelserver', 'pd-b', '-o', 'jsonpath={.spec.kvConnector.type}']), 'nixl');
     router = await runRouter({
@@ -121,7 +133,11 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
       accessLog: false,
     });
     const openai = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    for (const model of ['demo', 'deepseek-v2-lite']) {
+    // route name → the engines' served name (the PD booster sets none: the controller passes the booster's name)
+    for (const [model, served] of [
+      ['demo', 'Qwen2.5-0.5B-Instruct'],
+      ['deepseek-v2-lite', 'pd'],
+    ]) {
       const reply = await eventually(
         `${model} answers`,
         () =>
@@ -131,12 +147,18 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
         120_000,
       );
       assert.ok(reply.choices[0].message.content, `${model}: a completion`);
-      assert.equal(reply.model, model);
+      assert.equal(reply.model, served);
     }
   });
 
   test('the runtime sidecar serves standard metrics from the pod IP', async () => {
-    const ip = await get(['pod', '-l', 'workload.serving.volcano.sh/model-name=demo', '-o', 'jsonpath={.items[0].status.podIP}']);
+    const ip = await get([
+      'pod',
+      '-l',
+      'workload.serving.volcano.sh/model-name=demo',
+      '-o',
+      'jsonpath={.items[0].status.podIP}',
+    ]);
     const text = await (await fetch(`http://${ip}:8100/metrics`)).text();
     assert.match(text, /^kthena:num_requests_waiting/m);
   });
@@ -146,7 +168,10 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
     assert.equal(r.status, 0, r.stderr);
     await eventually(
       'children gone',
-      async () => (await get(['modelservings,modelservers,modelroutes', '--no-headers', '-o', 'name'])).split('\n').every((l) => !l.includes('demo')),
+      async () =>
+        (await get(['modelservings,modelservers,modelroutes', '--no-headers', '-o', 'name']))
+          .split('\n')
+          .every((l) => !l.includes('demo')),
       60_000,
     );
   });

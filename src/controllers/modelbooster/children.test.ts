@@ -394,7 +394,14 @@ test('LoRA modules declared in config are loaded by the engine and listed on the
   );
   assert.deepEqual(c.modelRoute.spec.loraAdapters, ['sql', 'chat']);
   const cmd = container(roles(c.modelServing)[0].entryTemplate, 'engine').command!;
-  assert.deepEqual(cmd.slice(5), ['--enable-lora', '--lora-modules', 'sql=/loras/sql', 'chat=/loras/chat']);
+  assert.deepEqual(cmd.slice(5), [
+    '--enable-lora',
+    '--lora-modules',
+    'sql=/loras/sql',
+    'chat=/loras/chat',
+    '--served-model-name',
+    'demo',
+  ]);
 });
 
 test('every generated child is a valid object of its kind (src/api validate, as admission runs it)', () => {

@@ -6,6 +6,7 @@ import {
   configToArgs,
   DEFAULT_ENGINE_PORT,
   kvTransferConfig,
+  servedModelName,
   shellQuote,
   type WorkerConfig,
 } from './engine-args.js';
@@ -141,12 +142,29 @@ function sglangExtras(backend: Backend, w: Worker, config: WorkerConfig): string
   return out;
 }
 
-/** The engine's argv: vLLM's OpenAI server (or SGLang's launch_server) on the model path, then the config flags. */
-export function engineCommand(backend: Backend, w: Worker): string[] {
+/** The model name the engines serve: the first server/decode worker's served-model-name, else the booster's name. */
+export function engineModelName(mb: ModelBooster): string {
+  for (const w of mb.spec.backend.workers) {
+    const t = workerType(w);
+    if (t !== 'server' && t !== 'decode') continue;
+    const name = servedModelName(w.config as WorkerConfig | undefined);
+    if (name) return name;
+  }
+  return mb.metadata.name;
+}
+
+/**
+ * The engine's argv: vLLM's OpenAI server (or SGLang's launch_server) on the model path, then the config flags.
+ * A worker without served-model-name gets the backend's (engineModelName): the ModelServer routes that name, and an
+ * engine would otherwise serve its model under the cache path (upstream's generated pods answer 404 there).
+ */
+export function engineCommand(mb: ModelBooster, w: Worker): string[] {
+  const backend = mb.spec.backend;
   const config = (w.config ?? {}) as WorkerConfig;
   const base = isSGLang(backend)
     ? ['python3', '-m', 'sglang.launch_server', '--model-path', modelPath(backend), ...configToArgs(config)]
     : ['python3', '-m', 'vllm.entrypoints.openai.api_server', '--model', modelPath(backend), ...configToArgs(config)];
+  if (!servedModelName(config)) base.push('--served-model-name', engineModelName(mb));
   if (isSGLang(backend)) base.push(...sglangExtras(backend, w, config));
   let script: string | undefined;
   if (workerType(w) === 'server' && w.pods > 1 && !isSGLang(backend)) {

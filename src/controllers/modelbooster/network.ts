@@ -1,6 +1,9 @@
 // booster → ModelServer `<booster>-<backend>` (§3.4) and ModelRoute `<booster>` (§3.5). Pure; labels, revision and
 // owner are added by children.ts.
-import { enginePort, isSGLang, workerType } from './containers.js';
+import { engineModelName, enginePort, isSGLang, workerType } from './containers.js';
+
+export { engineModelName };
+
 import {
   connectorType,
   kvTransferConfig,
@@ -13,17 +16,6 @@ import { isDisaggregated } from './serving.js';
 import type { Child, ModelBooster } from './types.js';
 
 const cfg = (c: unknown) => c as WorkerConfig | undefined;
-
-/** The model name the engines serve: the first server/decode worker's served-model-name, else the booster's name. */
-export function engineModelName(mb: ModelBooster): string {
-  for (const w of mb.spec.backend.workers) {
-    const t = workerType(w);
-    if (t !== 'server' && t !== 'decode') continue;
-    const name = servedModelName(cfg(w.config));
-    if (name) return name;
-  }
-  return mb.metadata.name;
-}
 
 /** kvConnector of a disaggregated backend, from the prefill/decode kv-transfer-config (admission keeps them equal). */
 export function kvConnectorOf(mb: ModelBooster): { type: 'mooncake' | 'nixl' | 'lmcache' } | undefined {

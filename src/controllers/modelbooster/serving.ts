@@ -53,7 +53,7 @@ function serverEntry(i: ServingInputs, w: Worker): PodTemplateSpec {
         {
           name: 'engine',
           image: w.image,
-          command: engineCommand(backend, w),
+          command: engineCommand(i.booster, w),
           env: engineEnv(backend),
           ...(w.resources ? { resources: w.resources } : {}),
           volumeMounts: [cacheMount(backend), DSHM_MOUNT],
@@ -119,7 +119,7 @@ function disaggregatedEntry(i: ServingInputs, w: Worker, role: 'prefill' | 'deco
         {
           name: backend.type.startsWith('SGLang') ? 'sglang' : 'vllm',
           image: w.image,
-          command: engineCommand(backend, w),
+          command: engineCommand(i.booster, w),
           ports: [{ containerPort: port }],
           imagePullPolicy: 'IfNotPresent',
           env: [...engineEnv(backend), ...roleEnv(role)],
