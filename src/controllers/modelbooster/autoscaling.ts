@@ -2,7 +2,7 @@
 // gets an AutoscalingPolicy `<booster>-<backend>` for its ModelServing. Pure.
 import { autoscalingRequest } from '../../api/index.js';
 import { runtimePort } from './containers.js';
-import { backendChildName, WORKLOAD_API } from './naming.js';
+import { backendChildMeta, backendChildName, WORKLOAD_API } from './naming.js';
 import { isDisaggregated } from './serving.js';
 import type { Child, ModelBooster } from './types.js';
 
@@ -30,7 +30,7 @@ export function autoscalingPolicyFor(mb: ModelBooster): Child | undefined {
   return {
     apiVersion: WORKLOAD_API,
     kind: 'AutoscalingPolicy',
-    metadata: { name, namespace: mb.metadata.namespace },
+    metadata: backendChildMeta(mb),
     spec,
   };
 }

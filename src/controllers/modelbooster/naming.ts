@@ -38,6 +38,14 @@ export function backendChildName(booster: string, backend: string): string {
   return `${booster}-${backend}`;
 }
 
+/** Metadata of a per-backend child (labels and owner are added by children.ts). */
+export function backendChildMeta(mb: {
+  metadata: { name: string; namespace?: string };
+  spec: { backend: { name: string } };
+}) {
+  return { name: backendChildName(mb.metadata.name, mb.spec.backend.name), namespace: mb.metadata.namespace };
+}
+
 // ---- images ------------------------------------------------------------------------------------------------
 
 export const CONFIGMAP_NAME = 'model-booster-controller-config';

@@ -8,10 +8,9 @@ import {
   connectorType,
   kvTransferConfig,
   loraAdapterNames,
-  servedModelName,
   type WorkerConfig,
 } from './engine-args.js';
-import { backendChildName, LABEL_MODEL_UID, NETWORKING_API } from './naming.js';
+import { backendChildMeta, backendChildName, LABEL_MODEL_UID, NETWORKING_API } from './naming.js';
 import { isDisaggregated } from './serving.js';
 import type { Child, ModelBooster } from './types.js';
 
@@ -34,7 +33,7 @@ export function modelServerFor(mb: ModelBooster): Child {
   return {
     apiVersion: NETWORKING_API,
     kind: 'ModelServer',
-    metadata: { name: backendChildName(mb.metadata.name, backend.name), namespace: mb.metadata.namespace },
+    metadata: backendChildMeta(mb),
     spec: {
       model: engineModelName(mb),
       inferenceEngine: isSGLang(backend) ? 'SGLang' : 'vLLM',

@@ -15,7 +15,7 @@ import {
   runtimeContainer,
   workerType,
 } from './containers.js';
-import { type BoosterImages, backendChildName, WORKLOAD_API } from './naming.js';
+import { type BoosterImages, backendChildMeta, WORKLOAD_API } from './naming.js';
 import { cacheVolume } from './storage.js';
 import type { ModelBooster, Worker } from './types.js';
 
@@ -38,58 +38,56 @@ function scheduling(mb: ModelBooster, w: Worker) {
   };
 }
 
+/** A pod template of the booster: its labels, the worker's scheduling fields and the downloader first. */
+function podTemplate(i: ServingInputs, w: Worker, spec: Omit<NonNullable<PodTemplateSpec['spec']>, 'initContainers'>) {
+  return {
+    metadata: { labels: { ...i.podLabels } },
+    spec: { ...scheduling(i.booster, w), initContainers: [downloaderContainer(i.booster, i.images)], ...spec },
+  };
+}
+
 function serverEntry(i: ServingInputs, w: Worker): PodTemplateSpec {
   const backend = i.booster.spec.backend;
   const port = enginePort(backend);
-  return {
-    metadata: { labels: { ...i.podLabels } },
-    spec: {
-      ...scheduling(i.booster, w),
-      initContainers: [downloaderContainer(i.booster, i.images)],
-      terminationGracePeriodSeconds: 300,
-      volumes: [cacheVolume(backend), DSHM],
-      containers: [
-        runtimeContainer(i.booster, i.images, true),
-        {
-          name: 'engine',
-          image: w.image,
-          command: engineCommand(i.booster, w),
-          env: engineEnv(backend),
-          ...(w.resources ? { resources: w.resources } : {}),
-          volumeMounts: [cacheMount(backend), DSHM_MOUNT],
-          readinessProbe: healthProbe(port, {
-            initialDelaySeconds: 180,
-            periodSeconds: 5,
-            failureThreshold: 3,
-            timeoutSeconds: 1,
-          }),
-          lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', drainScript(port, isSGLang(backend))] } } },
-        },
-      ],
-    },
-  };
+  return podTemplate(i, w, {
+    terminationGracePeriodSeconds: 300,
+    volumes: [cacheVolume(backend), DSHM],
+    containers: [
+      runtimeContainer(i.booster, i.images, true),
+      {
+        name: 'engine',
+        image: w.image,
+        command: engineCommand(i.booster, w),
+        env: engineEnv(backend),
+        ...(w.resources ? { resources: w.resources } : {}),
+        volumeMounts: [cacheMount(backend), DSHM_MOUNT],
+        readinessProbe: healthProbe(port, {
+          initialDelaySeconds: 180,
+          periodSeconds: 5,
+          failureThreshold: 3,
+          timeoutSeconds: 1,
+        }),
+        lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', drainScript(port, isSGLang(backend))] } } },
+      },
+    ],
+  });
 }
 
 function rayWorker(i: ServingInputs, w: Worker): PodTemplateSpec {
   const backend = i.booster.spec.backend;
-  return {
-    metadata: { labels: { ...i.podLabels } },
-    spec: {
-      ...scheduling(i.booster, w),
-      initContainers: [downloaderContainer(i.booster, i.images)],
-      volumes: [cacheVolume(backend), DSHM],
-      containers: [
-        {
-          name: `${backend.name}-vllm-worker`,
-          image: w.image,
-          command: rayWorkerCommand(),
-          ...(backend.env?.length ? { env: backend.env } : {}),
-          ...(w.resources ? { resources: w.resources } : {}),
-          volumeMounts: [cacheMount(backend), DSHM_MOUNT],
-        },
-      ],
-    },
-  };
+  return podTemplate(i, w, {
+    volumes: [cacheVolume(backend), DSHM],
+    containers: [
+      {
+        name: `${backend.name}-vllm-worker`,
+        image: w.image,
+        command: rayWorkerCommand(),
+        ...(backend.env?.length ? { env: backend.env } : {}),
+        ...(w.resources ? { resources: w.resources } : {}),
+        volumeMounts: [cacheMount(backend), DSHM_MOUNT],
+      },
+    ],
+  });
 }
 
 /** Extra engine env of a disaggregated role (upstream's NIC/host settings for the KV transfer). */
@@ -108,29 +106,24 @@ function roleEnv(role: 'prefill' | 'decode') {
 function disaggregatedEntry(i: ServingInputs, w: Worker, role: 'prefill' | 'decode'): PodTemplateSpec {
   const backend = i.booster.spec.backend;
   const port = enginePort(backend);
-  return {
-    metadata: { labels: { ...i.podLabels } },
-    spec: {
-      ...scheduling(i.booster, w),
-      initContainers: [downloaderContainer(i.booster, i.images)],
-      volumes: [cacheVolume(backend)],
-      containers: [
-        runtimeContainer(i.booster, i.images, role === 'decode'),
-        {
-          name: backend.type.startsWith('SGLang') ? 'sglang' : 'vllm',
-          image: w.image,
-          command: engineCommand(i.booster, w),
-          ports: [{ containerPort: port }],
-          imagePullPolicy: 'IfNotPresent',
-          env: [...engineEnv(backend), ...roleEnv(role)],
-          ...(w.resources ? { resources: w.resources } : {}),
-          volumeMounts: [cacheMount(backend)],
-          readinessProbe: healthProbe(port, { initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3 }),
-          livenessProbe: healthProbe(port, { initialDelaySeconds: 180, periodSeconds: 5, failureThreshold: 3 }),
-        },
-      ],
-    },
-  };
+  return podTemplate(i, w, {
+    volumes: [cacheVolume(backend)],
+    containers: [
+      runtimeContainer(i.booster, i.images, role === 'decode'),
+      {
+        name: backend.type.startsWith('SGLang') ? 'sglang' : 'vllm',
+        image: w.image,
+        command: engineCommand(i.booster, w),
+        ports: [{ containerPort: port }],
+        imagePullPolicy: 'IfNotPresent',
+        env: [...engineEnv(backend), ...roleEnv(role)],
+        ...(w.resources ? { resources: w.resources } : {}),
+        volumeMounts: [cacheMount(backend)],
+        readinessProbe: healthProbe(port, { initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3 }),
+        livenessProbe: healthProbe(port, { initialDelaySeconds: 180, periodSeconds: 5, failureThreshold: 3 }),
+      },
+    ],
+  });
 }
 
 export function isDisaggregated(type: string): boolean {
@@ -176,7 +169,7 @@ export function modelServingFor(i: ServingInputs): ModelServing {
   return {
     apiVersion: WORKLOAD_API,
     kind: 'ModelServing',
-    metadata: { name: backendChildName(mb.metadata.name, backend.name), namespace: mb.metadata.namespace },
+    metadata: backendChildMeta(mb),
     spec: {
       replicas: backend.replicas,
       ...(backend.schedulerName ? { schedulerName: backend.schedulerName } : {}),

@@ -2,7 +2,7 @@
 // behavior defaults) and — upstream has these in its router — ModelRoute and ModelServer (validate). Every check
 // is src/api's `validate`, the one `kthena validate` runs, so a denial names the same field paths.
 import { applyAutoscalingAdmissionDefaults, validate } from '../../api/index.js';
-import { denialMessage, parseReview, review } from './modelserving.js';
+import { defaultingReview, denialMessage, parseReview, review } from './modelserving.js';
 
 export const PATHS = {
   validateModelBooster: '/validate/modelbooster',
@@ -49,21 +49,9 @@ function allowUnchanged(body: unknown) {
 }
 
 /** Upstream's AutoscalingPolicy behavior defaults (§5.3), as one JSON patch replacing spec. */
-function defaultAutoscalingPolicy(body: unknown) {
-  const req = parseReview(body);
-  const obj = req.object as { spec?: unknown } | undefined | null;
-  if (req.operation === 'DELETE' || !obj || typeof obj !== 'object' || obj.spec === undefined)
-    return review({ uid: req.uid, allowed: true });
-  const defaulted = applyAutoscalingAdmissionDefaults(obj) as { spec?: unknown };
-  if (JSON.stringify(defaulted.spec) === JSON.stringify(obj.spec)) return review({ uid: req.uid, allowed: true });
-  const patch = [{ op: 'replace', path: '/spec', value: defaulted.spec }];
-  return review({
-    uid: req.uid,
-    allowed: true,
-    patchType: 'JSONPatch',
-    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
-  });
-}
+const defaultAutoscalingPolicy = defaultingReview(
+  (obj) => applyAutoscalingAdmissionDefaults(obj) as { spec?: unknown },
+);
 
 export const KTHENA_HANDLERS: Record<string, (body: unknown) => unknown> = {
   [PATHS.validateModelBooster]: validating('ModelBooster'),

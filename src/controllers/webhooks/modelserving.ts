@@ -67,21 +67,26 @@ export function validateModelServingReview(body: unknown) {
   return review({ uid: req.uid, allowed: true, warnings: warnings.length ? warnings : undefined });
 }
 
-export function defaultModelServingReview(body: unknown) {
-  const req = parseReview(body);
-  const obj = req.object as { spec?: unknown } | undefined;
-  if (req.operation === 'DELETE' || !obj || typeof obj !== 'object' || obj.spec === undefined)
-    return review({ uid: req.uid, allowed: true });
-  const defaulted = applyDefaults(obj) as { spec?: unknown };
-  if (JSON.stringify(defaulted.spec) === JSON.stringify(obj.spec)) return review({ uid: req.uid, allowed: true });
-  const patch = [{ op: 'replace', path: '/spec', value: defaulted.spec }];
-  return review({
-    uid: req.uid,
-    allowed: true,
-    patchType: 'JSONPatch',
-    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
-  });
+/** A defaulting webhook: the object's spec run through `defaulter`, answered as one JSON patch replacing spec. */
+export function defaultingReview(defaulter: (obj: object) => { spec?: unknown }) {
+  return (body: unknown) => {
+    const req = parseReview(body);
+    const obj = req.object as { spec?: unknown } | undefined;
+    if (req.operation === 'DELETE' || !obj || typeof obj !== 'object' || obj.spec === undefined)
+      return review({ uid: req.uid, allowed: true });
+    const defaulted = defaulter(obj);
+    if (JSON.stringify(defaulted.spec) === JSON.stringify(obj.spec)) return review({ uid: req.uid, allowed: true });
+    const patch = [{ op: 'replace', path: '/spec', value: defaulted.spec }];
+    return review({
+      uid: req.uid,
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    });
+  };
 }
+
+export const defaultModelServingReview = defaultingReview((obj) => applyDefaults(obj) as { spec?: unknown });
 
 export const MODELSERVING_HANDLERS: Record<string, (body: unknown) => unknown> = {
   [VALIDATE_PATH]: validateModelServingReview,
