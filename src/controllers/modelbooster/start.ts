@@ -6,7 +6,7 @@ import { Informer } from '../../kube/informer.js';
 import type { KubeObject } from '../../kube/resource.js';
 import { WorkQueue } from '../../kube/workqueue.js';
 import type { ControllerMetrics, Logger } from '../modelserving/controller.js';
-import { isNotFound } from '../modelserving/io.js';
+import { isNotFound, type ResourceRefLike } from '../modelserving/io.js';
 import { BY_MODEL_UID, ModelBoosterController, modelUidIndex } from './controller.js';
 import {
   BOOSTER_REFS,
@@ -41,12 +41,42 @@ export async function readBoosterImages(client: KubeClient, namespace: string): 
   }
 }
 
+/** Which of these resources the API server serves (discovery per group/version). */
+export async function servedResources(client: KubeClient, refs: ResourceRefLike[]): Promise<Set<string>> {
+  const served = new Set<string>();
+  for (const gv of new Set(refs.map((r) => `${r.group}/${r.version}`))) {
+    try {
+      const list = await client.request<{ resources?: { name: string }[] }>({ method: 'GET', path: `/apis/${gv}` });
+      for (const r of list?.resources ?? []) served.add(`${gv}/${r.name}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return new Set(refs.filter((r) => served.has(`${r.group}/${r.version}/${r.plural}`)).map((r) => r.plural));
+}
+
+const IDLE = { synced: () => true, stop: async () => {} };
+
 export async function startModelBooster(
   o: ModelBoosterStartOptions,
   run: { metrics: ControllerMetrics; depth: (n: number) => void; signal: AbortSignal },
 ): Promise<{ synced(): boolean; stop(): Promise<void> }> {
   const { client, clock } = o;
   const log = o.log.child?.({ controller: 'modelbooster' }) ?? o.log;
+  const needed = [
+    BOOSTER_REFS.modelBoosters,
+    BOOSTER_REFS.modelServings,
+    BOOSTER_REFS.modelServers,
+    BOOSTER_REFS.modelRoutes,
+    BOOSTER_REFS.autoscalingPolicies,
+  ];
+  const served = await servedResources(client, needed);
+  const missing = needed.filter((r) => !served.has(r.plural)).map((r) => `${r.plural}.${r.group}`);
+  if (missing.length > 0) {
+    // Like the LWS adapter without its API: nothing to do until the CRDs exist (restart the manager after applying them).
+    log.warn({ missing }, 'modelbooster: CRDs not served, controller idle (apply deploy/crds and restart)');
+    return IDLE;
+  }
   const images = await readBoosterImages(client, o.configNamespace);
   log.info({ images }, 'modelbooster: downloader and runtime images');
   const common = { namespace: o.namespace, clock, resyncMs: o.resyncMs, log: o.log as never };
