@@ -151,6 +151,46 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
     }
   });
 
+  test('LoRA adapters declared on a booster are loaded by its engine and routable by name', async () => {
+    const lora = `apiVersion: workload.serving.volcano.sh/v1alpha1
+kind: ModelBooster
+metadata: {name: lora, namespace: default}
+spec:
+  backend:
+    name: b
+    type: vLLM
+    modelURI: hf://Qwen/Qwen2.5-0.5B-Instruct
+    replicas: 1
+    workers:
+    - type: server
+      image: vllm/vllm-openai:latest
+      replicas: 1
+      pods: 1
+      config: {served-model-name: base, enable-lora: "", lora-modules: [sql-adapter=/loras/sql]}
+`;
+    const r = await env.kubectl(['apply', '-f', '-'], lora);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(await get(['modelroute', 'lora', '-o', 'jsonpath={.spec.loraAdapters[0]}']), 'sql-adapter');
+    await eventually(
+      'lora Active',
+      async () =>
+        (await get(['modelbooster', 'lora', '-o', 'jsonpath={.status.conditions[?(@.type=="Active")].status}'])) ===
+        'True',
+      300_000,
+    );
+    assert.ok(router, 'the router runs');
+    const openai = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const reply = await eventually(
+      'the adapter answers',
+      () =>
+        openai.chat.completions
+          .create({ model: 'sql-adapter', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })
+          .catch(() => undefined),
+      120_000,
+    );
+    assert.equal(reply.model, 'sql-adapter');
+  });
+
   test('the runtime sidecar serves standard metrics from the pod IP', async () => {
     const ip = await get([
       'pod',
