@@ -4,12 +4,7 @@ import { engineModelName, enginePort, isSGLang, workerType } from './containers.
 
 export { engineModelName };
 
-import {
-  connectorType,
-  kvTransferConfig,
-  loraAdapterNames,
-  type WorkerConfig,
-} from './engine-args.js';
+import { connectorType, kvTransferConfig, loraAdapterNames, type WorkerConfig } from './engine-args.js';
 import { backendChildMeta, backendChildName, LABEL_MODEL_UID, NETWORKING_API } from './naming.js';
 import { isDisaggregated } from './serving.js';
 import type { Child, ModelBooster } from './types.js';
