@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import pino from 'pino';
-import { runRouter } from '../../src/cli/router.js';
+import type { runRouter } from '../../src/cli/router.js';
 import { startControllerManager } from '../../src/controllers/manager.js';
 import { eventually } from '../helpers/run.js';
-import { type MsEnv, startMsEnv } from './modelserving-helpers.js';
+import { type MsEnv, startKubeRouter, startMsEnv } from './modelserving-helpers.js';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 
@@ -119,19 +119,7 @@ describe('ModelBooster on the local control plane', { skip: !hasKubectl && 'kube
     ])
       assert.equal(await get([child, '-o', 'jsonpath={.metadata.ownerReferences[0].kind}']), 'ModelBooster', child);
     assert.equal(await get(['modelserver', 'pd-b', '-o', 'jsonpath={.spec.kvConnector.type}']), 'nixl');
-    router = await runRouter({
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      debugPort: -1,
-      kubeconfig: env.kubeconfig,
-      maxBodyBytes: 1 << 20,
-      headersTimeout: 60_000,
-      bodyTimeout: 60_000,
-      scrapeInterval: 500,
-      drainTimeout: 5_000,
-      accessLog: false,
-    });
+    router = await startKubeRouter(env.kubeconfig);
     const openai = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     // route name → the engines' served name (the PD booster sets none: the controller passes the booster's name)
     for (const [model, served] of [

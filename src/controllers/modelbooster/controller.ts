@@ -10,6 +10,7 @@ import {
   type KubeClientLike,
   type WorkQueueLike,
 } from '../modelserving/io.js';
+import { runWorkers } from '../workers.js';
 import { generateChildren } from './children.js';
 import {
   BOOSTER_KIND,
@@ -121,35 +122,21 @@ export class ModelBoosterController {
     for (const b of this.o.modelBoosters.list()) this.o.queue.add(keyOf(b));
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    const stop = () => this.o.queue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-    await Promise.all(Array.from({ length: Math.max(1, this.o.workers ?? 5) }, () => this.worker()));
-    signal.removeEventListener('abort', stop);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers(this.o.queue, this.o.workers, signal, (key) => this.process(key));
   }
 
-  private async worker(): Promise<void> {
-    for (;;) {
-      const key = await this.o.queue.get();
-      if (key === undefined) return;
-      const t0 = performance.now();
-      try {
-        const converged = await this.reconcile(key);
-        if (converged) {
-          this.o.queue.forget(key);
-          this.o.metrics?.reconcile('success', (performance.now() - t0) / 1000);
-        } else {
-          this.o.queue.addRateLimited(key);
-          this.o.metrics?.reconcile('requeue', (performance.now() - t0) / 1000);
-        }
-      } catch (err) {
-        this.log.error({ key, err: (err as Error).message }, 'modelbooster reconcile failed');
-        this.o.metrics?.reconcile('error', (performance.now() - t0) / 1000);
-        this.o.queue.addRateLimited(key);
-      } finally {
-        this.o.queue.done(key);
-      }
+  private async process(key: string): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const converged = await this.reconcile(key);
+      if (converged) this.o.queue.forget(key);
+      else this.o.queue.addRateLimited(key);
+      this.o.metrics?.reconcile(converged ? 'success' : 'requeue', (performance.now() - t0) / 1000);
+    } catch (err) {
+      this.log.error({ key, err: (err as Error).message }, 'modelbooster reconcile failed');
+      this.o.metrics?.reconcile('error', (performance.now() - t0) / 1000);
+      this.o.queue.addRateLimited(key);
     }
   }
 
