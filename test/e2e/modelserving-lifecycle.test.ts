@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
-import type { runRouter } from '../../src/cli/router.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { Informer, type KubeObject, MODEL_ROUTES, MODEL_SERVERS, PODGROUPS, PODS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';

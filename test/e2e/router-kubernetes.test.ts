@@ -10,7 +10,6 @@ import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import OpenAI from 'openai';
 import { parse } from 'yaml';
-import type { runRouter } from '../../src/cli/router.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { CRDS, KubeClient, type KubeObject, MODEL_ROUTES, MODEL_SERVERS, PODS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
