@@ -42,7 +42,7 @@ export const SEMANTIC_RULES: Record<KthenaKind, string[]> = {
     'Ours: the `kthena.io/*` option annotations must be well formed — worker-startup LeaderCreated|LeaderReady, role-startup Parallel|InOrder, role-max-skew a percentage, restart-backoff `base[,max]` seconds, eviction-budget `role:N`|`group:N`, revision-history-limit an integer (docs/modelserving.md).',
   ],
   ModelBooster: [
-    'vLLM: exactly one worker, of type server. vLLMDisaggregated: only prefill and decode workers, exactly one of each.',
+    'vLLM and SGLang: exactly one worker, of type server. vLLMDisaggregated and SGLangDisaggregated: only prefill and decode workers, exactly one of each.',
     'Worker images must not contain whitespace; worker config must be a map.',
     'All engine workers (server, prefill, decode) use the same port (config.port, default 8000, 1–65535).',
     'pvc:// model: cacheURI must be pvc://CLAIM (one claim, no path), the model path must not contain `..` and must lie inside /CLAIM.',

@@ -244,7 +244,7 @@ d(w.RoleInstanceStatus, 'Health of one role instance.', {
 
 // ---- ModelBooster
 d(w.ModelWorker, 'One kind of engine process of the backend.', {
-  type: 'server for the vLLM backend; prefill and decode for vLLMDisaggregated.',
+  type: 'server for the vLLM and SGLang backends; prefill and decode for vLLMDisaggregated and SGLangDisaggregated.',
   image: 'Engine image; must not contain whitespace.',
   replicas: 'Role instances.',
   pods: 'Pods per instance (entry plus workers).',
@@ -256,7 +256,7 @@ d(w.ModelWorker, 'One kind of engine process of the backend.', {
 });
 d(w.ModelBackend, 'The single backend of a ModelBooster.', {
   name: 'Backend name; children are named <booster>-<backend>.',
-  type: 'Engine layout: vLLM (one server worker) or vLLMDisaggregated (prefill and decode workers).',
+  type: 'Engine layout: vLLM or SGLang (one server worker), vLLMDisaggregated or SGLangDisaggregated (prefill and decode workers; SGLang ones are beyond upstream).',
   modelURI: 'Where the weights come from: hf://, ms://, s3://, obs:// or pvc://.',
   cacheURI:
     'Where they are cached: pvc://CLAIM or hostpath://PATH; empty means an emptyDir. Must be pvc:// when modelURI is.',

@@ -733,8 +733,8 @@ const VARIANTS: Variant[] = [
   {
     name: 'backend type',
     file: 'modelbooster/vllm.yaml',
-    edits: { 'spec.backend.type': 'SGLang' },
-    expect: [['spec.backend.type', /must be one of "vLLM", "vLLMDisaggregated"/]],
+    edits: { 'spec.backend.type': 'MindIE' },
+    expect: [['spec.backend.type', /must be one of "vLLM", "vLLMDisaggregated", "SGLang", "SGLangDisaggregated"/]],
   },
   {
     name: 'model URI scheme',

@@ -23,6 +23,7 @@ export {
   parsePath,
 } from './manifests.js';
 export * from './meta.js';
+export * from './modelbooster-options.js';
 export * from './modelserving-options.js';
 export * from './networking.js';
 export { formatPath, MAX_PROBLEMS_PER_DOCUMENT, type Problem } from './problems.js';

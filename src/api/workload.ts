@@ -173,7 +173,9 @@ export type ModelServing = Static<typeof ModelServingSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // ModelBooster
 
-export const BACKEND_TYPES = ['vLLM', 'vLLMDisaggregated'] as const;
+// SGLang and SGLangDisaggregated are ours (upstream declares SGLang but its CRD enum rejects it): additive values,
+// so every upstream manifest stays valid (decision 0002).
+export const BACKEND_TYPES = ['vLLM', 'vLLMDisaggregated', 'SGLang', 'SGLangDisaggregated'] as const;
 export type ModelBackendType = (typeof BACKEND_TYPES)[number];
 export const WORKER_TYPES = ['server', 'prefill', 'decode', 'controller', 'coordinator'] as const;
 export type ModelWorkerType = (typeof WORKER_TYPES)[number];

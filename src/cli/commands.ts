@@ -13,6 +13,7 @@ import { register as registerEngineSim } from './engine-sim.js';
 import { register as registerGet } from './get.js';
 import { register as registerRollout } from './rollout.js';
 import { register as registerRouter } from './router.js';
+import { register as registerRuntime } from './runtime.js';
 import { register as registerStart } from './start.js';
 import { register as registerUp } from './up/index.js';
 import { register as registerValidate } from './validate.js';
@@ -33,6 +34,7 @@ registrations.push(registerDescribe);
 registrations.push(registerCreate);
 registrations.push(registerDownload);
 registrations.push(registerUp);
+registrations.push(registerRuntime);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { startApiServer } from '../cluster/apiserver/index.js';
+import { enabledControllers } from '../controllers/manager.js';
 import { register } from './controller-manager.js';
 
 /** Parses in-process (a spawn per case costs seconds of tsx start-up on a loaded machine). */
@@ -30,7 +31,9 @@ test('controller-manager rejects malformed flags with a clear message', async ()
   for (const [args, msg] of [
     [['--workers', 'many'], /--workers must be an integer/],
     [['--workers', '0'], /--workers must be between 1 and 256/],
-    [['--controllers', 'nope'], /unknown controller "nope"/],
+    [['--controllers', 'nope'], /unknown controller "nope" \(known: modelserving, modelbooster\)/],
+    [['--controllers', 'modelbooster,-modelbooster2'], /unknown controller "modelbooster2"/],
+    [['--local-webhooks', 'maybe'], /--local-webhooks must be auto, on or off/],
     [['--port', '70000'], /--port must be between/],
     [['--lease-duration', '-1'], /--lease-duration must be seconds/],
     [['--kubeconfig', '/nonexistent/kubeconfig'], /kubeconfig .* does not exist/],
@@ -43,6 +46,13 @@ test('controller-manager rejects malformed flags with a clear message', async ()
   ] as const) {
     assert.match(await parseError(args), msg, args.join(' '));
   }
+});
+
+test('--controllers selects modelserving and modelbooster like upstream (both by default)', () => {
+  assert.deepEqual(enabledControllers(undefined), ['modelserving', 'modelbooster']);
+  assert.deepEqual(enabledControllers('modelbooster'), ['modelbooster']);
+  assert.deepEqual(enabledControllers('*,-modelserving'), ['modelbooster']);
+  assert.deepEqual(enabledControllers('+modelserving'), ['modelserving']);
 });
 
 test('controller-manager serves health against a kubeconfig and stops cleanly on SIGTERM', async () => {

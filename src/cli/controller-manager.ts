@@ -1,4 +1,4 @@
-// `kthena controller-manager`: the Kthena controllers (modelserving, autoscaler) against any Kubernetes API,
+// `kthena controller-manager`: the Kthena controllers (modelserving, modelbooster, autoscaler) against any Kubernetes API,
 // with optional Lease leader election, /healthz, /readyz and Prometheus /metrics.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -48,6 +48,18 @@ export interface ControllerManagerCliOptions {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   autoscalingSyncPeriodSeconds: number;
+  localWebhooks: string;
+}
+
+/** Loopback API servers (the local control plane) call webhooks by URL: serve them there and register them. */
+function wantsLocalWebhooks(mode: string, server: string): boolean {
+  if (mode === 'on') return true;
+  if (mode === 'off') return false;
+  try {
+    return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(server).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The namespace of the Lease: the flag, else POD_NAMESPACE, else the service account's, else default. */
@@ -61,7 +73,7 @@ function leaseNamespace(o: ControllerManagerCliOptions): string {
 export function register(program: Command): void {
   program
     .command('controller-manager')
-    .description('run the Kthena controllers (modelserving, autoscaler) against a Kubernetes API server')
+    .description('run the Kthena controllers (modelserving, modelbooster, autoscaler) against a Kubernetes API server')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--workers <n>', 'work queue workers per controller', intArg('--workers', 1, 256), 5)
@@ -91,10 +103,20 @@ export function register(program: Command): void {
       secondsArg('--autoscaling-sync-period-seconds'),
       15,
     )
+    .option(
+      '--local-webhooks <mode>',
+      'auto|on|off: serve the admission webhooks over HTTP on 127.0.0.1 and register them with the API server (auto: when the API server is on loopback, e.g. `kthena cluster`)',
+      (v: string) => {
+        if (!['auto', 'on', 'off'].includes(v))
+          throw new InvalidArgumentError('--local-webhooks must be auto, on or off');
+        return v;
+      },
+      'auto',
+    )
     .action(async (o: ControllerManagerCliOptions) => {
       if (!(o.renewDeadline < o.leaseDuration))
         throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
-      let webhook: { port: number; host: string; cert: string; key: string } | undefined;
+      let webhook: { port: number; host: string; cert?: string; key?: string; register?: boolean } | undefined;
       if (o.enableWebhook) {
         if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
           throw new InvalidArgumentError('--enable-webhook needs --tls-cert-file and --tls-private-key-file');
@@ -115,6 +137,8 @@ export function register(program: Command): void {
         if (!existsSync(path)) throw new Error(`kubeconfig ${path} does not exist`);
         client = KubeClient.fromKubeconfig(path, o.context);
       } else client = KubeClient.inCluster();
+      if (!webhook && wantsLocalWebhooks(o.localWebhooks, client.server))
+        webhook = { port: 0, host: '127.0.0.1', register: true };
       const mgr = await startControllerManager({
         client,
         log,

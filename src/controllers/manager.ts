@@ -1,5 +1,5 @@
 // kthena controller-manager runtime: health/readiness/metrics HTTP, optional Lease leader election, and the
-// controllers (modelserving, autoscaler) started on leadership and stopped on its loss or on shutdown.
+// controllers (modelserving, modelbooster, autoscaler) started on leadership and stopped on its loss or on shutdown.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,22 +13,23 @@ import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import { AUTOSCALING_POLICIES, type KubeObject, MODEL_SERVERS } from '../kube/resource.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import { AUTOSCALER_RBAC_RULES, AutoscalerController } from './autoscaler/index.js';
+import { AutoscalerController } from './autoscaler/index.js';
+import { servedResources, startModelBooster } from './modelbooster/start.js';
 import {
   BY_MODELSERVING,
   CHILD_SELECTOR,
   type ControllerMetrics,
   ModelServingController,
   modelServingIndex,
-  RBAC_RULES,
   REFS,
 } from './modelserving/controller.js';
 import type { ResourceRefLike } from './modelserving/io.js';
 import { isNotFound } from './modelserving/io.js';
 import { LWS_REF, LwsController } from './modelserving/lws-controller.js';
+import { webhookConfigurations } from './webhooks/configurations.js';
 import { startWebhookServer, type WebhookServer } from './webhooks/server.js';
 
-export const CONTROLLER_NAMES = ['modelserving', 'autoscaler'] as const;
+export const CONTROLLER_NAMES = ['modelserving', 'modelbooster', 'autoscaler'] as const;
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -54,8 +55,20 @@ export interface ControllerManagerOptions {
   resyncMs?: number;
   /** autoscaler pass period (upstream --autoscaling-sync-period-seconds, default 15 s) */
   autoscalingSyncPeriodMs?: number;
+  /** namespace of the controllers' ConfigMaps (model-booster-controller-config); default: leaseNamespace */
+  configNamespace?: string;
   /** serve the ModelServing admission webhooks (on every replica, leader or not) */
-  webhook?: { port?: number; host?: string; cert?: string; key?: string };
+  webhook?: {
+    port?: number;
+    host?: string;
+    cert?: string;
+    key?: string;
+    /**
+     * Register the webhooks with the API server (Validating/MutatingWebhookConfiguration pointing at this process,
+     * removed again on close). For the local control plane, which calls webhooks by URL.
+     */
+    register?: boolean;
+  };
 }
 
 export interface RunningControllerManager {
@@ -90,9 +103,6 @@ export function enabledControllers(spec: string | undefined, known: readonly str
   const out = known.filter((n) => (all || on.has(n)) && !off.has(n));
   return out.length > 0 ? out : [...known];
 }
-
-/** Everything the controller manager's ClusterRole must grant (deploy/controller-manager/rbac.yaml). */
-export const CONTROLLER_MANAGER_RBAC_RULES = [...RBAC_RULES, ...AUTOSCALER_RBAC_RULES];
 
 const PODGROUP_CRD = 'podgroups.scheduling.volcano.sh';
 const CRDS: ResourceRefLike = {
@@ -142,6 +152,54 @@ export async function detectPdbSupport(client: KubeClient): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+const WEBHOOK_REFS = {
+  validating: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+  },
+  mutating: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+    namespaced: false,
+  },
+} as const;
+
+/** Creates or replaces upstream's two webhook configurations so they point at `url`; returns how to undo it. */
+export async function registerWebhooks(
+  client: KubeClient,
+  url: string,
+  log: Logger,
+): Promise<{ remove(): Promise<void> }> {
+  const configs = webhookConfigurations(url);
+  for (const which of ['validating', 'mutating'] as const) {
+    const ref = WEBHOOK_REFS[which];
+    const body = configs[which];
+    try {
+      const cur = await client.get<KubeObject>(ref, body.metadata.name);
+      await client.replace(ref, {
+        ...body,
+        metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await client.create(ref, body);
+    }
+  }
+  log.info({ url }, 'admission webhooks registered with the API server');
+  return {
+    async remove() {
+      for (const which of ['validating', 'mutating'] as const) {
+        await client.delete(WEBHOOK_REFS[which], configs[which].metadata.name).catch(() => undefined);
+      }
+    },
+  };
 }
 
 class Metrics {
@@ -201,7 +259,7 @@ class Metrics {
   }
 }
 
-interface ActiveControllers {
+export interface ActiveControllers {
   synced(): boolean;
   stop(): Promise<void>;
 }
@@ -293,14 +351,21 @@ async function startAutoscaler(
 ): Promise<ActiveControllers> {
   const { client, log } = o;
   const clock = o.clock ?? realClock;
+  const served = await servedResources(client, [AUTOSCALING_POLICIES, REFS.modelServings, MODEL_SERVERS]);
+  if (!served.has(AUTOSCALING_POLICIES.plural) || !served.has(REFS.modelServings.plural)) {
+    // As the ModelBooster controller: nothing to do until the CRDs exist (apply deploy/crds and restart).
+    log.warn({ controller: 'autoscaler' }, 'autoscaler: CRDs not served, controller idle (apply deploy/crds and restart)');
+    return { synced: () => true, stop: async () => {} };
+  }
   const common = { namespace: o.namespace, clock, log, resyncMs: o.resyncMs };
   const informers = {
     policies: new Informer<any>(client, AUTOSCALING_POLICIES, common),
     modelServings: new Informer<any>(client, REFS.modelServings, common),
     pods: new Informer<any>(client, REFS.pods, { ...common, labelSelector: CHILD_SELECTOR }),
-    modelServers: new Informer<any>(client, MODEL_SERVERS, common),
+    // Without ModelServers (router CRDs not installed) there is no scale-from-zero signalling, the rest works.
+    modelServers: served.has(MODEL_SERVERS.plural) ? new Informer<any>(client, MODEL_SERVERS, common) : undefined,
   };
-  const all = Object.values(informers);
+  const all = Object.values(informers).filter((i): i is Informer<any> => i !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
   const ctrl = new AutoscalerController({
     client,
@@ -340,35 +405,43 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   // Like upstream, the webhook server starts first and runs independently of leader election.
   const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;
   if (webhook) log.info({ url: webhook.url }, 'admission webhooks serving');
+  const registered = webhook && o.webhook?.register ? await registerWebhooks(o.client, webhook.url, log) : undefined;
   const stopAll = new AbortController();
   let active: { ctrl: ActiveControllers; abort: AbortController } | undefined;
+  const all = (list: ActiveControllers[]): ActiveControllers => ({
+    synced: () => list.every((c) => c.synced()),
+    stop: async () => {
+      await Promise.all(list.map((c) => c.stop()));
+    },
+  });
   let leading = !o.leaderElect;
   metrics.leader.set(leading ? 1 : 0);
 
   const startControllers = async (signal: AbortSignal) => {
     const abort = new AbortController();
     signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const starters: Record<string, typeof startModelServing> = {
-      modelserving: startModelServing,
-      autoscaler: startAutoscaler,
-    };
     const started: ActiveControllers[] = [];
-    for (const name of enabled) {
-      try {
-        started.push(await starters[name]!(o, metrics, abort.signal));
-      } catch (err) {
-        log.error({ controller: name, err: (err as Error).message }, 'controller failed to start');
+    try {
+      if (enabled.includes('modelserving')) started.push(await startModelServing(o, metrics, abort.signal));
+      if (enabled.includes('modelbooster')) {
+        const common = { namespace: o.namespace, clock: o.clock ?? realClock, resyncMs: o.resyncMs };
+        const configNamespace = o.configNamespace ?? o.leaseNamespace ?? 'default';
+        const mb = await startModelBooster(
+          { ...common, client: o.client, log, configNamespace, workers: o.workers },
+          {
+            metrics: metrics.forController('modelbooster'),
+            depth: (n) => metrics.depth.set({ controller: 'modelbooster' }, n),
+            signal: abort.signal,
+          },
+        );
+        started.push(mb);
       }
+      if (enabled.includes('autoscaler')) started.push(await startAutoscaler(o, metrics, abort.signal));
+      active = { ctrl: all(started), abort };
+    } catch (err) {
+      await Promise.all(started.map((c) => c.stop()));
+      log.error({ err: (err as Error).message }, 'controllers failed to start');
     }
-    active = {
-      ctrl: {
-        synced: () => started.every((c) => c.synced()),
-        stop: async () => {
-          await Promise.all(started.map((c) => c.stop()));
-        },
-      },
-      abort,
-    };
   };
   const stopControllers = async () => {
     const a = active;
@@ -455,6 +528,7 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
         await electing;
         await transitions;
         await stopControllers();
+        await registered?.remove();
         await webhook?.close();
         await new Promise<void>((r) => {
           server.close(() => r());

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/controller-manager.js';
-import { CONTROLLER_MANAGER_RBAC_RULES } from '../../src/controllers/manager.js';
+import { AUTOSCALER_RBAC_RULES } from '../../src/controllers/autoscaler/index.js';
+import { BOOSTER_RBAC_RULES } from '../../src/controllers/modelbooster/controller.js';
+import { RBAC_RULES } from '../../src/controllers/modelserving/controller.js';
 import { applyToLocalControlPlane, loadManifests, normRules as norm } from './deploy-manifests.js';
 
 const DIR = 'deploy/controller-manager';
@@ -12,8 +14,16 @@ const load = () => loadManifests(DIR);
 
 test('RBAC is exactly what the controller needs; leader election may only touch Leases', () => {
   const objs = load().map((d) => d.obj);
-  const cr = objs.find((o) => o.kind === 'ClusterRole')!;
-  assert.deepEqual(norm(cr.rules), norm(CONTROLLER_MANAGER_RBAC_RULES));
+  const cr = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'kthena-controller-manager')!;
+  assert.deepEqual(norm(cr.rules), norm(RBAC_RULES));
+  const booster = objs.find(
+    (o) => o.kind === 'ClusterRole' && o.metadata.name === 'kthena-controller-manager-modelbooster',
+  )!;
+  assert.deepEqual(norm(booster.rules), norm(BOOSTER_RBAC_RULES));
+  const autoscaler = objs.find(
+    (o) => o.kind === 'ClusterRole' && o.metadata.name === 'kthena-controller-manager-autoscaler',
+  )!;
+  assert.deepEqual(norm(autoscaler.rules), norm(AUTOSCALER_RBAC_RULES));
   const role = objs.find((o) => o.kind === 'Role')!;
   assert.deepEqual(
     norm(role.rules),

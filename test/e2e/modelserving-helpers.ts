@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import pino from 'pino';
+import { runRouter } from '../../src/cli/router.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { type RunningControllerManager, startControllerManager } from '../../src/controllers/manager.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
@@ -244,4 +245,21 @@ export function expectedNames(
       for (let i = 0; i < (r.replicas ?? 1); i++)
         for (let k = 0; k <= (r.workers ?? 0); k++) out.push(`${ms}-${g}-${r.name}-${i}-${k}`);
   return out.sort();
+}
+
+/** `kthena router --kubeconfig` in this process, with quick scrapes and no access log (the e2e suites' router). */
+export function startKubeRouter(kubeconfig: string) {
+  return runRouter({
+    host: '127.0.0.1',
+    port: 0,
+    metricsPort: 0,
+    debugPort: -1,
+    kubeconfig,
+    maxBodyBytes: 1 << 20,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+    scrapeInterval: 500,
+    drainTimeout: 5_000,
+    accessLog: false,
+  });
 }

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
-import { runRouter } from '../../src/cli/router.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
 import { Informer, type KubeObject, MODEL_ROUTES, MODEL_SERVERS, PODGROUPS, PODS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
@@ -23,6 +22,7 @@ import {
   podsOf,
   servicesOf,
   simServing,
+  startKubeRouter,
   startMsEnv,
   waitConverged,
 } from './modelserving-helpers.js';
@@ -116,19 +116,7 @@ test('kubectl apply the PD example: pods Ready with upstream names, labels, env 
     metadata: { name: 'dsv2', namespace: NS },
     spec: { modelName: 'dsv2', rules: [{ targetModels: [{ modelServerName: 'dsv2-all' }] }] },
   } as KubeObject);
-  router = await runRouter({
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    debugPort: -1,
-    kubeconfig: env.kubeconfig,
-    maxBodyBytes: 1 << 20,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-    scrapeInterval: 500,
-    drainTimeout: 5_000,
-    accessLog: false,
-  });
+  router = await startKubeRouter(env.kubeconfig);
   const rt = router;
   await eventually('all three pods as router endpoints', async () => {
     const eps = (rt.store.view.endpointsByServer.get(`${NS}/dsv2-all`) ?? []).map((e) => e.state.name).sort();

@@ -10,11 +10,11 @@ import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import OpenAI from 'openai';
 import { parse } from 'yaml';
-import { runRouter } from '../../src/cli/router.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { CRDS, KubeClient, type KubeObject, MODEL_ROUTES, MODEL_SERVERS, PODS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
 import { eventually } from './kubelet-helpers.js';
+import { startKubeRouter } from './modelserving-helpers.js';
 
 process.env.LOG_LEVEL ??= 'warn'; // the router's own logs (stderr) would drown the test output
 const NS = 'default';
@@ -95,19 +95,7 @@ before(async () => {
     metadata: { name: 'sim', namespace: NS },
     spec: { modelName: MODEL, rules: [{ targetModels: [{ modelServerName: 'sim' }] }] },
   } as KubeObject);
-  router = await runRouter({
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    debugPort: -1,
-    kubeconfig,
-    maxBodyBytes: 1 << 20,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-    scrapeInterval: 500,
-    drainTimeout: 5_000,
-    accessLog: false,
-  });
+  router = await startKubeRouter(kubeconfig);
 });
 
 after(async () => {

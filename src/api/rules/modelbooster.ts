@@ -1,5 +1,7 @@
 // Semantic rules of ModelBooster (upstream's validating webhook): worker types per backend, one engine port,
 // pvc:// model/cache consistency, prefill/decode KV connector consistency.
+
+import { autoscalingRequest } from '../modelbooster-options.js';
 import type { PathSeg, ProblemSink } from '../problems.js';
 import { list, obj, str } from './util.js';
 
@@ -28,6 +30,8 @@ function portOf(config: Record<string, any> | undefined): { port?: number; error
 }
 
 export function modelBoosterRules(mb: Record<string, any>, sink: ProblemSink): void {
+  const scaling = autoscalingRequest(obj(obj(mb.metadata)?.annotations) as Record<string, string> | undefined);
+  if (!scaling.ok) sink.error(scaling.path, scaling.message);
   const backend = obj(obj(mb.spec)?.backend);
   if (!backend) return;
   const bp: PathSeg[] = ['spec', 'backend'];
@@ -44,27 +48,25 @@ export function modelBoosterRules(mb: Record<string, any>, sink: ProblemSink): v
   });
 
   const types = workers.map((w) => str(obj(w)?.type) ?? 'server');
-  if (type === 'vLLM') {
+  if (type === 'vLLM' || type === 'SGLang') {
     if (workers.length !== 1 || types[0] !== 'server') {
       sink.error(
         [...bp, 'workers'],
-        `a vLLM backend needs exactly one worker of type server, got ${workers.length === 0 ? 'none' : types.join(', ')}`,
+        `a ${type} backend needs exactly one worker of type server, got ${workers.length === 0 ? 'none' : types.join(', ')}`,
       );
     }
-  } else if (type === 'vLLMDisaggregated') {
+    if (type === 'SGLang' && Number(obj(workers[0])?.pods ?? 1) > 1)
+      sink.error([...bp, 'workers', 0, 'pods'], 'a multi-node SGLang server is not generated yet: pods must be 1');
+  } else if (type === 'vLLMDisaggregated' || type === 'SGLangDisaggregated') {
     types.forEach((t, i) => {
       if (t !== 'prefill' && t !== 'decode') {
-        sink.error(
-          [...bp, 'workers', i, 'type'],
-          `a vLLMDisaggregated backend only takes prefill and decode workers, got ${t}`,
-        );
+        sink.error([...bp, 'workers', i, 'type'], `a ${type} backend only takes prefill and decode workers, got ${t}`);
       }
     });
     for (const role of ['prefill', 'decode']) {
       const n = types.filter((t) => t === role).length;
-      if (n === 0) sink.error([...bp, 'workers'], `a vLLMDisaggregated backend needs a ${role} worker`);
-      if (n > 1)
-        sink.error([...bp, 'workers'], `a vLLMDisaggregated backend takes at most one ${role} worker, got ${n}`);
+      if (n === 0) sink.error([...bp, 'workers'], `a ${type} backend needs a ${role} worker`);
+      if (n > 1) sink.error([...bp, 'workers'], `a ${type} backend takes at most one ${role} worker, got ${n}`);
     }
   }
 

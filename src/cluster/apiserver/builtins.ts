@@ -1,4 +1,5 @@
 // The built-in kinds served by the local API server and their per-kind behaviour.
+import { validateWebhookConfiguration } from './admission.js';
 import { crdStrategy } from './crd.js';
 import { validatePdb } from './disruption.js';
 import { cause } from './errors.js';
@@ -292,6 +293,16 @@ export function builtinTypes(): ResourceType[] {
       kind: 'EndpointSlice',
       strategy: { table: tables.endpointSliceTable, topLevel: ['addressType', 'endpoints', 'ports'] },
     }),
+    ...(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const).map((kind) =>
+      def({
+        group: 'admissionregistration.k8s.io',
+        plural: `${kind.toLowerCase()}s`,
+        kind,
+        namespaced: false,
+        categories: ['api-extensions'],
+        strategy: { topLevel: ['webhooks'], validate: (o) => validateWebhookConfiguration(o) },
+      }),
+    ),
     def({
       group: 'scheduling.k8s.io',
       plural: 'priorityclasses',

@@ -2,6 +2,7 @@
 // patch, apply, delete, list — with the semantics of kube-apiserver's generic registry store.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { type AdmissionAttributes, WebhookAdmission } from './admission.js';
 import { ApiError, cause, errors, qualified, type StatusCause } from './errors.js';
 import { isReset, recordUpdate, serverSideApply } from './managed.js';
 import {
@@ -63,11 +64,25 @@ const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 export class ApiCore {
   private readonly continues = new Map<string, { items: Obj[]; rv: string; expires: number }>();
 
+  /** dynamic admission (webhook configurations stored in this server) */
+  private readonly webhooks: WebhookAdmission;
+
   constructor(
     readonly store: Store,
     readonly registry: Registry,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.webhooks = new WebhookAdmission((rk) => this.store.list(rk));
+  }
+
+  /** Mutating webhooks on a create or update; the object is patched in place (then defaulted and pruned again). */
+  private async mutateByWebhooks(a: AdmissionAttributes, opts: WriteOpts): Promise<void> {
+    const out = await this.webhooks.mutate(a);
+    if (out === a.object) return;
+    for (const k of Object.keys(a.object)) delete a.object[k];
+    Object.assign(a.object, out);
+    this.admitFields(a.t, a.version, a.object, opts);
+  }
 
   rk(t: ResourceType): string {
     return resourceKey(t);
@@ -415,7 +430,18 @@ export class ApiCore {
     if (typeof meta.name !== 'string') throw errors.badRequest('metadata.name must be a string');
     t.strategy.prepareCreate?.(body, this.ctx());
     if (t.namespaced) this.requireNamespace(t, ns ?? '', meta.name);
+    const admission = {
+      t,
+      version,
+      operation: 'CREATE' as const,
+      namespace: ns,
+      dryRun: opts.dryRun,
+      warnings: opts.warnings,
+    };
+    const hooked = this.webhooks.wants(admission);
+    if (hooked) await this.mutateByWebhooks({ ...admission, object: body }, opts);
     this.validate(t, version, body, undefined);
+    if (hooked) await this.webhooks.validate({ ...admission, object: body });
     let key = this.key(t, ns, meta.name);
     for (let tries = 0; generated && tries < 8 && this.store.get(this.rk(t), key); tries++) {
       meta.name = `${meta.generateName}${randomSuffix()}`;
@@ -513,7 +539,24 @@ export class ApiCore {
           ),
         ]);
     }
+    const admission = {
+      t,
+      version,
+      operation: 'UPDATE' as const,
+      namespace: ns,
+      oldObject: cur,
+      dryRun: opts.dryRun,
+      warnings: opts.warnings,
+    };
+    const hooked = sub !== 'status' && this.webhooks.wants(admission);
+    if (hooked) await this.mutateByWebhooks({ ...admission, object: next }, opts);
     this.validate(t, version, next, cur);
+    if (hooked) {
+      await this.webhooks.validate({ ...admission, object: next });
+      // the calls took time: a write that landed meanwhile wins, and this one must be retried on top of it
+      if (this.tryGet(t, ns, name)?.metadata.resourceVersion !== cur.metadata.resourceVersion)
+        throw errors.conflict(t.group, t.plural, name);
+    }
     if (t.strategy.tracksGeneration && sub !== 'status') {
       const strip = (o: Obj) => {
         const { metadata: _m, status, ...rest } = o;

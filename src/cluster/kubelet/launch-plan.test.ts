@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findExecutable, imageRepository, type LaunchOptions, planLaunch } from './launch-plan.js';
+import { findExecutable, imageRepository, type LaunchOptions, localRuntimeArgs, planLaunch } from './launch-plan.js';
 
 const opts: LaunchOptions = {
   podIP: '127.40.0.2',
@@ -54,14 +54,56 @@ test('kthena images and commands run our CLI', () => {
   assert.deepEqual(c.args, ['/k/dist/cli/main.js', 'engine-sim', '--host=0.0.0.0']);
 });
 
-test('helper images get stand-ins on the pod IP', () => {
-  const rt = planLaunch(
-    { name: 'runtime', image: 'ghcr.io/volcano-sh/runtime:latest', ports: [{ containerPort: 8100 }] },
+test("runtime sidecars (ours and upstream's image) run `kthena runtime` on the pod IP, beside the pod's engine", () => {
+  const args = ['--port', '8100', '--engine', 'vllm', '--engine-base-url', 'http://localhost:8000', '--model', 'm'];
+  const up = planLaunch({ name: 'runtime', image: 'ghcr.io/volcano-sh/runtime:latest', args }, opts);
+  assert.ok(up.kind === 'spawn');
+  assert.deepEqual(up.args, [
+    '/k/dist/cli/main.js',
+    'runtime',
+    '--port',
+    '8100',
+    '--engine',
+    'vllm',
+    '--engine-base-url',
+    'http://127.40.0.2:8000',
+    '--model',
+    'm',
+    '--host',
+    '127.40.0.2',
+  ]);
+  const ours = planLaunch(
+    { name: 'runtime', image: 'ghcr.io/kthena-ts/kthena:0.1.0', args: ['runtime', ...args] },
     opts,
   );
-  assert.ok(rt.kind === 'spawn' && rt.simulated === 'stand-in');
-  assert.equal(rt.extraEnv?.KTHENA_STAND_IN_PORTS, '8100');
-  assert.equal(rt.extraEnv?.KTHENA_STAND_IN_HOST, '127.40.0.2');
+  assert.ok(ours.kind === 'spawn');
+  assert.deepEqual(ours.args, up.args);
+  assert.deepEqual(localRuntimeArgs(['--engine-base-url=http://127.0.0.1:9000/x', '--host', 'h'], '10.0.0.1'), [
+    '--engine-base-url=http://10.0.0.1:9000/x',
+    '--host',
+    'h',
+  ]);
+  assert.deepEqual(localRuntimeArgs(['--engine-base-url', 'http://engine.svc:8000'], '10.0.0.1'), [
+    '--engine-base-url',
+    'http://engine.svc:8000',
+    '--host',
+    '10.0.0.1',
+  ]);
+});
+
+test('the downloader (upstream image or `kthena download`) succeeds at once: no hub is reachable, engines need no weights', () => {
+  const ours = planLaunch(
+    {
+      name: 'dl',
+      image: 'ghcr.io/kthena-ts/kthena:0.1.0',
+      args: ['download', '--source', 'hf://a/b', '--output-dir', '/m'],
+    },
+    opts,
+  );
+  assert.ok(ours.kind === 'spawn' && ours.simulated === 'stand-in' && ours.args[1].includes('exiting 0'));
+});
+
+test('helper images get stand-ins on the pod IP', () => {
   const dl = planLaunch({ name: 'dl', image: 'kthena/downloader:latest', args: ['--source', 'x'] }, opts);
   assert.ok(dl.kind === 'spawn' && dl.args[1].includes('exiting 0'));
   const ng = planLaunch({ name: 'n', image: 'nginx:1.27' }, opts);

@@ -107,6 +107,21 @@ const isRuntimeImage = (repo: string) => /^(kthena|volcano-sh)\/(kthena-)?runtim
 const isDownloaderImage = (repo: string) => /^(kthena|volcano-sh)\/(kthena-)?downloader$/.test(repo);
 
 /**
+ * `kthena runtime` args as a pod on this machine needs them: pods share the host's loopback, so the sidecar listens
+ * on the pod's IP and reaches "its" engine there rather than on localhost (which is every pod's here).
+ */
+export function localRuntimeArgs(args: string[], podIP: string): string[] {
+  const out = [...args];
+  const i = out.findIndex((a) => a === '--engine-base-url' || a.startsWith('--engine-base-url='));
+  const local = (u: string) => u.replace(/^(https?:\/\/)(localhost|127\.0\.0\.1|0\.0\.0\.0)(?=[:/]|$)/, `$1${podIP}`);
+  if (i >= 0 && out[i].includes('=')) out[i] = `--engine-base-url=${local(out[i].slice('--engine-base-url='.length))}`;
+  else if (i >= 0 && i + 1 < out.length) out[i + 1] = local(out[i + 1]);
+  else out.push('--engine-base-url', `http://${podIP}:8000`);
+  if (!out.some((a) => a === '--host' || a.startsWith('--host='))) out.push('--host', podIP);
+  return out;
+}
+
+/**
  * The launch plan for one container. `c.command`/`c.args` must already have $(VAR) references expanded.
  */
 export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
@@ -138,7 +153,11 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
 
   if ((command.length > 0 && basename(command[0]) === 'kthena') || (command.length === 0 && isKthenaImage(repo))) {
     const cli = opts.cli();
-    const rest = command.length > 0 ? [...command.slice(1), ...args] : args;
+    let rest = command.length > 0 ? [...command.slice(1), ...args] : args;
+    // No model hub is reachable and simulated engines need no weights: the download step succeeds at once.
+    if (rest[0] === 'download' && opts.simulateEngines)
+      return standIn('done', 'simulated model download (engines are simulated, no weights needed)', c, opts);
+    if (rest[0] === 'runtime') rest = ['runtime', ...localRuntimeArgs(rest.slice(1), opts.podIP)];
     // `kthena engine-sim` defaults to 0.0.0.0, which on a shared loopback would collide with every other pod:
     // without an explicit --host it listens on the pod's own IP, as it would inside a pod network namespace.
     if (rest[0] === 'engine-sim' && !rest.some((a) => a === '--host' || a.startsWith('--host='))) {
@@ -146,8 +165,12 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
     }
     return { kind: 'spawn', file: cli.file, args: [...cli.prefix, ...rest], description: `kthena ${rest.join(' ')}` };
   }
-  if (isRuntimeImage(repo))
-    return standIn('http', 'stand-in for the kthena runtime sidecar (answers /health)', c, opts, 8100);
+  if (isRuntimeImage(repo) && command.length === 0) {
+    // upstream's runtime image takes the same flags as `kthena runtime`
+    const cli = opts.cli();
+    const rest = ['runtime', ...localRuntimeArgs(args, opts.podIP)];
+    return { kind: 'spawn', file: cli.file, args: [...cli.prefix, ...rest], description: `kthena ${rest.join(' ')}` };
+  }
   if (isDownloaderImage(repo))
     return standIn('done', 'simulated model download (engines are simulated, no weights needed)', c, opts);
   if (repo === 'pause' || repo.endsWith('/pause')) return standIn('idle', 'pause', c, opts);

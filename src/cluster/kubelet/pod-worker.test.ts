@@ -194,6 +194,40 @@ test('readiness follows the probe; liveness failures restart the container', asy
   await h.worker.terminate(1);
 });
 
+test("a simulator is not restarted by liveness failures before it first answers (the dropped initial delay's grace)", async () => {
+  const probe = (initialDelaySeconds: number) => ({
+    exec: { command: ['sh', '-c', 'test -f alive'] },
+    initialDelaySeconds,
+    periodSeconds: 1,
+    failureThreshold: 1,
+  });
+  // nginx is a simulated stand-in: its probes run without their initial delays
+  const h = harness({
+    restartPolicy: 'Always',
+    containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 18089 }], livenessProbe: probe(180) }],
+  });
+  h.worker.start();
+  await until('running', () => !!h.app()?.state?.running);
+  for (let i = 0; i < 5; i++) {
+    h.timers.advance(1000);
+    await until('probe re-armed', () => h.timers.delays().length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(h.app()?.restartCount ?? 0, 0);
+  assert.ok(!h.events.some((e) => e.reason === 'Killing'));
+  await h.worker.terminate(1);
+  // without an initial delay there is no grace to keep: the first failure restarts it
+  const g = harness({
+    restartPolicy: 'Always',
+    containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 18090 }], livenessProbe: probe(0) }],
+  });
+  g.worker.start();
+  await until('running', () => !!g.app()?.state?.running);
+  g.timers.advance(1000);
+  await until('killed', () => g.events.some((e) => e.reason === 'Killing'));
+  await g.worker.terminate(1);
+});
+
 test('termination: SIGTERM, then SIGKILL once the grace period is over', async () => {
   const h = harness({
     containers: [

@@ -362,6 +362,10 @@ export class PodWorker {
     ok: boolean,
     message?: string,
   ): void {
+    // The initial delay a real engine's liveness/startup probe waits out is dropped for a simulator (effectiveProbe);
+    // the grace it stood for is kept: failures before the simulator first answered do not count towards a restart.
+    const simulated = c.plan?.kind === 'spawn' && c.plan.simulated;
+    if (!ok && simulated && kind !== 'Readiness' && !state.everSucceeded && (p.initialDelaySeconds ?? 0) > 0) return;
     if (ok) {
       state.successes++;
       state.failures = 0;

@@ -27,8 +27,9 @@ import { type CycleResult, statusOf } from './status.js';
 export const DEFAULT_SYNC_PERIOD_MS = 15_000;
 
 /**
- * The API permissions the autoscaler needs beyond the ModelServing controller's (deploy/controller-manager/rbac.yaml
- * holds both; test/e2e/modelserving-deploy.test.ts keeps them equal).
+ * The API permissions the autoscaler needs beyond the ModelServing controller's: the ClusterRole
+ * kthena-controller-manager-autoscaler in deploy/controller-manager/rbac.yaml (test/e2e/modelserving-deploy.test.ts
+ * keeps them equal).
  */
 export const AUTOSCALER_RBAC_RULES: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
   { apiGroups: ['workload.serving.volcano.sh'], resources: ['autoscalingpolicies'], verbs: ['list', 'watch'] },

@@ -4,6 +4,7 @@
 //  - pod deletions seen on the watch that were not ours (the RoleRecreate / ServingGroupRecreate trigger; after
 //    a restart the planner also infers them from what is left of an instance).
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import { runWorkers } from '../workers.js';
 import { withDefaults } from './api-compat.js';
 import {
   type InformerLike,
@@ -240,13 +241,8 @@ export class ModelServingController {
   }
 
   /** Runs N workers until the signal aborts (then the queue is shut down and workers drain). */
-  async run(signal: AbortSignal): Promise<void> {
-    const stop = () => this.o.queue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-    const workers = Array.from({ length: Math.max(1, this.o.workers ?? 5) }, () => this.worker());
-    await Promise.all(workers);
-    signal.removeEventListener('abort', stop);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers(this.o.queue, this.o.workers, signal, (key) => this.process(key));
   }
 
   /** Enqueue every ModelServing (after the caches synced, like upstream's syncAll). */
@@ -254,22 +250,16 @@ export class ModelServingController {
     for (const m of this.o.modelServings.list()) this.enqueue(this.keyOf(m));
   }
 
-  private async worker(): Promise<void> {
-    for (;;) {
-      const key = await this.o.queue.get();
-      if (key === undefined) return;
-      const t0 = performance.now();
-      try {
-        const result = await this.reconcile(key);
-        this.o.metrics?.reconcile(result, (performance.now() - t0) / 1000);
-      } catch (err) {
-        // One object failing never stops the others: log, back off this key, carry on.
-        this.log.error({ key, err: (err as Error).message }, 'reconcile failed');
-        this.o.metrics?.reconcile('error', (performance.now() - t0) / 1000);
-        this.o.queue.addRateLimited(key);
-      } finally {
-        this.o.queue.done(key);
-      }
+  private async process(key: string): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const result = await this.reconcile(key);
+      this.o.metrics?.reconcile(result, (performance.now() - t0) / 1000);
+    } catch (err) {
+      // One object failing never stops the others: log, back off this key, carry on.
+      this.log.error({ key, err: (err as Error).message }, 'reconcile failed');
+      this.o.metrics?.reconcile('error', (performance.now() - t0) / 1000);
+      this.o.queue.addRateLimited(key);
     }
   }
 

@@ -5,7 +5,7 @@ import { applyDefaults, validate } from '../../api/index.js';
 export const VALIDATE_PATH = '/validate-workload-ai-v1alpha1-modelserving';
 export const MUTATE_PATH = '/mutate-workload-ai-v1alpha1-modelserving';
 
-interface AdmissionRequest {
+export interface AdmissionRequest {
   uid: string;
   kind?: { group?: string; version?: string; kind?: string };
   operation?: string;
@@ -30,7 +30,7 @@ export class AdmissionError extends Error {
   }
 }
 
-function parseReview(body: unknown): AdmissionRequest {
+export function parseReview(body: unknown): AdmissionRequest {
   const review = body as { apiVersion?: unknown; kind?: unknown; request?: AdmissionRequest } | null;
   if (!review || typeof review !== 'object' || Array.isArray(review))
     throw new AdmissionError(400, 'body must be an AdmissionReview object');
@@ -42,7 +42,7 @@ function parseReview(body: unknown): AdmissionRequest {
   return req;
 }
 
-function review(response: AdmissionResponse) {
+export function review(response: AdmissionResponse) {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
@@ -67,23 +67,28 @@ export function validateModelServingReview(body: unknown) {
   return review({ uid: req.uid, allowed: true, warnings: warnings.length ? warnings : undefined });
 }
 
-export function defaultModelServingReview(body: unknown) {
-  const req = parseReview(body);
-  const obj = req.object as { spec?: unknown } | undefined;
-  if (req.operation === 'DELETE' || !obj || typeof obj !== 'object' || obj.spec === undefined)
-    return review({ uid: req.uid, allowed: true });
-  const defaulted = applyDefaults(obj) as { spec?: unknown };
-  if (JSON.stringify(defaulted.spec) === JSON.stringify(obj.spec)) return review({ uid: req.uid, allowed: true });
-  const patch = [{ op: 'replace', path: '/spec', value: defaulted.spec }];
-  return review({
-    uid: req.uid,
-    allowed: true,
-    patchType: 'JSONPatch',
-    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
-  });
+/** A defaulting webhook: the object's spec run through `defaulter`, answered as one JSON patch replacing spec. */
+export function defaultingReview(defaulter: (obj: object) => { spec?: unknown }) {
+  return (body: unknown) => {
+    const req = parseReview(body);
+    const obj = req.object as { spec?: unknown } | undefined;
+    if (req.operation === 'DELETE' || !obj || typeof obj !== 'object' || obj.spec === undefined)
+      return review({ uid: req.uid, allowed: true });
+    const defaulted = defaulter(obj);
+    if (JSON.stringify(defaulted.spec) === JSON.stringify(obj.spec)) return review({ uid: req.uid, allowed: true });
+    const patch = [{ op: 'replace', path: '/spec', value: defaulted.spec }];
+    return review({
+      uid: req.uid,
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    });
+  };
 }
 
-export const ADMISSION_HANDLERS: Record<string, (body: unknown) => unknown> = {
+export const defaultModelServingReview = defaultingReview((obj) => applyDefaults(obj) as { spec?: unknown });
+
+export const MODELSERVING_HANDLERS: Record<string, (body: unknown) => unknown> = {
   [VALIDATE_PATH]: validateModelServingReview,
   [MUTATE_PATH]: defaultModelServingReview,
 };

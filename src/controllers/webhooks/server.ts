@@ -3,7 +3,10 @@
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { ADMISSION_HANDLERS, AdmissionError } from './modelserving.js';
+import { KTHENA_HANDLERS } from './kthena.js';
+import { AdmissionError, MODELSERVING_HANDLERS } from './modelserving.js';
+
+const ADMISSION_HANDLERS: Record<string, (body: unknown) => unknown> = { ...MODELSERVING_HANDLERS, ...KTHENA_HANDLERS };
 
 const MAX_BODY = 3 * 1024 * 1024; // the API server's own request limit
 
