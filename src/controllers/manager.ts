@@ -354,7 +354,10 @@ async function startAutoscaler(
   const served = await servedResources(client, [AUTOSCALING_POLICIES, REFS.modelServings, MODEL_SERVERS]);
   if (!served.has(AUTOSCALING_POLICIES.plural) || !served.has(REFS.modelServings.plural)) {
     // As the ModelBooster controller: nothing to do until the CRDs exist (apply deploy/crds and restart).
-    log.warn({ controller: 'autoscaler' }, 'autoscaler: CRDs not served, controller idle (apply deploy/crds and restart)');
+    log.warn(
+      { controller: 'autoscaler' },
+      'autoscaler: CRDs not served, controller idle (apply deploy/crds and restart)',
+    );
     return { synced: () => true, stop: async () => {} };
   }
   const common = { namespace: o.namespace, clock, log, resyncMs: o.resyncMs };
