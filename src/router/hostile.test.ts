@@ -99,3 +99,37 @@ describe('hostile input', () => {
     await m.body.dump();
   });
 });
+
+describe('hostile input within the size limit', () => {
+  let eng: FakeEngine;
+  let h: Harness;
+  before(async () => {
+    eng = await startFakeEngine('a');
+    h = await startHarness({
+      'r.yaml': routeYaml('r', '  modelName: m\n  rules:\n  - targetModels: [{modelServerName: s}]\n'),
+      's.yaml': serverYaml(
+        's',
+        '  inferenceEngine: vLLM\n  workloadSelector: {matchLabels: {app: s}}\n  workloadPort: {port: 8000}\n',
+      ),
+      'e.yaml': endpointYaml('a', eng, { app: 's' }),
+    });
+  });
+  after(async () => {
+    await h.close();
+    await eng.close();
+  });
+
+  test('a deeply nested object inside a valid request is a 400 naming the limit, not a 500 with an internal message', async () => {
+    // 8,000 levels inside an otherwise valid chat body: parses fine, but every recursive walk after it would overflow.
+    const deep = `{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(8000)}${']'.repeat(8000)}}`;
+    const r = await h.post('/v1/chat/completions', deep);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'invalid_json');
+    assert.match(r.json.error.message, /nest deeper than 128 levels/);
+    assert.doesNotMatch(r.json.error.message, /call stack/);
+    // Brackets inside strings do not count.
+    const inString = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: '['.repeat(8000) }] });
+    assert.notEqual((await h.post('/v1/chat/completions', inString)).status, 400);
+    assert.equal((await h.post('/v1/completions', { model: 'm', prompt: 'ok' })).status, 200, 'still serving');
+  });
+});

@@ -2,6 +2,7 @@
 // must free the engine slot. No request that had not started streaming may be lost.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { metricSum } from '../../src/router/testing/harness.js';
 import { bootExample } from './router-helpers.js';
 
 const msg = [{ role: 'user' as const, content: 'Tell me something long' }];
@@ -38,10 +39,11 @@ test('an engine answering 500, or hanging, is failed over; every request succeed
   }
 });
 
-test('an engine dying mid-run: streams that had not started all succeed elsewhere', async () => {
+test('an engine dying mid-run: requests waiting on it fail over; streams that had not started all succeed elsewhere', async () => {
   const b = await bootExample('shapes/traffic-policy.yaml', { replicas: 2, patch });
   try {
     const [e0] = b.engines.get('resilient-pool')!;
+    const e0State = () => b.h.router.store.endpointStates().find((s) => s.origin.endsWith(`:${e0.port}`))!;
     const outcomes: { started: boolean; ok: boolean }[] = [];
     const one = async () => {
       let started = false;
@@ -58,17 +60,32 @@ test('an engine dying mid-run: streams that had not started all succeed elsewher
         outcomes.push({ started, ok: false });
       }
     };
+    // The engine holds what it gets without answering, so requests are surely waiting on it when it dies.
+    e0.engine.setFault({ mode: 'hang' });
     const load = Promise.all(
       Array.from({ length: 6 }, async () => {
         for (let i = 0; i < 5; i++) await one();
       }),
     );
-    await new Promise((r) => setTimeout(r, 300));
-    await e0.close(); // the engine process is gone: open streams break, new connections are refused
+    for (let i = 0; i < 2000 && e0State().inflight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const waiting = e0State().inflight;
+    assert.ok(waiting > 0, 'requests are waiting on the engine that is about to die');
+    assert.ok(outcomes.length < 30, 'the load is still running');
+    const failedBefore = await metricSum(b.h.router, 'kthena_router_upstream_attempts_total', {
+      outcome: 'connect_error',
+    });
+    await e0.close(); // the engine process is gone: held connections break, new connections are refused
     await load;
     const lost = outcomes.filter((o) => !o.ok && !o.started);
     assert.deepEqual(lost, [], 'no request that had not started streaming was lost');
-    assert.ok(outcomes.filter((o) => o.ok).length >= 20, 'most requests succeeded');
+    assert.equal(outcomes.length, 30);
+    const failedOver =
+      (await metricSum(b.h.router, 'kthena_router_upstream_attempts_total', { outcome: 'connect_error' })) -
+      failedBefore;
+    assert.ok(
+      failedOver >= waiting,
+      `${failedOver} failed-over attempts for ${waiting} requests held by the dead engine`,
+    );
   } finally {
     await b.close();
   }

@@ -41,25 +41,30 @@ describe('failover, timeouts, retries, pass-through and abort', () => {
 
   test('a 5xx or a connection reset before the first byte fails over to the other endpoint', async () => {
     for (const bad of [{ kind: 'status', status: 500 }, { kind: 'reset' }] as const) {
-      a.fallback = bad;
-      b.fallback = bad;
       a.next = [];
       b.next = [];
-      // Whichever endpoint is tried first fails; the other one succeeds.
+      const outcome = bad.kind === 'status' ? 'server_error' : 'connect_error';
+      const failedBefore = await metricSum(h.router, 'kthena_router_upstream_attempts_total', { outcome });
+      // Whichever endpoint is tried first may be the broken one; the other one succeeds.
       let okCount = 0;
+      let badTries = 0;
       for (let i = 0; i < 6; i++) {
         const first = i % 2 === 0 ? a : b;
         const other = first === a ? b : a;
         first.fallback = bad;
         other.fallback = { kind: 'ok' };
+        const seen = first.received.length;
         const r = await h.post('/v1/chat/completions', chat());
         if (r.status === 200) okCount++;
+        badTries += first.received.length - seen;
       }
       assert.equal(okCount, 6, `${bad.kind}: every request succeeded through failover`);
+      // Every try that reached the broken endpoint was counted as a failed attempt, and failed over.
+      const failed = (await metricSum(h.router, 'kthena_router_upstream_attempts_total', { outcome })) - failedBefore;
+      assert.equal(failed, badTries, `${bad.kind}: failed attempts counted as ${outcome}`);
     }
     a.fallback = { kind: 'ok' };
     b.fallback = { kind: 'ok' };
-    assert.ok((await metricSum(h.router, 'kthena_router_upstream_attempts_total', { outcome: 'server_error' })) >= 0);
   });
 
   test('all endpoints failing → 503 all_upstreams_failed with an OpenAI error body', async () => {

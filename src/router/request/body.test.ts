@@ -48,3 +48,17 @@ test('JSON must be one object', () => {
     );
   }
 });
+
+test('nestsDeeperThan counts objects and arrays outside strings, with escapes', async () => {
+  const { nestsDeeperThan } = await import('./body.js');
+  const b = (s: string) => Buffer.from(s);
+  assert.equal(nestsDeeperThan(b('{"a":[1,{"b":2}]}'), 3), false);
+  assert.equal(nestsDeeperThan(b('{"a":[1,{"b":[2]}]}'), 3), true);
+  assert.equal(nestsDeeperThan(b(`{"s":"${'['.repeat(50)}"}`), 3), false, 'brackets in strings');
+  assert.equal(
+    nestsDeeperThan(b(`{"s":"\\"${'{'.repeat(50)}"}`), 3),
+    false,
+    'an escaped quote does not end the string',
+  );
+  assert.equal(nestsDeeperThan(b(`{"s":"\\\\"${',"t":[[[[1]]]]'}}`), 3), true, 'an escaped backslash does');
+});

@@ -15,6 +15,8 @@ export interface Received {
   method: string;
   headers: IncomingMessage['headers'];
   body: any;
+  /** performance.now() when the request arrived. */
+  at: number;
 }
 
 export interface FakeEngine {
@@ -74,7 +76,7 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
     } catch {
       body = undefined;
     }
-    eng.received.push({ path, method: req.method ?? '', headers: req.headers, body });
+    eng.received.push({ path, method: req.method ?? '', headers: req.headers, body, at: performance.now() });
     const scripted = req.headers['x-fake'];
     // A per-request behaviour in the x-fake header wins (deterministic under concurrency), then the queue.
     const b: Behaviour = typeof scripted === 'string' ? JSON.parse(scripted) : (eng.next.shift() ?? eng.fallback);
