@@ -31,7 +31,7 @@ test('controller-manager rejects malformed flags with a clear message', async ()
   for (const [args, msg] of [
     [['--workers', 'many'], /--workers must be an integer/],
     [['--workers', '0'], /--workers must be between 1 and 256/],
-    [['--controllers', 'nope'], /unknown controller "nope" \(known: modelserving, modelbooster\)/],
+    [['--controllers', 'nope'], /unknown controller "nope" \(known: modelserving, modelbooster, autoscaler\)/],
     [['--controllers', 'modelbooster,-modelbooster2'], /unknown controller "modelbooster2"/],
     [['--local-webhooks', 'maybe'], /--local-webhooks must be auto, on or off/],
     [['--port', '70000'], /--port must be between/],
@@ -48,10 +48,11 @@ test('controller-manager rejects malformed flags with a clear message', async ()
   }
 });
 
-test('--controllers selects modelserving and modelbooster like upstream (both by default)', () => {
-  assert.deepEqual(enabledControllers(undefined), ['modelserving', 'modelbooster']);
+test('--controllers selects modelserving, modelbooster and autoscaler like upstream (all by default)', () => {
+  assert.deepEqual(enabledControllers(undefined), ['modelserving', 'modelbooster', 'autoscaler']);
   assert.deepEqual(enabledControllers('modelbooster'), ['modelbooster']);
-  assert.deepEqual(enabledControllers('*,-modelserving'), ['modelbooster']);
+  assert.deepEqual(enabledControllers('*,-modelserving'), ['modelbooster', 'autoscaler']);
+  assert.deepEqual(enabledControllers('autoscaler,modelserving'), ['modelserving', 'autoscaler']);
   assert.deepEqual(enabledControllers('+modelserving'), ['modelserving']);
 });
 
