@@ -1,6 +1,6 @@
 // `kthena up` as a user runs it: one command brings up the local control plane, the controllers, the
-// Kubernetes-fed router and a demo model deployed through the API; the openai client gets answers; kubectl scales
-// the demo and the router follows; Ctrl-C (SIGINT) stops everything and leaves no process behind.
+// Kubernetes-fed router and a demo model deployed through the API as a ModelBooster; the openai client gets answers;
+// kubectl scales the booster and the router follows; Ctrl-C (SIGINT) stops everything and leaves no process behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -90,10 +90,10 @@ test('kthena up: platform up, demo served through the API, scaled with kubectl, 
   const models = await openai.models.list();
   assert.deepEqual(
     models.data.map((m) => m.id),
-    ['Qwen/Qwen2.5-0.5B-Instruct'],
+    ['qwen2-5-0-5b-instruct'],
   );
   const r = await openai.chat.completions.create({
-    model: 'Qwen/Qwen2.5-0.5B-Instruct',
+    model: 'qwen2-5-0-5b-instruct',
     messages: [{ role: 'user', content: 'hi' }],
     max_tokens: 4,
   });
@@ -101,14 +101,24 @@ test('kthena up: platform up, demo served through the API, scaled with kubectl, 
 
   // The demo is a real object of the control plane: kubectl sees and scales it; the router follows.
   const kc = ['--kubeconfig', kubeconfig];
-  const get = await kubectl([...kc, 'get', 'modelservings,modelservers,modelroutes', '-o', 'name']);
+  const get = await kubectl([...kc, 'get', 'modelboosters,modelservings,modelservers,modelroutes', '-o', 'name']);
   assert.equal(get.status, 0, get.stderr);
   assert.deepEqual(get.stdout.trim().split('\n').sort(), [
+    'modelbooster.workload.serving.volcano.sh/demo',
     'modelroute.networking.serving.volcano.sh/demo',
-    'modelserver.networking.serving.volcano.sh/demo',
-    'modelserving.workload.serving.volcano.sh/demo',
+    'modelserver.networking.serving.volcano.sh/demo-server',
+    'modelserving.workload.serving.volcano.sh/demo-server',
   ]);
-  const scale = await kubectl([...kc, 'scale', 'modelserving', 'demo', '--replicas=3']);
+  const scale = await kubectl([
+    ...kc,
+    'patch',
+    'modelbooster',
+    'demo',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"backend":{"replicas":3}}}',
+  ]);
   assert.equal(scale.status, 0, scale.stderr);
   const debug = /debug (http:\/\/127\.0\.0\.1:\d+)\/debug\/scheduler/.exec(stdout)?.[1];
   assert.ok(debug, stdout);
@@ -116,13 +126,13 @@ test('kthena up: platform up, demo served through the API, scaled with kubectl, 
     'the router has the third pod as an endpoint',
     async () => {
       const d = (await (await fetch(`${debug}/debug/scheduler`)).json()) as { endpoints: { modelServers: string[] }[] };
-      return d.endpoints.filter((e) => e.modelServers.includes('default/demo')).length === 3 ? true : undefined;
+      return d.endpoints.filter((e) => e.modelServers.includes('default/demo-server')).length === 3 ? true : undefined;
     },
     300_000,
   );
   for (let i = 0; i < 6; i++) {
     const res = await openai.chat.completions.create({
-      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      model: 'qwen2-5-0-5b-instruct',
       messages: [{ role: 'user', content: `q${i}` }],
       max_tokens: 1,
     });

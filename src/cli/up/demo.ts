@@ -1,75 +1,61 @@
-// The demo model `kthena up` deploys through the Kubernetes API: a ModelServing of simulated vLLM engines, the
-// ModelServer that selects its pods and the ModelRoute that names the model. Pure: objects in, no I/O.
+// The demo model `kthena up` deploys through the Kubernetes API: one ModelBooster, from which the ModelBooster
+// controller derives the ModelServing (simulated vLLM engines on the local control plane), the ModelServer and the
+// ModelRoute — the way upstream users deploy a model first. Pure: objects in, no I/O.
 import type { KubeObject } from '../../kube/index.js';
 
 export interface DemoOptions {
-  /** Served model name (what clients put in `model`). */
+  /** The model (a Hugging Face id); the served name is its DNS-label form. */
   model: string;
   replicas: number;
-  /** engine-sim profile (sim.kthena.io/engine-args); undefined = the simulator's default. */
-  profile?: string;
   namespace: string;
 }
 
 export const DEMO_NAME = 'demo';
+const BACKEND = 'server';
+/** What the ModelBooster controller names the ModelServing and ModelServer it generates. */
+export const DEMO_WORKLOAD = `${DEMO_NAME}-${BACKEND}`;
+
+/** `Qwen/Qwen2.5-0.5B-Instruct` → `qwen2-5-0-5b-instruct`: the name clients send (a ModelBooster's spec.name is a DNS label). */
+export function servedName(model: string): string {
+  const base = model.split('/').pop() ?? model;
+  const label = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return label || 'demo-model';
+}
 
 export type DemoObject = KubeObject & { kind: string; spec: Record<string, unknown> };
 
 export function demoObjects(o: DemoOptions): DemoObject[] {
-  const labels = { app: DEMO_NAME };
-  const annotations = o.profile ? { 'sim.kthena.io/engine-args': `--profile ${o.profile}` } : undefined;
   return [
     {
       apiVersion: 'workload.serving.volcano.sh/v1alpha1',
-      kind: 'ModelServing',
+      kind: 'ModelBooster',
       metadata: { name: DEMO_NAME, namespace: o.namespace },
       spec: {
-        replicas: o.replicas,
-        template: {
-          restartGracePeriodSeconds: 0,
-          roles: [
+        name: servedName(o.model),
+        backend: {
+          name: BACKEND,
+          type: 'vLLM',
+          modelURI: `hf://${o.model}`,
+          cacheURI: 'hostpath://tmp/kthena-model-cache',
+          replicas: o.replicas,
+          workers: [
             {
-              name: 'server',
+              type: 'server',
+              // Runs as `kthena engine-sim` on the local control plane; the real vLLM image on a cluster.
+              image: 'vllm/vllm-openai:v0.10.0',
               replicas: 1,
-              workerReplicas: 0,
-              entryTemplate: {
-                metadata: { labels, ...(annotations ? { annotations } : {}) },
-                spec: {
-                  terminationGracePeriodSeconds: 5,
-                  containers: [
-                    {
-                      name: 'engine',
-                      // Runs as `kthena engine-sim` on the local control plane; the real vLLM image on a cluster.
-                      image: 'vllm/vllm-openai:v0.10.0',
-                      args: ['--model', o.model, '--port', '8000'],
-                      ports: [{ name: 'http', containerPort: 8000 }],
-                      resources: { limits: { 'nvidia.com/gpu': '1' } },
-                      readinessProbe: { httpGet: { path: '/health', port: 8000 }, periodSeconds: 2 },
-                    },
-                  ],
-                },
-              },
+              pods: 1,
+              config: { 'max-model-len': 4096, 'enable-prefix-caching': '' },
+              resources: { limits: { 'nvidia.com/gpu': '1' } },
             },
           ],
         },
       },
-    },
-    {
-      apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-      kind: 'ModelServer',
-      metadata: { name: DEMO_NAME, namespace: o.namespace },
-      spec: {
-        model: o.model,
-        inferenceEngine: 'vLLM',
-        workloadSelector: { matchLabels: labels },
-        workloadPort: { port: 8000 },
-      },
-    },
-    {
-      apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-      kind: 'ModelRoute',
-      metadata: { name: DEMO_NAME, namespace: o.namespace },
-      spec: { modelName: o.model, rules: [{ name: 'default', targetModels: [{ modelServerName: DEMO_NAME }] }] },
     },
   ];
 }

@@ -14,6 +14,7 @@ import {
   isAlreadyExists,
   KubeClient,
   type KubeObject,
+  MODEL_BOOSTERS,
   MODEL_ROUTES,
   MODEL_SERVERS,
   MODEL_SERVINGS,
@@ -22,7 +23,7 @@ import {
 } from '../../kube/index.js';
 import { intArg } from '../args.js';
 import { runRouter } from '../router.js';
-import { DEMO_NAME, demoObjects } from './demo.js';
+import { DEMO_NAME, DEMO_WORKLOAD, demoObjects, servedName } from './demo.js';
 import { portOrEphemeral } from './ports.js';
 
 export interface UpOptions {
@@ -36,12 +37,12 @@ export interface UpOptions {
   gpusPerNode: number;
   model: string;
   replicas: number;
-  profile?: string;
   demo: boolean;
   logLevel: string;
 }
 
 const REF_OF: Record<string, ResourceRef> = {
+  ModelBooster: MODEL_BOOSTERS,
   ModelServing: MODEL_SERVINGS,
   ModelServer: MODEL_SERVERS,
   ModelRoute: MODEL_ROUTES,
@@ -98,7 +99,7 @@ async function reportProgress(
   while (!signal.aborted) {
     const pods = (
       await client
-        .list<any>(PODS, { namespace: 'default', labelSelector: 'modelserving.volcano.sh/name=demo' })
+        .list<any>(PODS, { namespace: 'default', labelSelector: `modelserving.volcano.sh/name=${DEMO_WORKLOAD}` })
         .catch(() => ({ items: [] }))
     ).items;
     const ready = pods.filter(isReady).length;
@@ -164,7 +165,7 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
       accessLog: false,
     });
     if (o.demo) {
-      for (const obj of demoObjects({ model: o.model, replicas: o.replicas, profile: o.profile, namespace: 'default' }))
+      for (const obj of demoObjects({ model: o.model, replicas: o.replicas, namespace: 'default' }))
         await createIfAbsent(client, REF_OF[obj.kind ?? '']!, obj);
     }
   } catch (e) {
@@ -175,7 +176,7 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
   out('');
   out(`  control plane  ${cluster.url}   (kthena cluster; pods run as local processes)`);
   out(`  kubeconfig     export KUBECONFIG=${kubeconfig}`);
-  out(`  controllers    ${manager.url}/metrics   (modelserving, autoscaler)`);
+  out(`  controllers    ${manager.url}/metrics   (modelserving, modelbooster, autoscaler)`);
   out(
     `  router         ${base}   metrics http://127.0.0.1:${router.metricsPort}/metrics${router.debugPort ? `   debug http://127.0.0.1:${router.debugPort}/debug/scheduler` : ''}`,
   );
@@ -189,21 +190,26 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
     out('\nNo demo model (--no-demo). Apply your own manifests with kubectl.');
     return stop;
   }
-  out(`\nDeploying the demo model "${o.model}" through the API (ModelServing/ModelServer/ModelRoute "${DEMO_NAME}"):`);
+  const model = servedName(o.model);
+  out(
+    `\nDeploying ${o.model} as model "${model}" through the API: ModelBooster "${DEMO_NAME}" → ModelServing, ModelServer "${DEMO_WORKLOAD}", ModelRoute "${DEMO_NAME}"`,
+  );
   const rt = router;
-  const routed = () => (rt.store.view.endpointsByServer.get(`default/${DEMO_NAME}`) ?? []).length;
+  const routed = () => (rt.store.view.endpointsByServer.get(`default/${DEMO_WORKLOAD}`) ?? []).length;
   void reportProgress(client, o.replicas, routed, progress.signal).then((ready) => {
     if (!ready) return;
     out('');
     out('Ready. Try:');
     out(`  curl -s ${base}/v1/chat/completions -H 'content-type: application/json' \\`);
-    out(`    -d '{"model":"${o.model}","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16}'`);
+    out(`    -d '{"model":"${model}","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16}'`);
     out('  # or with the openai client (npm i openai):');
     out(
-      `  node -e 'const O=require("openai");new O({baseURL:"${base}/v1",apiKey:"unused"}).chat.completions.create({model:"${o.model}",messages:[{role:"user",content:"hi"}]}).then(r=>console.log(r.choices[0].message.content))'`,
+      `  node -e 'const O=require("openai");new O({baseURL:"${base}/v1",apiKey:"unused"}).chat.completions.create({model:"${model}",messages:[{role:"user",content:"hi"}]}).then(r=>console.log(r.choices[0].message.content))'`,
     );
-    out(`  kubectl --kubeconfig ${kubeconfig} get modelservings,modelservers,modelroutes,pods`);
-    out(`  kubectl --kubeconfig ${kubeconfig} scale modelserving ${DEMO_NAME} --replicas=3   # the router follows`);
+    out(`  kubectl --kubeconfig ${kubeconfig} get modelboosters,modelservings,modelservers,modelroutes,pods`);
+    out(
+      `  kubectl --kubeconfig ${kubeconfig} patch modelbooster ${DEMO_NAME} --type merge -p '{"spec":{"backend":{"replicas":3}}}'   # the router follows`,
+    );
     out('Ctrl-C stops everything.');
   });
   return stop;
@@ -231,9 +237,12 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'keep the cluster state here across restarts (default: in memory)')
     .option('--nodes <n>', 'simulated nodes', intArg('--nodes', 1, 1000), 1)
     .option('--gpus-per-node <n>', 'nvidia.com/gpu per node', intArg('--gpus-per-node', 0, 1024), 8)
-    .option('--model <name>', 'demo model name', 'Qwen/Qwen2.5-0.5B-Instruct')
+    .option(
+      '--model <id>',
+      'demo model (served under its DNS-label name, e.g. qwen2-5-0-5b-instruct)',
+      'Qwen/Qwen2.5-0.5B-Instruct',
+    )
     .option('--replicas <n>', 'demo model replicas', intArg('--replicas', 0, 64), 2)
-    .option('--profile <name>', 'engine-sim profile of the demo engines')
     .option('--no-demo', 'deploy no demo model')
     .option('--log-level <level>', 'process log level on stderr (trace|debug|info|warn|error)', 'warn')
     .action(async (o: UpOptions) => {
