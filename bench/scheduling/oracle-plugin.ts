@@ -8,12 +8,11 @@
 // It predicts TTFT with the engine's own cost coefficients (same objective as latency-predictor) and prefers the
 // lowest; equal predictions go to the endpoint with fewer requests in flight.
 import { request } from 'undici';
-import { blockHashes } from '../../src/engine/block-hash.js';
 import { coefficients } from '../../src/engine/cost-model.js';
 import { getProfile } from '../../src/engine/profiles.js';
-import { localTokens } from '../../src/router/kvindex/awareness.js';
 import { type Coefficients, predictTtft, scoresWithLoadTieBreak } from '../../src/router/kvindex/latency-model.js';
 import type { PluginDefinition } from '../../src/router/scheduler/plugin.js';
+import { blockHashes, localTokens } from '../../src/tokens/index.js';
 
 interface Truth {
   cachedBlocks: number;
