@@ -24,7 +24,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
   name: 'latency-predictor',
   roles: ['score'],
   create(args, deps): SchedulerPlugin {
-    const kv = sharedAwareness(deps.metrics, args);
+    const kv = sharedAwareness(deps, args);
     const recent: DecisionRecord[] = [];
     const record = (ctx: RequestContext, rec: DecisionRecord) => {
       recent.push(rec);
