@@ -22,9 +22,13 @@ export {
 } from '../tokens/index.js';
 export { type Clock, VirtualClock, WallClock } from './clock.js';
 export type { EngineKind, EngineOptions, EngineRole } from './config.js';
+export { coefficients, type StepCoefficients } from './cost-model.js';
 export type { FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 export { Engine } from './engine.js';
+export { encodeKvEventBatch, seqFrame } from './kv-events.js';
+export { type ParsedGeneration, parseGeneration } from './openai-request.js';
 export { getProfile, kvBytesPerToken, numGpuBlocks, PROFILES, type Profile } from './profiles.js';
+export type { EngineRequest } from './request.js';
 
 export interface RunningEngine {
   url: string;
