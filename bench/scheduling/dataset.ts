@@ -140,3 +140,36 @@ export function gammaGaps(r: () => number, n: number, rate: number, burstiness: 
   const theta = 1 / (rate * burstiness);
   return Array.from({ length: n }, () => (Number.isFinite(rate) ? gamma(burstiness) * theta : 0));
 }
+
+/** Constant-rate stages (inference-perf): `perStage` arrivals at each rate in turn, evenly spaced. */
+export function constantRateStages(rates: readonly number[], perStage: number): number[] {
+  const out: number[] = [];
+  for (const r of rates) for (let i = 0; i < perStage; i++) out.push(1 / r);
+  return out;
+}
+
+/**
+ * inference-perf's shared_prefix over constant-rate stages: one system prompt per group, drawn once; each stage sends
+ * every (group, prompt) once with a fresh question, shuffled within the stage.
+ */
+export function stagedSharedPrefix(o: {
+  groups: number;
+  promptsPerGroup: number;
+  stages: number;
+  systemLen: number;
+  questionLen: number;
+  outputLen: number;
+  seed: number;
+}): BenchRequest[] {
+  const r = rng(o.seed);
+  const systems = Array.from({ length: o.groups }, () => words(r, o.systemLen));
+  const out: BenchRequest[] = [];
+  for (let k = 0; k < o.stages; k++) {
+    const stage: BenchRequest[] = [];
+    for (let g = 0; g < o.groups; g++)
+      for (let p = 0; p < o.promptsPerGroup; p++)
+        stage.push({ prompt: systems[g] + words(r, o.questionLen), maxTokens: o.outputLen, cls: `stage${k}` });
+    out.push(...shuffle(r, stage));
+  }
+  return out;
+}

@@ -1,7 +1,14 @@
 // One strategy run of a scenario in the twin (src/twin): same scenario, same router configuration as the live run,
 // virtual time instead of processes. The oracle reads the engines' true state directly.
 import { getProfile } from '../../src/engine/index.js';
-import { type DecisionTrace, engineTruth, oraclePluginOver, runTwin, type TwinLatencies, trueCoefficients } from '../../src/twin/index.js';
+import {
+  type DecisionTrace,
+  engineTruth,
+  oraclePluginOver,
+  runTwin,
+  type TwinLatencies,
+  trueCoefficients,
+} from '../../src/twin/index.js';
 import type { RunOutcome } from './run.js';
 import { MODEL, PROFILE, type Scenario } from './scenarios.js';
 

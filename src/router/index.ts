@@ -4,7 +4,13 @@
 //   contexts from a parsed OpenAI body (buildRequestContext), engine metrics from a scrape's text
 //   (EngineMetricsIngest), KV events into the precise index (kvAwarenessOf + applyKvMessage), and the per-attempt
 //   hooks (dispatchAttempt / commitAttempt / releaseAttempt / responseDone). See docs/decisions/0004-*.md.
-export { type Coefficients, type LatencyInputs, predictTtft, scoresWithLoadTieBreak } from './kvindex/latency-model.js';
+export {
+  type Coefficients,
+  type LatencyInputs,
+  placementCost,
+  predictTtft,
+  scoresWithLoadTieBreak,
+} from './kvindex/latency-model.js';
 export { applyKvMessage } from './kvindex/wire.js';
 export {
   buildRequestContext,

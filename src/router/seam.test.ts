@@ -17,9 +17,9 @@ import {
   PluginRegistry,
   parseRouterConfig,
   type RouterClock,
+  RouterMetrics,
   releaseAttempt,
   responseDone,
-  RouterMetrics,
   type SchedulerPlugin,
 } from './index.js';
 import { ep, seeded } from './testing/fixtures.js';

@@ -6,12 +6,14 @@
 //   - the router's own in-flight view: requests sent there with no first token yet (still in transit, or queued),
 //     whose prefixes will be cached before this request can run;
 //   - the engines' real cost coefficients (no online learning, no prior).
-// It predicts TTFT with them and prefers the lowest; equal predictions go to the endpoint with fewer requests in
-// flight. The pure parts are here so both oracles share them.
-import { coefficients, type Engine, type Profile } from '../engine/index.js';
+// It scores with the default's objective (placementCost: predicted TTFT plus the delay a miss imposes on the sequences
+// decoding there) computed from those true inputs, and prefers the lowest; equal costs go to the endpoint with fewer
+// requests in flight. The pure parts are here so both oracles share them.
+import { coefficients, type Engine, type EngineRequest, type Profile } from '../engine/index.js';
 import {
   type Coefficients,
   type PluginDefinition,
+  placementCost,
   predictTtft,
   type RequestContext,
   type SchedulerPlugin,
@@ -68,22 +70,53 @@ export function oracleInputs(
   };
 }
 
-/** The engine's true state for a prompt's block hashes, read from its core. */
+const promptHashes = new WeakMap<EngineRequest, number[]>();
+
+/** Block hashes of a request's prompt (memoised: a waiting request is looked at by many decisions). */
+function hashesOfPrompt(r: EngineRequest, blockSize: number): number[] {
+  let h = promptHashes.get(r);
+  if (!h) {
+    h = blockHashes(r.tokens.slice(0, r.numPromptTokens), blockSize, r.extraKey);
+    promptHashes.set(r, h);
+  }
+  return h;
+}
+
+/**
+ * The engine's true state for a prompt's block hashes, read from its core. A waiting request's prefill work is what it
+ * will really compute: the prompt minus the leading blocks that will be cached by the time it runs — cached now, or
+ * filled by a request ahead of it (running, or earlier in the queue), exactly as the engine's own scheduling step
+ * shares blocks within a step.
+ */
 export function engineTruth(engine: Engine, hashes: readonly number[]): Truth {
   const core = engine.core;
+  const bs = core.kv.blockSize;
   let cachedBlocks = 0;
   for (const h of hashes) {
     if (!core.kv.hasHash(h)) break;
     cachedBlocks++;
   }
+  const ahead = new Set<number>();
   let queuedTokens = 0;
-  for (const r of core.waiting)
-    queuedTokens += Math.max(0, r.numPromptTokens - Math.max(r.numComputedTokens, r.numCachedTokens));
   let decoding = 0;
-  for (const r of core.running)
-    if (r.numComputedTokens < r.numPromptTokens) queuedTokens += r.numPromptTokens - r.numComputedTokens;
-    else decoding++;
-  return { cachedBlocks, blockSize: core.kv.blockSize, queuedTokens, decoding };
+  for (const r of core.running) {
+    if (r.numComputedTokens < r.numPromptTokens) {
+      queuedTokens += r.numPromptTokens - r.numComputedTokens;
+      for (const h of hashesOfPrompt(r, bs)) ahead.add(h);
+    } else decoding++;
+  }
+  for (const r of core.waiting) {
+    const hs = hashesOfPrompt(r, bs);
+    let lead = 0;
+    while (lead < hs.length && (core.kv.hasHash(hs[lead]) || ahead.has(hs[lead]))) lead++;
+    const done = Math.max(r.numComputedTokens, Math.min(lead * bs, r.numPromptTokens - 1));
+    queuedTokens += Math.max(0, r.numPromptTokens - done);
+    for (const h of hs) ahead.add(h);
+  }
+  // Blocks the request will share with work ahead of it count as cached too.
+  let shared = cachedBlocks;
+  while (shared < hashes.length && ahead.has(hashes[shared])) shared++;
+  return { cachedBlocks: shared, blockSize: bs, queuedTokens, decoding };
 }
 
 /** The TTFT objective with a profile's true step coefficients. */
@@ -141,7 +174,7 @@ export function oraclePluginOver(
           const view = viewOf(ctx)!;
           const preds = eps.map((ep, i) => {
             const x = inputs(view, ep.origin, i);
-            return x ? predictTtft(coeff, x).ttftSec : Number.POSITIVE_INFINITY;
+            return x ? placementCost(predictTtft(coeff, x), x) : Number.POSITIVE_INFINITY;
           });
           return scoresWithLoadTieBreak(
             preds,

@@ -62,6 +62,19 @@ export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPredictio
 }
 
 /**
+ * What choosing an endpoint costs everyone, in request-seconds: this request's predicted TTFT plus the delay its
+ * uncached prefill imposes on the sequences decoding there — every engine step that carries prefill work carries their
+ * decode steps too, so each of them waits as long as the prefill takes. The second term is what a TTFT-only objective
+ * misses: a cache miss on a busy engine looks cheap to the request itself (its own prefill) but slows every stream
+ * there, and it duplicates a prefix that another engine already holds, which costs cache capacity later. Minimising the
+ * sum (shortest-processing-time style) keeps affinity while an engine's queue is short and spreads load once waiting
+ * there costs more than a miss elsewhere.
+ */
+export function placementCost(p: LatencyPrediction, x: LatencyInputs): number {
+  return p.ttftSec + p.prefillSec * Math.max(0, x.decoding);
+}
+
+/**
  * Scores in [0, 100]: 100 × best / predicted over the part of the prediction that differs between candidates
  * (`common`, e.g. the fixed base every candidate pays, is taken out first), so the fastest endpoint gets 100 and one
  * whose variable part is twice as long 50. Removing the common part keeps the scores discriminating when the

@@ -3,7 +3,12 @@
 // precise KV index), plus decode interference — with coefficients learned online, and prefer the lowest
 // (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
 
-import { type LatencyPrediction, predictTtft, scoresWithLoadTieBreak } from '../../kvindex/latency-model.js';
+import {
+  type LatencyPrediction,
+  placementCost,
+  predictTtft,
+  scoresWithLoadTieBreak,
+} from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';
@@ -51,7 +56,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
           })),
         });
         return scoresWithLoadTieBreak(
-          preds.map((p) => p.ttftSec),
+          preds.map((p, i) => placementCost(p, inputs[i])),
           eps.map((ep) => ep.state.inflight),
           coeff.baseSec,
         );
