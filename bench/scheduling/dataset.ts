@@ -26,12 +26,15 @@ export function rng(seed: number): () => number {
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 export function words(r: () => number, n: number): string {
-  let s = '';
+  // Built as one flat string: appending character by character would leave a rope of one node per character
+  // (~30 bytes each), which for upstream's full 8,192 long prompts exhausts the heap before they are sent.
+  const parts: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    s += ' ';
-    for (let j = 0; j < 5; j++) s += LETTERS[Math.floor(r() * 26)];
+    let w = ' ';
+    for (let j = 0; j < 5; j++) w += LETTERS[Math.floor(r() * 26)];
+    parts[i] = w;
   }
-  return s;
+  return parts.join('');
 }
 
 export function shuffle<T>(r: () => number, a: T[]): T[] {

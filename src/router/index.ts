@@ -19,6 +19,7 @@ export {
   type ResponseOutcome,
 } from './request/context.js';
 export { type RouterOptions, type RunningRouter, startRouter } from './router.js';
+export { resolveRoute } from './routing/match.js';
 export {
   buildScheduler,
   DEFAULT_ROUTER_CONFIG_YAML,

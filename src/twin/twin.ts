@@ -37,6 +37,7 @@ import {
   RouterMetrics,
   RouterStore,
   releaseAttempt,
+  resolveRoute,
   responseDone,
   type ServerEndpoint,
 } from '../router/index.js';
@@ -182,10 +183,12 @@ export async function runTwin(o: TwinOptions): Promise<TwinOutcome> {
   });
 
   const metrics = new RouterMetrics();
+  // One random source for route resolution and scheduling, as in the live router (startRouter's `rand`).
+  const rand = seededRandom(o.seed);
   const registry = new PluginRegistry([...BUILTIN_PLUGINS, ...(o.extraPlugins?.(engines) ?? [])]);
   const built = await buildScheduler(parseRouterConfig(o.routerConfig, registry), registry, {
     metrics,
-    rand: seededRandom(o.seed),
+    rand,
     clock: routerClock,
     kvEvents: 'fed',
   });
@@ -318,6 +321,15 @@ export async function runTwin(o: TwinOptions): Promise<TwinOutcome> {
     });
     let ep: ServerEndpoint;
     try {
+      // The route is resolved as the handler does (it draws from the shared random source for weighted targets).
+      const match = resolveRoute(
+        store.view.routesByModel.get(ctx.model) ?? [],
+        false,
+        { model: ctx.model, path: ctx.path, header: () => '' },
+        rand,
+      );
+      if (!match) throw new Error(`no route for ${ctx.model}`);
+      ctx.route = match;
       ep = (await scheduler.schedule(ctx, endpoints)).ranked[0];
     } catch (e) {
       fail((e as Error).message);
