@@ -1,6 +1,7 @@
 // Scenarios and strategies of `kthena bench scheduling`. Sizes are upstream's at --full; --quick shrinks the number
 // of requests and the KV capacity by the same factor (keeping cache pressure) and runs the engines in slow motion
 // (speedup < 1) so a 2-core machine can carry the offered load; results are reported in simulated time.
+import { getProfile, numGpuBlocks } from '../../src/engine/index.js';
 import {
   type BenchRequest,
   constantRateStages,
@@ -14,8 +15,11 @@ import {
 
 export const PROFILE = 'deepseek-r1-distill-qwen-7b';
 export const MODEL = 'deepseek-ai/DeepSeek-R1-Distill-Qwen-7B';
-/** Blocks the profile allocates on an A100-80GB (src/engine/profiles.ts numGpuBlocks). */
-export const FULL_BLOCKS = 7434;
+/**
+ * KV blocks per replica at full size: what the profile allocates (src/engine/profiles.ts numGpuBlocks), i.e. the memory
+ * docs/engine-sim.md fitted on upstream's Random rows — so the random baseline is upstream's, not a softer one.
+ */
+export const FULL_BLOCKS = numGpuBlocks(getProfile(PROFILE));
 
 export interface Scenario {
   name: string;

@@ -34,6 +34,9 @@ test('VirtualClock keeps order over many interleaved timers', () => {
   const out: number[] = [];
   for (let i = 0; i < 1000; i++) c.at((i * 7919) % 101, () => out.push((i * 7919) % 101));
   c.runAll();
-  assert.deepEqual(out, [...out].sort((a, b) => a - b));
+  assert.deepEqual(
+    out,
+    [...out].sort((a, b) => a - b),
+  );
   assert.equal(c.pending(), 0);
 });

@@ -162,7 +162,9 @@ export function oraclePluginOver(
         async preSchedule(ctx, eps) {
           const tokens = localTokens(ctx.body);
           const hashes = blockHashes(tokens, blockSize);
-          const truths = await Promise.all(eps.map((ep) => truthOf({ key: ep.state.key, origin: ep.origin }, hashes)));
+          const truths = await Promise.all(
+            eps.map(async (ep) => await truthOf({ key: ep.state.key, origin: ep.origin }, hashes)),
+          );
           ctx.attrs.set(VIEW, {
             origins: eps.map((e) => e.origin),
             truths,
