@@ -7,7 +7,7 @@
 export {
   type Coefficients,
   type LatencyInputs,
-  placementCost,
+  placementCosts,
   predictTtft,
   scoresWithLoadTieBreak,
 } from './kvindex/latency-model.js';

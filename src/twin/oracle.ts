@@ -6,14 +6,14 @@
 //   - the router's own in-flight view: requests sent there with no first token yet (still in transit, or queued),
 //     whose prefixes will be cached before this request can run;
 //   - the engines' real cost coefficients (no online learning, no prior).
-// It scores with the default's objective (placementCost: predicted TTFT plus the delay a miss imposes on the sequences
+// It scores with the default's objective (placementCosts: predicted TTFT plus the delay an avoidable miss imposes on the sequences
 // decoding there) computed from those true inputs, and prefers the lowest; equal costs go to the endpoint with fewer
 // requests in flight. The pure parts are here so both oracles share them.
 import { coefficients, type Engine, type EngineRequest, type Profile } from '../engine/index.js';
 import {
   type Coefficients,
   type PluginDefinition,
-  placementCost,
+  placementCosts,
   predictTtft,
   type RequestContext,
   type SchedulerPlugin,
@@ -174,12 +174,15 @@ export function oraclePluginOver(
         },
         score(ctx, eps) {
           const view = viewOf(ctx)!;
-          const preds = eps.map((ep, i) => {
-            const x = inputs(view, ep.origin, i);
-            return x ? placementCost(predictTtft(coeff, x), x) : Number.POSITIVE_INFINITY;
-          });
+          const xs = eps.map((ep, i) => inputs(view, ep.origin, i));
+          const known = xs.flatMap((x) => (x ? [x] : []));
+          const costs = placementCosts(
+            known.map((x) => predictTtft(coeff, x)),
+            known,
+          );
+          let k = 0;
           return scoresWithLoadTieBreak(
-            preds,
+            xs.map((x) => (x ? costs[k++] : Number.POSITIVE_INFINITY)),
             eps.map((ep) => ep.state.inflight),
             coeff.baseSec,
           );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine, VirtualClock } from '../engine/index.js';
-import { placementCost, predictTtft } from '../router/index.js';
+import { placementCosts, predictTtft } from '../router/index.js';
 import { blockHashes, encodePrompt } from '../tokens/index.js';
 import { engineTruth } from './oracle.js';
 import { type DecisionTrace, runTwin, type TwinOptions } from './twin.js';
@@ -111,16 +111,19 @@ test('engineTruth: cached prefix and the prefill work really queued, counting bl
   }
 });
 
-test('placementCost: a miss on an engine with streams decoding costs their wait too; an idle one only the own TTFT', () => {
+test('placementCosts: an avoidable miss costs the streams decoding there; equal prefills compare by TTFT alone', () => {
   const c = { baseSec: 0.01, secPerToken: 1e-4, secPerDecodingSeq: 0 };
   const warm = { promptTokens: 4000, cachedTokens: 3900, queuedPrefillTokens: 5000, decoding: 50 };
   const cold = { promptTokens: 4000, cachedTokens: 0, queuedPrefillTokens: 0, decoding: 50 };
-  const idle = { ...cold, decoding: 0 };
-  assert.ok(
-    predictTtft(c, cold).ttftSec < predictTtft(c, warm).ttftSec,
-    'by its own TTFT the cold engine looks faster',
-  );
-  assert.ok(placementCost(predictTtft(c, warm), warm) < placementCost(predictTtft(c, cold), cold));
-  assert.equal(placementCost(predictTtft(c, idle), idle), predictTtft(c, idle).ttftSec);
-  assert.ok(Math.abs(placementCost(predictTtft(c, cold), cold) - (0.01 + 0.4 + 0.4 * 50)) < 1e-9);
+  const [pw, pc] = [warm, cold].map((x) => predictTtft(c, x));
+  assert.ok(pc.ttftSec < pw.ttftSec, 'by its own TTFT the cold engine looks faster');
+  const [cw, cc] = placementCosts([pw, pc], [warm, cold]);
+  assert.equal(cw, pw.ttftSec, 'the warm engine needs the least prefill: no extra term');
+  assert.ok(Math.abs(cc - (pc.ttftSec + (0.4 - 0.01) * 50)) < 1e-9);
+  assert.ok(cw < cc);
+  // Nobody holds the prefix: a busy queue with few streams decoding is not preferred over an idle engine.
+  const queued = { promptTokens: 4000, cachedTokens: 0, queuedPrefillTokens: 40000, decoding: 0 };
+  const busy = { promptTokens: 4000, cachedTokens: 0, queuedPrefillTokens: 0, decoding: 80 };
+  const costs = placementCosts([predictTtft(c, queued), predictTtft(c, busy)], [queued, busy]);
+  assert.ok(costs[1] < costs[0]);
 });

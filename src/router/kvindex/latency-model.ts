@@ -62,16 +62,19 @@ export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPredictio
 }
 
 /**
- * What choosing an endpoint costs everyone, in request-seconds: this request's predicted TTFT plus the delay its
- * uncached prefill imposes on the sequences decoding there — every engine step that carries prefill work carries their
- * decode steps too, so each of them waits as long as the prefill takes. The second term is what a TTFT-only objective
- * misses: a cache miss on a busy engine looks cheap to the request itself (its own prefill) but slows every stream
- * there, and it duplicates a prefix that another engine already holds, which costs cache capacity later. Minimising the
- * sum (shortest-processing-time style) keeps affinity while an engine's queue is short and spreads load once waiting
- * there costs more than a miss elsewhere.
+ * What choosing each endpoint costs everyone, in request-seconds: this request's predicted TTFT there, plus the delay
+ * its avoidable prefill imposes on the sequences decoding there. "Avoidable" is the prefill beyond the least any
+ * candidate needs (a cache miss where another endpoint holds the prefix): every engine step that carries that work
+ * carries their decode steps too, so each of them waits as long as it takes — and the duplicated prefix costs cache
+ * capacity later. A TTFT-only objective misses this: a miss on a busy engine looks cheap to the request itself. When
+ * no candidate holds anything (every prefill is equal) the extra term is 0 and the choice is by TTFT alone, so a queue
+ * is never preferred for having fewer streams in decode. Minimising the sum keeps affinity while the warm engine's
+ * queue is short and spreads load once waiting there costs more than the miss elsewhere.
  */
-export function placementCost(p: LatencyPrediction, x: LatencyInputs): number {
-  return p.ttftSec + p.prefillSec * Math.max(0, x.decoding);
+export function placementCosts(preds: readonly LatencyPrediction[], inputs: readonly LatencyInputs[]): number[] {
+  let least = Number.POSITIVE_INFINITY;
+  for (const p of preds) if (p.prefillSec < least) least = p.prefillSec;
+  return preds.map((p, i) => p.ttftSec + (p.prefillSec - least) * Math.max(0, inputs[i].decoding));
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import {
   type LatencyPrediction,
-  placementCost,
+  placementCosts,
   predictTtft,
   scoresWithLoadTieBreak,
 } from '../../kvindex/latency-model.js';
@@ -56,7 +56,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
           })),
         });
         return scoresWithLoadTieBreak(
-          preds.map((p, i) => placementCost(p, inputs[i])),
+          placementCosts(preds, inputs),
           eps.map((ep) => ep.state.inflight),
           coeff.baseSec,
         );
