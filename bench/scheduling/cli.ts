@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { getProfile } from '../../src/engine/index.js';
 import type { TwinLatencies } from '../../src/twin/index.js';
+import { runDecisionCost } from './decision-cost.js';
 import { fidelityMarkdown, fidelityRows, fidelityTable } from './fidelity.js';
 import { barSvg, cdfSvg, lineSvg, markdown, medianOf, type Summary, summarize, table } from './report.js';
 import { type RunOutcome, runOnce, startEngineSet } from './run.js';
@@ -138,6 +139,18 @@ async function writeCharts(base: string, scenario: string, medians: Summary[], p
 
 export function registerScheduling(bench: Command): void {
   bench
+    .command('decision-cost')
+    .description(
+      "CPU per scheduling decision of the default scorer at 3/16/100/256 candidates and 1k/4k/16k-token prompts, and the KV index's memory",
+    )
+    .option('--runs <n>', 'repetitions (median reported)', (v) => positive('--runs', v), 3)
+    .option('--decisions <n>', 'decisions per repetition', (v) => positive('--decisions', v), 200)
+    .option('--json', 'print the result as the last stdout line')
+    .option('--out <dir>', 'results directory', 'bench/results')
+    .action(async (o: { runs: number; decisions: number; json?: boolean; out: string }) =>
+      runDecisionCost({ runs: o.runs, decisions: o.decisions, out: o.out, json: Boolean(o.json) }),
+    );
+  bench
     .command('scheduling')
     .description(
       'scheduling quality: strategies side by side on simulated engines, live or in the twin (docs/benchmarks.md)',
@@ -176,7 +189,13 @@ export function registerScheduling(bench: Command): void {
         throw new InvalidArgumentError(`--sweep needs --twin and one of ${Object.keys(SWEEPS).join(', ')}`);
       if (o.fidelity && o.twin) throw new InvalidArgumentError('--fidelity runs both modes; drop --twin');
       const size: Size = o.full ? 'full' : o.tiny ? 'tiny' : 'quick';
-      const configs = strategyConfigs(getProfile(PROFILE).blockSize);
+      const seed = o.seed as number;
+      const over: ScenarioOverrides = {
+        groups: o.groups as number | undefined,
+        promptsPerGroup: o.promptsPerGroup as number | undefined,
+      };
+      const sc = buildScenario(scenario, size, seed, over);
+      const configs = strategyConfigs(getProfile(sc.profile).blockSize);
       const names = o.strategies
         ? String(o.strategies)
             .split(',')
@@ -186,11 +205,6 @@ export function registerScheduling(bench: Command): void {
         if (!configs[n])
           throw new InvalidArgumentError(`unknown strategy "${n}" (known: ${Object.keys(configs).join(', ')})`);
       const runs = o.runs as number;
-      const seed = o.seed as number;
-      const over: ScenarioOverrides = {
-        groups: o.groups as number | undefined,
-        promptsPerGroup: o.promptsPerGroup as number | undefined,
-      };
       const ms = (k: string) => (o[k] === undefined ? undefined : (o[k] as number) / 1000);
       const latencies: Partial<TwinLatencies> = Object.fromEntries(
         Object.entries({
@@ -201,7 +215,6 @@ export function registerScheduling(bench: Command): void {
         }).filter(([, v]) => v !== undefined),
       );
       const log = (s: string) => process.stderr.write(`${s}\n`);
-      const sc = buildScenario(scenario, size, seed, over);
       const startLoad = loadavg()[0];
       const dir = String(o.out);
       await mkdir(dir, { recursive: true });
@@ -269,8 +282,8 @@ export function registerScheduling(bench: Command): void {
       // The twin's figures do not depend on the machine's load, so its meta leaves the load out (and stays identical).
       const meta =
         mode === 'twin'
-          ? `${sc.describe}; ${sc.replicas} replicas of ${PROFILE} (simulated), ${sc.requests.length} requests, KV ${sc.numGpuBlocks} blocks/replica; twin (virtual time), seeds ${seed}…${seed + runs - 1}; ${runs} run(s) per strategy, medians`
-          : `${sc.describe}; ${sc.replicas} replicas of ${PROFILE} (simulated), ${sc.requests.length} requests, KV ${sc.numGpuBlocks} blocks/replica, engine speedup ${sc.speedup}; ${runs} run(s) per strategy, medians; ${machine}, load avg ${startLoad.toFixed(1)} → ${endLoad.toFixed(1)}`;
+          ? `${sc.describe}; ${sc.replicas} replicas of ${sc.profile} (simulated), ${sc.requests.length} requests, KV ${sc.numGpuBlocks} blocks/replica; twin (virtual time), seeds ${seed}…${seed + runs - 1}; ${runs} run(s) per strategy, medians`
+          : `${sc.describe}; ${sc.replicas} replicas of ${sc.profile} (simulated), ${sc.requests.length} requests, KV ${sc.numGpuBlocks} blocks/replica, engine speedup ${sc.speedup}; ${runs} run(s) per strategy, medians; ${machine}, load avg ${startLoad.toFixed(1)} → ${endLoad.toFixed(1)}`;
       const result = {
         scenario,
         size,

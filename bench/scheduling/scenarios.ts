@@ -23,6 +23,8 @@ export const FULL_BLOCKS = numGpuBlocks(getProfile(PROFILE));
 
 export interface Scenario {
   name: string;
+  /** engine profile (src/engine/profiles.ts) */
+  profile: string;
   replicas: number;
   requests: BenchRequest[];
   /** simulated seconds between arrivals */
@@ -69,6 +71,7 @@ export function buildScenario(name: string, size: Size, seed = 1, over: Scenario
   // sweep scales replicas and the client concurrency together (the same load per replica).
   const scenario = (requests: BenchRequest[], ratePerS: number, describe: string, gapsSim?: number[]): Scenario => ({
     name,
+    profile: PROFILE,
     replicas,
     requests,
     gapsSim: gapsSim ?? gaps(requests.length, ratePerS),
@@ -149,18 +152,23 @@ export function buildScenario(name: string, size: Size, seed = 1, over: Scenario
         outputLen: out,
         seed,
       });
+      // llm-d ran Llama-3.1-70B; each pod here is the 70B TP4 H100 profile with its own KV capacity.
+      const profile = 'llama-3.1-70b-tp4-h100';
+      const full = numGpuBlocks(getProfile(profile));
+      const blockSize = getProfile(profile).blockSize;
       const llmd: Scenario = {
         name,
+        profile,
         replicas: over.replicas ?? 4,
         requests,
         gapsSim: constantRateStages(stages, g * p),
         maxConcurrency: 100_000,
         numGpuBlocks: Math.max(
-          Math.round(FULL_BLOCKS * (size === 'full' ? 1 : g / 83)),
-          Math.ceil(((sys + 1000 + out) / 128) * 24),
+          Math.round(full * (size === 'full' ? 1 : g / 83)),
+          Math.ceil(((sys + 1000 + out) / blockSize) * 24),
         ),
         speedup,
-        describe: `llm-d precise-prefix shape: ${g} groups × ${p} prompts per stage, system ${sys}, question 1000, output ${out}, constant-rate stages ${stages.join('/')} QPS, ${over.replicas ?? 4} replicas`,
+        describe: `llm-d precise-prefix shape: ${g} groups × ${p} prompts per stage, system ${sys}, question 1000, output ${out}, constant-rate stages ${stages.join('/')} QPS`,
       };
       return llmd;
     }

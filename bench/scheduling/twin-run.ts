@@ -22,9 +22,9 @@ export async function runTwinOnce(
     onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<RunOutcome> {
-  const profile = getProfile(PROFILE);
+  const profile = getProfile(sc.profile);
   const out = await runTwin({
-    engines: { replicas: sc.replicas, model: MODEL, profile: PROFILE, numGpuBlocks: sc.numGpuBlocks },
+    engines: { replicas: sc.replicas, model: MODEL, profile: sc.profile, numGpuBlocks: sc.numGpuBlocks },
     routerConfig,
     workload: { requests: sc.requests, gapsSec: sc.gapsSim, maxConcurrency: sc.maxConcurrency },
     latencies: o.latencies,
