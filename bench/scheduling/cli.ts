@@ -253,9 +253,10 @@ export function registerScheduling(bench: Command): void {
       if (o.fidelity) {
         log('live:');
         const live = (await runLive(sc, names, runs, configs)).map((p) => medianOf(p.runs));
-        log('twin (same dataset as live: seed 1 for every run):');
+        // The live router scrapes every wall second = `speedup` simulated seconds; the twin matches it unless told.
+        log('twin (same dataset as live, scrapes every live-equivalent interval):');
         const twin = (
-          await runStrategies(names, runs, (name) => runTwinOnce(sc, configs[name], seed, { latencies }))
+          await runStrategies(names, runs, (name) => runTwinOnce(sc, configs[name], seed, { latencies: { scrapeIntervalSec: sc.speedup, ...latencies } }))
         ).map((p) => medianOf(p.runs));
         const endLoad = loadavg()[0];
         const rows = fidelityRows(live, twin);
