@@ -256,7 +256,9 @@ export function registerScheduling(bench: Command): void {
         // The live router scrapes every wall second = `speedup` simulated seconds; the twin matches it unless told.
         log('twin (same dataset as live, scrapes every live-equivalent interval):');
         const twin = (
-          await runStrategies(names, runs, (name) => runTwinOnce(sc, configs[name], seed, { latencies: { scrapeIntervalSec: sc.speedup, ...latencies } }))
+          await runStrategies(names, runs, (name) =>
+            runTwinOnce(sc, configs[name], seed, { latencies: { scrapeIntervalSec: sc.speedup, ...latencies } }),
+          )
         ).map((p) => medianOf(p.runs));
         const endLoad = loadavg()[0];
         const rows = fidelityRows(live, twin);

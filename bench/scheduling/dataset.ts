@@ -1,5 +1,6 @@
 // Request sets for the scheduling benchmark. Text is built from 5-letter words with a leading space, which the
 // simulated engines' tokenizer counts as exactly one token each, so lengths in tokens are what the scenario says.
+import { seededRandom } from '../../src/twin/index.js';
 
 export interface BenchRequest {
   /** completions prompt */
@@ -12,15 +13,9 @@ export interface BenchRequest {
   turn?: number;
 }
 
+/** mulberry32 (the twin's seeded source), with seed 0 mapped to 1 as this generator always did. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed >>> 0 || 1);
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';

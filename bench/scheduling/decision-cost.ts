@@ -73,19 +73,30 @@ async function scheduler() {
   return { scheduler: built.scheduler, kv: kvAwarenessOf(metrics)! };
 }
 
-/** µs of CPU per decision: `decisions` decisions over prompts sharing a prefix that a third of the endpoints hold. */
-async function costOnce(candidates: number, promptTokens: number, decisions: number): Promise<number> {
+/**
+ * µs of CPU per decision over prompts sharing a prefix that a third of the endpoints hold: `full` from the parsed body
+ * (tokenizing included), `scoring` with the prompt already tokenized (hashing, index lookups, prediction, ranking).
+ */
+export async function costOnce(
+  candidates: number,
+  promptTokens: number,
+  decisions: number,
+): Promise<{ full: number; scoring: number }> {
   const { scheduler: s, kv } = await scheduler();
   const eps = endpoints(candidates);
   const r = rng(candidates * 7 + promptTokens);
   const prefix = words(r, Math.floor(promptTokens * 0.9));
-  const bodies = Array.from({ length: decisions }, () => ({
-    model: 'm',
-    prompt: prefix + words(r, promptTokens - Math.floor(promptTokens * 0.9)),
-    max_tokens: 16,
-  }));
+  const bodies = Array.from({ length: decisions }, () => {
+    const body = {
+      model: 'm',
+      prompt: prefix + words(r, promptTokens - Math.floor(promptTokens * 0.9)),
+      max_tokens: 16,
+    };
+    // The handler has the body's bytes from the socket; they are not part of the decision.
+    return { body, raw: Buffer.from(JSON.stringify(body)) };
+  });
   // A third of the endpoints announce the shared prefix (events through the wire format).
-  const hashes = blockHashes(localTokens(bodies[0]), BLOCK);
+  const hashes = blockHashes(localTokens(bodies[0].body), BLOCK);
   eps.forEach((ep, i) => {
     if (i % 3 !== 0) return;
     const cut = hashes.slice(0, Math.floor((hashes.length * (i % 9)) / 9) + 1);
@@ -104,20 +115,31 @@ async function costOnce(candidates: number, promptTokens: number, decisions: num
     );
     applyKvMessage(kv.index, ep.state.key, seqFrame(0n), payload);
   });
+  const ctx = (i: number, tag: string) =>
+    buildRequestContext({
+      id: `${tag}${i}`,
+      body: bodies[i].body,
+      raw: bodies[i].raw,
+      model: 'm',
+      isLora: false,
+      startedAt: 0,
+    });
   // Warm-up (JIT), then the measured decisions.
-  for (let i = 0; i < 20; i++)
-    await s.schedule(
-      buildRequestContext({ id: `w${i}`, body: bodies[i % decisions], model: 'm', isLora: false, startedAt: 0 }),
-      eps,
-    );
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < decisions; i++)
-    await s.schedule(
-      buildRequestContext({ id: `d${i}`, body: bodies[i], model: 'm', isLora: false, startedAt: 0 }),
-      eps,
-    );
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / decisions;
+  for (let i = 0; i < 20; i++) await s.schedule(ctx(i % decisions, 'w'), eps);
+  let c0 = process.cpuUsage();
+  for (let i = 0; i < decisions; i++) await s.schedule(ctx(i, 'd'), eps);
+  let c = process.cpuUsage(c0);
+  const full = (c.user + c.system) / decisions;
+  const pre = [];
+  for (let i = 0; i < decisions; i++) {
+    const x = ctx(i, 'p');
+    await kv.prepare(x, eps);
+    pre.push(x);
+  }
+  c0 = process.cpuUsage();
+  for (const x of pre) await s.schedule(x, eps);
+  c = process.cpuUsage(c0);
+  return { full, scoring: (c.user + c.system) / decisions };
 }
 
 /** Real heap bytes per index entry, filling the index with `entries` (endpoint, block) entries. */
@@ -149,15 +171,27 @@ export async function runDecisionCost(o: {
 }): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const load0 = loadavg()[0];
-  const rows: { candidates: number; promptTokens: number; usPerDecision: number; runs: number[] }[] = [];
+  const rows: {
+    candidates: number;
+    promptTokens: number;
+    usPerDecision: number;
+    usScoringOnly: number;
+    runs: number[];
+  }[] = [];
   for (const promptTokens of [1024, 4096, 16384])
     for (const candidates of [3, 16, 100, 256]) {
-      const runs: number[] = [];
+      const runs: { full: number; scoring: number }[] = [];
       for (let i = 0; i < o.runs; i++) runs.push(await costOnce(candidates, promptTokens, o.decisions));
-      const row = { candidates, promptTokens, usPerDecision: median(runs), runs };
+      const row = {
+        candidates,
+        promptTokens,
+        usPerDecision: median(runs.map((x) => x.full)),
+        usScoringOnly: median(runs.map((x) => x.scoring)),
+        runs: runs.map((x) => x.full),
+      };
       rows.push(row);
       log(
-        `  ${promptTokens} tokens, ${candidates} candidates: ${row.usPerDecision.toFixed(1)} µs CPU per decision (runs ${runs.map((r) => r.toFixed(1)).join(', ')})`,
+        `  ${promptTokens} tokens, ${candidates} candidates: ${row.usPerDecision.toFixed(1)} µs CPU per decision, ${row.usScoringOnly.toFixed(1)} µs without tokenizing (runs ${row.runs.map((r) => r.toFixed(1)).join(', ')})`,
       );
     }
   // Full size: kthena-long's working set is 3 replicas × 4,418 blocks of 128 tokens ≈ 13k entries; the router's

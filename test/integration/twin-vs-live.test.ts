@@ -3,33 +3,12 @@
 // default scorer, the same seed for the router's random source. Both must choose the same replica each time: the first
 // and third by the same seeded tie-break among equal predictions, the second by cache affinity.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { type RunningEngine, startEngine } from '../../src/engine/index.js';
 import { DEFAULT_ROUTER_CONFIG_YAML } from '../../src/router/index.js';
 import { endpointYaml, startHarness } from '../../src/router/testing/harness.js';
 import { runTwin, seededRandom } from '../../src/twin/index.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const words = (seed: number, n: number) => {
-  let s = '';
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    s += ` w${(x % 99991).toString(36)}`;
-  }
-  return s;
-};
+import { freePort, words } from '../helpers/net.js';
 
 const PREFIX = words(7, 1500);
 const PROMPTS = [PREFIX + words(100, 40), PREFIX + words(200, 40), words(9, 1500) + words(300, 40)];
