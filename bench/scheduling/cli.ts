@@ -14,7 +14,6 @@ import { barSvg, cdfSvg, lineSvg, markdown, medianOf, type Summary, summarize, t
 import { type RunOutcome, runOnce, startEngineSet } from './run.js';
 import {
   buildScenario,
-  PROFILE,
   SCENARIOS,
   type Scenario,
   type ScenarioOverrides,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { getProfile } from '../../src/engine/profiles.js';
 import { type RequestResult, runLoad } from './loadgen.js';
-import { MODEL, PROFILE, type Scenario } from './scenarios.js';
+import { MODEL, type Scenario } from './scenarios.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -10,7 +10,7 @@ import {
   trueCoefficients,
 } from '../../src/twin/index.js';
 import type { RunOutcome } from './run.js';
-import { MODEL, PROFILE, type Scenario } from './scenarios.js';
+import { MODEL, type Scenario } from './scenarios.js';
 
 export async function runTwinOnce(
   sc: Scenario,
