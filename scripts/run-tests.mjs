@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the given roots (directories or single test files; default: src, test) with node:test through tsx.
+// Runs every *.test.ts under the given roots (directories or single test files; default: src, bench, test) with node:test through tsx.
 // Node 20's test runner does not discover .ts files or expand globs, so we list them here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -26,7 +26,7 @@ function walk(dir) {
     else if (name.endsWith('.test.ts')) files.push(p);
   }
 }
-for (const r of roots.length ? roots : ['src', 'test']) walk(r);
+for (const r of roots.length ? roots : ['src', 'bench', 'test']) walk(r);
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

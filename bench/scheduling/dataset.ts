@@ -1,5 +1,6 @@
 // Request sets for the scheduling benchmark. Text is built from 5-letter words with a leading space, which the
 // simulated engines' tokenizer counts as exactly one token each, so lengths in tokens are what the scenario says.
+import { seededRandom } from '../../src/twin/index.js';
 
 export interface BenchRequest {
   /** completions prompt */
@@ -12,26 +13,23 @@ export interface BenchRequest {
   turn?: number;
 }
 
+/** mulberry32 (the twin's seeded source), with seed 0 mapped to 1 as this generator always did. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed >>> 0 || 1);
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 export function words(r: () => number, n: number): string {
-  let s = '';
+  // Built as one flat string: appending character by character would leave a rope of one node per character
+  // (~30 bytes each), which for upstream's full 8,192 long prompts exhausts the heap before they are sent.
+  const parts: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    s += ' ';
-    for (let j = 0; j < 5; j++) s += LETTERS[Math.floor(r() * 26)];
+    let w = ' ';
+    for (let j = 0; j < 5; j++) w += LETTERS[Math.floor(r() * 26)];
+    parts[i] = w;
   }
-  return s;
+  return parts.join('');
 }
 
 export function shuffle<T>(r: () => number, a: T[]): T[] {
@@ -139,4 +137,37 @@ export function gammaGaps(r: () => number, n: number, rate: number, burstiness: 
   };
   const theta = 1 / (rate * burstiness);
   return Array.from({ length: n }, () => (Number.isFinite(rate) ? gamma(burstiness) * theta : 0));
+}
+
+/** Constant-rate stages (inference-perf): `perStage` arrivals at each rate in turn, evenly spaced. */
+export function constantRateStages(rates: readonly number[], perStage: number): number[] {
+  const out: number[] = [];
+  for (const r of rates) for (let i = 0; i < perStage; i++) out.push(1 / r);
+  return out;
+}
+
+/**
+ * inference-perf's shared_prefix over constant-rate stages: one system prompt per group, drawn once; each stage sends
+ * every (group, prompt) once with a fresh question, shuffled within the stage.
+ */
+export function stagedSharedPrefix(o: {
+  groups: number;
+  promptsPerGroup: number;
+  stages: number;
+  systemLen: number;
+  questionLen: number;
+  outputLen: number;
+  seed: number;
+}): BenchRequest[] {
+  const r = rng(o.seed);
+  const systems = Array.from({ length: o.groups }, () => words(r, o.systemLen));
+  const out: BenchRequest[] = [];
+  for (let k = 0; k < o.stages; k++) {
+    const stage: BenchRequest[] = [];
+    for (let g = 0; g < o.groups; g++)
+      for (let p = 0; p < o.promptsPerGroup; p++)
+        stage.push({ prompt: systems[g] + words(r, o.questionLen), maxTokens: o.outputLen, cls: `stage${k}` });
+    out.push(...shuffle(r, stage));
+  }
+  return out;
 }

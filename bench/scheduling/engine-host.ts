@@ -6,6 +6,7 @@
 import { createServer as createHttp } from 'node:http';
 import { createServer as createNet } from 'node:net';
 import { startEngine } from '../../src/engine/index.js';
+import { engineTruth } from '../../src/twin/index.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,31 +38,13 @@ const eng = await startEngine({
   kvEventsEndpoint: `tcp://*:${kvEventsPort}`,
   log: () => {},
 });
-const core = eng.engine.core;
 const oracle = createHttp((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { hashes?: number[] };
-      let cachedBlocks = 0;
-      for (const h of body.hashes ?? []) {
-        if (!core.kv.hasHash(h)) break;
-        cachedBlocks++;
-      }
-      let queuedTokens = 0;
-      for (const r of core.waiting)
-        queuedTokens += Math.max(0, r.numPromptTokens - Math.max(r.numComputedTokens, r.numCachedTokens));
-      for (const r of core.running)
-        if (r.numComputedTokens < r.numPromptTokens) queuedTokens += r.numPromptTokens - r.numComputedTokens;
-      const decoding = core.running.filter((r) => r.numComputedTokens >= r.numPromptTokens).length;
-      const out = JSON.stringify({
-        cachedBlocks,
-        blockSize: core.kv.blockSize,
-        queuedTokens,
-        waiting: core.waiting.length,
-        decoding,
-      });
+      const out = JSON.stringify(engineTruth(eng.engine, body.hashes ?? []));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(out);
     } catch (e) {

@@ -1,19 +1,11 @@
 // Open-loop load generator: Gamma arrivals, a concurrency cap, streaming completions; per request TTFT, ITL, E2E,
 // success and cached tokens. Times are wall seconds here; the caller converts to simulated time.
 import { Agent, request } from 'undici';
+import type { RequestResult } from '../../src/twin/index.js';
 import type { BenchRequest } from './dataset.js';
 
-export interface RequestResult {
-  ok: boolean;
-  cls: string;
-  ttft: number;
-  e2e: number;
-  itls: number[];
-  promptTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  error?: string;
-}
+/** One request's measurements: the same shape the twin's virtual clients produce. */
+export type { RequestResult };
 
 export interface LoadResult {
   results: RequestResult[];

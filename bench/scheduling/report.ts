@@ -150,3 +150,42 @@ export function cdfSvg(title: string, series: { name: string; values: number[] }
 }
 
 export type { RequestResult };
+
+/** Line chart: one series per strategy over the x values (log-spaced x positions), e.g. throughput vs random. */
+export function lineSvg(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  xs: number[],
+  series: { name: string; ys: number[] }[],
+): string {
+  const W = 680;
+  const H = 380;
+  const L = 60;
+  const R = 170;
+  const T = 30;
+  const B = 50;
+  const ymax = Math.max(...series.flatMap((s) => s.ys), 1e-9) * 1.05;
+  const px = (i: number) => L + ((W - L - R) * i) / Math.max(1, xs.length - 1);
+  const py = (y: number) => H - B - ((H - B - T) * y) / ymax;
+  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
+  s += `<text x="8" y="18" font-weight="bold">${esc(title)}</text>`;
+  s += `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#000"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#000"/>`;
+  xs.forEach((x, i) => {
+    s += `<text x="${px(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x}</text>`;
+  });
+  for (let k = 0; k <= 4; k++) {
+    const y = (ymax * k) / 4;
+    s += `<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${y.toFixed(2)}</text>`;
+  }
+  s += `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`;
+  s += `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">${esc(yLabel)}</text>`;
+  series.forEach((ser, k) => {
+    const c = ser.name === 'default' ? '#d62728' : colors[k % colors.length];
+    const pts = ser.ys.map((y, i) => `${px(i).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    s += `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts}"/>`;
+    s += `<text x="${W - R + 8}" y="${T + 12 + k * 16}" fill="${c}">${esc(ser.name)}</text>`;
+  });
+  return `${s}</svg>\n`;
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { getProfile } from '../../src/engine/profiles.js';
 import { type RequestResult, runLoad } from './loadgen.js';
-import { MODEL, PROFILE, type Scenario } from './scenarios.js';
+import { MODEL, type Scenario } from './scenarios.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -59,7 +59,7 @@ export async function startEngineSet(sc: Scenario): Promise<EngineSet> {
     Array.from({ length: sc.replicas }, (_, i) =>
       startChild('engine-host.ts', {
         model: MODEL,
-        profile: PROFILE,
+        profile: sc.profile,
         speedup: sc.speedup,
         numGpuBlocks: sc.numGpuBlocks,
         seed: i,
@@ -181,8 +181,8 @@ spec:
       configDir: dir,
       routerConfig,
       oracles,
-      profile: PROFILE,
-      blockSize: getProfile(PROFILE).blockSize,
+      profile: sc.profile,
+      blockSize: getProfile(sc.profile).blockSize,
       debug: Boolean(trace),
     });
     router = r.child;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { blockHashes, hashBlock } from './block-hash.js';
+import { blockHashes, hashBlock } from '../tokens/index.js';
 import { VirtualClock } from './clock.js';
 import { Engine, type SubmitSpec } from './engine.js';
 import type { KvEvent } from './kv-cache.js';

@@ -1,7 +1,7 @@
 // One simulated engine without its HTTP surface: configuration, core + loop on a clock, metrics, LoRA
 // adapters, PD hand-offs, fault state and KV events. http.ts puts the OpenAI-compatible API on top.
 import { randomBytes } from 'node:crypto';
-import { extraKey } from './block-hash.js';
+import { extraKey } from '../tokens/index.js';
 import { type Clock, WallClock } from './clock.js';
 import { type EngineOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { EngineCore } from './core.js';

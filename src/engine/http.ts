@@ -2,12 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { applyChatTemplate, BOS_TOKEN_ID, tokenizeWithStrings } from '../tokens/index.js';
 import type { Engine, FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 import { HttpError, sendError, sendJson } from './openai-errors.js';
 import { type ParsedGeneration, parseGeneration, parseMessages } from './openai-request.js';
 import type { EngineRequest } from './request.js';
 import { tokensText } from './text-gen.js';
-import { applyChatTemplate, BOS_TOKEN_ID, tokenizeWithStrings } from './tokenizer.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 

@@ -1,26 +1,34 @@
-// Public entry points of the engine simulator: start one engine or N replicas, plus the tokenizer and the
-// block-hash function other planes (the router) reuse.
+// Public entry points of the engine simulator: start one engine or N replicas. The tokenizer and the block-hash
+// scheme live in the tokens room (src/tokens), which the router imports directly; they are re-exported here for
+// callers that only know the engine.
 import type { EngineOptions } from './config.js';
 import { Engine } from './engine.js';
 import { EngineServer } from './http.js';
 import { startKvEventPublisher } from './kv-events.js';
 
-export { blockHashes, extraKey, hashBlock, rootHash } from './block-hash.js';
-export { type Clock, VirtualClock, WallClock } from './clock.js';
-export type { EngineKind, EngineOptions, EngineRole } from './config.js';
-export type { FaultMode, FaultSpec, KvTransferParams } from './engine.js';
-export { Engine } from './engine.js';
-export { getProfile, kvBytesPerToken, numGpuBlocks, PROFILES, type Profile } from './profiles.js';
 export {
   applyChatTemplate,
   BOS_TOKEN_ID,
+  blockHashes,
   type ChatMessage,
   countTokens,
   EOS_TOKEN_ID,
   encodeChat,
   encodePrompt,
+  extraKey,
+  hashBlock,
+  rootHash,
   tokenize,
-} from './tokenizer.js';
+} from '../tokens/index.js';
+export { type Clock, VirtualClock, WallClock } from './clock.js';
+export type { EngineKind, EngineOptions, EngineRole } from './config.js';
+export { coefficients, type StepCoefficients } from './cost-model.js';
+export type { FaultMode, FaultSpec, KvTransferParams } from './engine.js';
+export { Engine } from './engine.js';
+export { encodeKvEventBatch, seqFrame } from './kv-events.js';
+export { type ParsedGeneration, parseGeneration } from './openai-request.js';
+export { getProfile, kvBytesPerToken, numGpuBlocks, PROFILES, type Profile } from './profiles.js';
+export type { EngineRequest } from './request.js';
 
 export interface RunningEngine {
   url: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { blockHashes } from './block-hash.js';
+import { blockHashes } from '../tokens/index.js';
 import { KvCache, type KvEvent } from './kv-cache.js';
 import { type EngineRequest, newRequest } from './request.js';
 

@@ -6,7 +6,7 @@
 // - when a request frees its blocks they go to the free-queue tail in REVERSE order, so the block that
 //   hashes the most tokens (least reusable) is evicted first.
 // Typed arrays hold per-block state so the per-step loop allocates nothing per block.
-import { hashBlock } from './block-hash.js';
+import { hashBlock } from '../tokens/index.js';
 import type { EngineRequest } from './request.js';
 
 export type KvEvent =

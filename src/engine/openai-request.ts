@@ -1,8 +1,9 @@
 // Validation of OpenAI-compatible request bodies into what the engine needs. Wrong types and impossible
 // values become 400s with vLLM-like messages; unknown fields are ignored, as vLLM does (with a warning).
+
+import { type ChatMessage, encodeChat, encodePrompt } from '../tokens/index.js';
 import type { KvTransferParams } from './engine.js';
 import { HttpError } from './openai-errors.js';
-import { type ChatMessage, encodeChat, encodePrompt } from './tokenizer.js';
 
 export interface ParsedGeneration {
   kind: 'completion' | 'chat';

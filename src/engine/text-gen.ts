@@ -1,6 +1,6 @@
 // Synthetic output: tokens drawn from a fixed list of short English words, each exactly one token of the
 // built-in tokenizer, so re-tokenizing the generated text gives back the reported completion_tokens.
-import { tokenize } from './tokenizer.js';
+import { tokenize } from '../tokens/index.js';
 
 const WORDS = (
   'the of and to in is was for on that with as it by at from his an be has are this or were which but also ' +

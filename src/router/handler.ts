@@ -19,10 +19,10 @@ import {
 } from './proxy/forward.js';
 import type { UpstreamPools } from './proxy/pools.js';
 import { type BodyLimits, parseJsonObject, readBody } from './request/body.js';
-import type { RequestContext, ResponseOutcome } from './request/context.js';
-import { estimateTokens, extractPrompt, promptString } from './request/prompt.js';
+import { buildRequestContext, type RequestContext, type ResponseOutcome } from './request/context.js';
 import { resolveRoute } from './routing/match.js';
 import type { EndpointScore, Scheduler } from './scheduler/framework.js';
+import { commitAttempt, dispatchAttempt, releaseAttempt, reportAttempt, responseDone } from './scheduler/lifecycle.js';
 import { keyOf } from './store/resources.js';
 import type { RouterStore, ServerEndpoint } from './store/store.js';
 import type { AccessLog, AccessLogEntry } from './telemetry/access-log.js';
@@ -123,28 +123,19 @@ export class RequestHandler {
     if (candidates) s.modelLabel = model;
     this.d.metrics.activeDownstream.inc({ model: s.modelLabel });
     s.downstreamCounted = true;
-    const prompt = extractPrompt(body);
-    if (!prompt) throw errors.promptNotFound();
-    const text = promptString(prompt);
-    const ctx: RequestContext = {
+    const ctx = buildRequestContext({
       id: s.requestId,
       method: req.method ?? 'POST',
       path: s.path,
       url: req.url ?? s.path,
-      headers: { ...req.headers, 'x-request-id': s.requestId },
+      headers: req.headers,
       raw,
       body,
       model,
-      prompt,
-      promptText: text,
-      inputTokens: estimateTokens(text),
-      stream: body.stream === true,
-      upstreamModel: model,
       isLora: lora,
       signal,
       startedAt: s.startedAt,
-      attrs: new Map(),
-    };
+    });
     s.ctx = ctx;
     ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
@@ -224,6 +215,7 @@ export class RequestHandler {
     const headers = upstreamHeaders(req.headers, s.requestId, up.body.length);
     const dest = s.dest;
     const activeLabels = { model_server: serverKey, ...dest };
+    const plugins = this.d.scheduler.plugins;
     const result = await proxyWithFailover(
       ctx,
       res,
@@ -232,21 +224,17 @@ export class RequestHandler {
       this.d.pools,
       {
         acquire: (ep, cancel) => {
-          ep.state.inflight++;
           this.d.metrics.activeUpstream.inc(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
+          dispatchAttempt(plugins, ctx, ep, cancel);
         },
         release: (ep) => {
-          ep.state.inflight--;
           this.d.metrics.activeUpstream.dec(activeLabels);
-          for (const p of this.d.scheduler.plugins) p.onRelease?.(ctx, ep);
+          releaseAttempt(plugins, ctx, ep);
         },
-        committed: (ep) => {
-          for (const p of this.d.scheduler.plugins) p.postSchedule?.(ctx, ep);
-        },
+        committed: (ep) => commitAttempt(plugins, ctx, ep),
         attempt: (ep: ServerEndpoint, rec: AttemptRecord) => {
           this.d.metrics.upstreamAttempts.inc({ model_server: serverKey, outcome: rec.outcome });
-          for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec); // resilience: outcome hook
+          reportAttempt(plugins, ctx, ep, rec); // resilience: outcome hook
         },
       },
     );
@@ -328,13 +316,9 @@ export class RequestHandler {
           this.d.log.error({ err: e, stage: stage.name }, 'admission stage onResponseDone failed');
         }
       }
-      for (const plugin of this.d.scheduler.plugins) {
-        try {
-          plugin.onResponseDone?.(ctx, outcome);
-        } catch (e) {
-          this.d.log.error({ err: e, plugin: plugin.name }, 'plugin onResponseDone failed');
-        }
-      }
+      responseDone(this.d.scheduler.plugins, ctx, outcome, (plugin, err) =>
+        this.d.log.error({ err, plugin }, 'plugin onResponseDone failed'),
+      );
     }
     const upstreamStart = s.schedDoneAt ?? end;
     const upstreamEnd = p?.firstByteAt !== undefined ? s.startedAt + p.firstByteAt : end;

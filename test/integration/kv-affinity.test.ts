@@ -1,32 +1,11 @@
 // A repeated long prefix sticks to one replica while it keeps up, and spreads once that replica is overloaded —
 // real engines publishing KV events over ZMQ, the real router with the latency-predictor scorer.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { type RunningEngine, startEngine } from '../../src/engine/index.js';
 import { endpointYaml, startHarness } from '../../src/router/testing/harness.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const words = (seed: number, n: number) => {
-  let s = '';
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    s += ` w${(x % 99991).toString(36)}`;
-  }
-  return s;
-};
+import { freePort, words } from '../helpers/net.js';
 
 const SERVER = `apiVersion: networking.serving.volcano.sh/v1alpha1
 kind: ModelServer

@@ -2,35 +2,9 @@
 // with public measurements). Runs the real core on a virtual clock rather than re-deriving the formula.
 //
 //   npx tsx src/engine/tools/profile-table.ts
-import { EngineCore } from '../core.js';
 import { coefficients, stepSeconds } from '../cost-model.js';
 import { kvBytesPerToken, numGpuBlocks, PROFILES, type Profile } from '../profiles.js';
-import { newRequest } from '../request.js';
-
-function single(p: Profile, promptLen: number, outLen: number): { ttftMs: number; itlMs: number } {
-  const c = new EngineCore({
-    blockSize: p.blockSize,
-    numGpuBlocks: numGpuBlocks(p),
-    maxNumSeqs: p.maxNumSeqs,
-    maxNumBatchedTokens: p.maxNumBatchedTokens,
-    maxModelLen: p.maxModelLen,
-    coefficients: coefficients(p),
-  });
-  const r = newRequest({
-    id: 'x',
-    promptTokens: Array.from({ length: promptLen }, (_, i) => i + 1000),
-    maxTokens: outLen,
-    targetOutputTokens: outLen,
-    seed: 1,
-  });
-  c.add(r, 0);
-  let t = 0;
-  while (!c.isIdle()) t = c.runStep(t);
-  return {
-    ttftMs: (r.firstTokenTime + p.requestOverheadSec) * 1000,
-    itlMs: ((r.finishTime - r.firstTokenTime) / (outLen - 1)) * 1000,
-  };
-}
+import { singleRequestLatency as single } from './single-request.js';
 
 const rows: string[] = [];
 rows.push(

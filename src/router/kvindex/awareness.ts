@@ -6,8 +6,7 @@
 //   - the online TTFT model, fed at each first byte;
 //   - self-verification: predicted cached tokens vs the engine's usage.prompt_tokens_details.cached_tokens.
 import { request } from 'undici';
-import { blockHashes } from '../../engine/block-hash.js';
-import { encodeChat, encodePrompt } from '../../engine/tokenizer.js';
+import { blockHashes, localTokens } from '../../tokens/index.js';
 import type { RequestContext } from '../request/context.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { DEFAULT_KV_INDEX_OPTIONS, KvBlockIndex, type KvIndexOptions } from './block-index.js';
@@ -254,34 +253,6 @@ export class KvAwareness {
     q.requests = Math.max(0, q.requests - 1);
     d.uncached = 0;
   }
-}
-
-/** Token ids exactly as the simulated engine computes them for this body (completions and chat). */
-export function localTokens(body: Record<string, unknown>): number[] {
-  if (Array.isArray(body.messages)) {
-    const msgs = body.messages.map((m) => {
-      const o = (m ?? {}) as Record<string, unknown>;
-      return { role: String(o.role ?? ''), content: textOf(o.content) };
-    });
-    const addGen = typeof body.add_generation_prompt === 'boolean' ? body.add_generation_prompt : true;
-    return encodeChat(msgs, addGen);
-  }
-  let p = body.prompt;
-  if (Array.isArray(p) && p.length === 1) p = p[0];
-  if (typeof p === 'string') return encodePrompt(p);
-  if (Array.isArray(p) && p.every((t) => Number.isInteger(t))) return p as number[];
-  return [];
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let s = '';
-  for (const part of content) {
-    const o = (part ?? {}) as Record<string, unknown>;
-    if (o.type === 'text' && typeof o.text === 'string') s += o.text;
-  }
-  return s;
 }
 
 async function remoteTokens(

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import { startEngine } from '../../engine/index.js';
 import { encodeKvEventBatch } from '../../engine/kv-events.js';
+import { localTokens } from '../../tokens/index.js';
 import type { RequestContext } from '../request/context.js';
-import { KvAwareness, localTokens } from './awareness.js';
+import { KvAwareness } from './awareness.js';
 import { decodeKvBatch } from './wire.js';
 
 test('hashes from local tokenization equal the blocks the engine caches and announces', async () => {

@@ -62,6 +62,22 @@ export function predictTtft(c: Coefficients, x: LatencyInputs): LatencyPredictio
 }
 
 /**
+ * What choosing each endpoint costs everyone, in request-seconds: this request's predicted TTFT there, plus the delay
+ * its avoidable prefill imposes on the sequences decoding there. "Avoidable" is the prefill beyond the least any
+ * candidate needs (a cache miss where another endpoint holds the prefix): every engine step that carries that work
+ * carries their decode steps too, so each of them waits as long as it takes — and the duplicated prefix costs cache
+ * capacity later. A TTFT-only objective misses this: a miss on a busy engine looks cheap to the request itself. When
+ * no candidate holds anything (every prefill is equal) the extra term is 0 and the choice is by TTFT alone, so a queue
+ * is never preferred for having fewer streams in decode. Minimising the sum keeps affinity while the warm engine's
+ * queue is short and spreads load once waiting there costs more than the miss elsewhere.
+ */
+export function placementCosts(preds: readonly LatencyPrediction[], inputs: readonly LatencyInputs[]): number[] {
+  let least = Number.POSITIVE_INFINITY;
+  for (const p of preds) if (p.prefillSec < least) least = p.prefillSec;
+  return preds.map((p, i) => p.ttftSec + (p.prefillSec - least) * Math.max(0, inputs[i].decoding));
+}
+
+/**
  * Scores in [0, 100]: 100 × best / predicted over the part of the prediction that differs between candidates
  * (`common`, e.g. the fixed base every candidate pays, is taken out first), so the fastest endpoint gets 100 and one
  * whose variable part is twice as long 50. Removing the common part keeps the scores discriminating when the

@@ -4,7 +4,7 @@
 // so a restarted engine is never scored warm. ZMQ reconnects by itself; a restarted engine restarts its sequence
 // at 0, which the index treats as a restart as well.
 import type { KvBlockIndex } from './block-index.js';
-import { decodeKvBatch, readSeq } from './wire.js';
+import { applyKvMessage } from './wire.js';
 
 type Zmq = typeof import('zeromq');
 
@@ -91,8 +91,7 @@ export class KvEventSubscriber {
           // [topic, seq, payload]; tolerate publishers without a topic frame.
           const seqFrame = frames.length >= 3 ? frames[1] : frames[0];
           const payload = frames.length >= 3 ? frames[2] : frames[1];
-          const batch = decodeKvBatch(payload);
-          this.index.applyBatch(endpoint, readSeq(seqFrame), batch.events);
+          applyKvMessage(this.index, endpoint, seqFrame, payload);
         } catch (err) {
           this.decodeErrors++;
           this.log?.warn({ endpoint, err: (err as Error).message }, 'undecodable KV event batch ignored');

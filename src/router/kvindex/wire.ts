@@ -3,7 +3,7 @@
 // reads real vLLM publishers too (hashes that do not fit a double are kept as their decimal string's number value,
 // which only matters for matching our own computed hashes, see docs/scheduling.md).
 import { decode } from '@msgpack/msgpack';
-import type { KvEvent } from './block-index.js';
+import type { BatchOutcome, KvBlockIndex, KvEvent } from './block-index.js';
 
 export interface KvEventBatch {
   ts: number;
@@ -37,4 +37,18 @@ export function decodeKvBatch(payload: Uint8Array): KvEventBatch {
 export function readSeq(frame: Uint8Array): bigint {
   if (frame.byteLength !== 8) throw new Error(`sequence frame must be 8 bytes, got ${frame.byteLength}`);
   return Buffer.from(frame.buffer, frame.byteOffset, 8).readBigInt64BE();
+}
+
+/**
+ * One published message into the index: the sequence frame and the msgpack payload of one engine's batch. The ZMQ
+ * subscriber calls it for every message it receives; callers that carry events some other way (the twin) call it
+ * directly. Throws on an undecodable payload or sequence frame.
+ */
+export function applyKvMessage(
+  index: KvBlockIndex,
+  endpoint: string,
+  seqFrame: Uint8Array,
+  payload: Uint8Array,
+): BatchOutcome {
+  return index.applyBatch(endpoint, readSeq(seqFrame), decodeKvBatch(payload).events);
 }

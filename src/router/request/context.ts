@@ -1,10 +1,11 @@
 // Everything known about one request as it moves through the pipeline. Admission stages and scheduler plugins read it;
 // later features (auth, rate limits, fairness, sessions, PD) attach their own data under `attrs`.
 import type { IncomingHttpHeaders } from 'node:http';
+import { errors } from '../errors.js';
 import type { RouteMatch } from '../routing/match.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
-import type { Prompt } from './prompt.js';
+import { estimateTokens, extractPrompt, type Prompt, promptString } from './prompt.js';
 
 export interface RequestContext {
   readonly id: string;
@@ -54,4 +55,54 @@ export interface ResponseOutcome {
   tpotMs?: number;
   /** SSE data events relayed to the client (≈ output tokens when usage is missing, e.g. an aborted stream). */
   streamedEvents?: number;
+}
+
+/** What a request context is built from: the parsed body plus what the transport knows. */
+export interface ContextInput {
+  id: string;
+  body: Record<string, unknown>;
+  /** The client's `model` (already checked to be a non-empty string). */
+  model: string;
+  /** The model is a LoRA adapter name rather than a base model of some route. */
+  isLora: boolean;
+  /** Monotonic milliseconds at arrival. */
+  startedAt: number;
+  path?: string;
+  method?: string;
+  url?: string;
+  headers?: IncomingHttpHeaders;
+  /** The body's bytes; default: the body serialised again. */
+  raw?: Buffer;
+  signal?: AbortSignal;
+}
+
+/**
+ * The per-request context from a parsed OpenAI body: prompt, its hashing text and estimated tokens, stream flag. The
+ * HTTP handler and the twin (src/twin) build contexts only here. Throws the router's prompt_not_found error when the
+ * body carries no prompt or messages.
+ */
+export function buildRequestContext(i: ContextInput): RequestContext {
+  const prompt = extractPrompt(i.body);
+  if (!prompt) throw errors.promptNotFound();
+  const text = promptString(prompt);
+  const path = i.path ?? '/v1/completions';
+  return {
+    id: i.id,
+    method: i.method ?? 'POST',
+    path,
+    url: i.url ?? path,
+    headers: { ...i.headers, 'x-request-id': i.id },
+    raw: i.raw ?? Buffer.from(JSON.stringify(i.body)),
+    body: i.body,
+    model: i.model,
+    prompt,
+    promptText: text,
+    inputTokens: estimateTokens(text),
+    stream: i.body.stream === true,
+    upstreamModel: i.model,
+    isLora: i.isLora,
+    signal: i.signal ?? new AbortController().signal,
+    startedAt: i.startedAt,
+    attrs: new Map(),
+  };
 }

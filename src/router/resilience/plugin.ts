@@ -6,7 +6,13 @@
 import { Counter, Gauge } from 'prom-client';
 import type { AttemptRecord } from '../proxy/forward.js';
 import type { RequestContext } from '../request/context.js';
-import type { PluginArgs, PluginDefinition, PluginDeps, SchedulerPlugin } from '../scheduler/plugin.js';
+import {
+  type PluginArgs,
+  type PluginDefinition,
+  type PluginDeps,
+  processClock,
+  type SchedulerPlugin,
+} from '../scheduler/plugin.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
 import { type Attempt, OUTLIER_DEFAULTS, type OutlierConfig, OutlierDetector, type Transition } from './outlier.js';
@@ -21,11 +27,7 @@ export interface ResilienceClock {
   clearInterval(h: unknown): void;
 }
 
-const realClock: ResilienceClock = {
-  now: () => performance.now(),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-};
+const realClock: ResilienceClock = processClock;
 
 /** Reads the plugin's args (router config `scheduler.pluginConfig`); a bad value throws naming the key. */
 export function parseOutlierArgs(args: PluginArgs): OutlierConfig {
@@ -233,6 +235,6 @@ export const outlierDetectionPlugin: PluginDefinition = {
   name: OUTLIER_PLUGIN,
   roles: ['filter'],
   create(args, deps) {
-    return new OutlierPlugin(parseOutlierArgs(args), deps);
+    return new OutlierPlugin(parseOutlierArgs(args), deps, deps.clock ?? realClock);
   },
 };

@@ -1,9 +1,8 @@
 // Upstream's router configuration format (reference §3.7): parse, check against the plugin registry, build a Scheduler.
 // Unlike upstream, an unknown plugin name is an error listing the known ones (upstream logs and ignores it).
 import { parse as parseYaml } from 'yaml';
-import type { RouterMetrics } from '../telemetry/metrics.js';
 import { Scheduler } from './framework.js';
-import type { PluginArgs, SchedulerPlugin } from './plugin.js';
+import type { PluginArgs, PluginDeps, SchedulerPlugin } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
 
 export interface RouterConfiguration {
@@ -169,7 +168,7 @@ export interface BuiltScheduler {
 export async function buildScheduler(
   cfg: RouterConfiguration,
   registry: PluginRegistry,
-  deps: { metrics: RouterMetrics; rand: () => number },
+  deps: PluginDeps,
 ): Promise<BuiltScheduler> {
   const warnings: string[] = [];
   const instances = new Map<string, SchedulerPlugin>();

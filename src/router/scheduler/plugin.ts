@@ -31,10 +31,36 @@ export interface SchedulerPlugin {
   debugState?(): unknown;
 }
 
+/**
+ * The router's time source for decision code (milliseconds, monotonic). Plugins read time and start periodic work only
+ * through it, so the scheduling path runs unchanged on a virtual clock (src/twin, tests); default: the process clock.
+ */
+export interface RouterClock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): { unref?(): void } | number;
+  clearInterval(h: unknown): void;
+}
+
+export const processClock: RouterClock = {
+  now: () => performance.now(),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+/**
+ * Where the precise KV index gets the engines' KV events: 'subscribe' (default) opens a ZMQ subscription per endpoint;
+ * 'fed' leaves it to the caller, who hands encoded batches to `applyKvMessage` (the twin, tests).
+ */
+export type KvEventSource = 'subscribe' | 'fed';
+
 export interface PluginDeps {
   metrics: RouterMetrics;
   /** Uniform [0, 1); injectable for deterministic tests. */
   rand: () => number;
+  /** Default processClock. */
+  clock?: RouterClock;
+  /** Default 'subscribe'. */
+  kvEvents?: KvEventSource;
 }
 
 export type PluginArgs = Record<string, unknown>;

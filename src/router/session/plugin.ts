@@ -135,6 +135,6 @@ export const sessionAffinityPlugin: PluginDefinition = {
   name: SESSION_PLUGIN,
   roles: ['score'],
   create(args, deps) {
-    return new SessionAffinityPlugin(parseSessionArgs(args), deps);
+    return new SessionAffinityPlugin(parseSessionArgs(args), deps, deps.clock ? () => deps.clock!.now() : undefined);
   },
 };

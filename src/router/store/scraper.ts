@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { RouterMetrics } from '../telemetry/metrics.js';
 import type { EndpointState } from './endpoint-state.js';
-import { type HistogramMemory, updateEngineMetrics } from './engine-metrics.js';
+import { EngineMetricsIngest } from './metrics-ingest.js';
 import type { RouterStore } from './store.js';
 
 const MAX_CONCURRENT = 100;
@@ -17,7 +17,7 @@ export class EngineScraper {
     connections: 2,
     keepAliveTimeout: 4000,
   });
-  private readonly memory = new WeakMap<EndpointState, HistogramMemory>();
+  private readonly ingest = new EngineMetricsIngest();
   private timer: NodeJS.Timeout | undefined;
   private passes = 0;
   private running: Promise<void> | undefined;
@@ -79,7 +79,7 @@ export class EngineScraper {
 
   private async scrapeEndpoint(s: EndpointState): Promise<void> {
     await Promise.all([this.scrapeMetrics(s), this.scrapeModels(s)]);
-    s.lastScrapeAt = Date.now();
+    this.ingest.stamp(s);
   }
 
   private async getText(s: EndpointState, path: string): Promise<string> {
@@ -91,12 +91,7 @@ export class EngineScraper {
 
   private async scrapeMetrics(s: EndpointState): Promise<void> {
     try {
-      const text = await this.getText(s, '/metrics');
-      if (s.removed) return;
-      const next = updateEngineMetrics(s.engine, text, s.metrics, this.memory.get(s) ?? {});
-      s.metrics = next.metrics;
-      this.memory.set(s, next.memory);
-      s.lastScrapeError = undefined;
+      this.ingest.metricsText(s, await this.getText(s, '/metrics'));
     } catch (e) {
       // A failed scrape keeps the previous values.
       s.lastScrapeError = (e as Error).message;
@@ -107,10 +102,7 @@ export class EngineScraper {
 
   private async scrapeModels(s: EndpointState): Promise<void> {
     try {
-      const text = await this.getText(s, '/v1/models');
-      const doc = JSON.parse(text) as { data?: { id?: unknown }[] };
-      if (!Array.isArray(doc.data)) throw new Error('/v1/models has no data list');
-      s.models = new Set(doc.data.map((m) => m.id).filter((id): id is string => typeof id === 'string'));
+      this.ingest.modelsText(s, await this.getText(s, '/v1/models'));
     } catch (e) {
       this.opts.metrics?.scrapeErrors.inc({ endpoint: s.key, target: 'models' });
       this.opts.log?.debug({ endpoint: s.key, err: (e as Error).message }, 'engine models scrape failed');

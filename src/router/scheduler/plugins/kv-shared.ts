@@ -3,11 +3,11 @@
 import { Gauge, Histogram } from 'prom-client';
 import { type AwarenessOptions, KvAwareness } from '../../kvindex/awareness.js';
 import type { RouterMetrics } from '../../telemetry/metrics.js';
-import type { PluginArgs } from '../plugin.js';
+import type { PluginArgs, PluginDeps } from '../plugin.js';
 
 const shared = new WeakMap<RouterMetrics, KvAwareness>();
 
-export function awarenessOptions(args: PluginArgs): AwarenessOptions {
+export function awarenessOptions(args: PluginArgs, deps?: Pick<PluginDeps, 'clock' | 'kvEvents'>): AwarenessOptions {
   const tokenizer = args.tokenizer ?? 'local';
   if (tokenizer !== 'local' && tokenizer !== 'remote')
     throw new Error(`tokenizer must be "local" or "remote", got ${JSON.stringify(tokenizer)}`);
@@ -24,15 +24,22 @@ export function awarenessOptions(args: PluginArgs): AwarenessOptions {
     blockSize: int('blockSize', 16, 1, 1 << 16),
     hashSeed: int('hashSeed', 0, -(2 ** 31), 2 ** 31 - 1),
     kvEventsPort: int('kvEventsPort', 5557, 1, 65535),
-    subscribe: args.subscribe !== false,
+    subscribe: args.subscribe !== false && deps?.kvEvents !== 'fed',
     index: { maxEntries: int('maxIndexEntries', 2_000_000, 1000, 1e9) },
+    now: deps?.clock ? () => deps.clock!.now() : undefined,
   };
 }
 
-export function sharedAwareness(metrics: RouterMetrics, args: PluginArgs): KvAwareness {
+/** The KV awareness of the router whose metrics registry is `metrics`, if one of its plugins uses it. */
+export function kvAwarenessOf(metrics: RouterMetrics): KvAwareness | undefined {
+  return shared.get(metrics);
+}
+
+export function sharedAwareness(deps: PluginDeps, args: PluginArgs): KvAwareness {
+  const metrics = deps.metrics;
   let a = shared.get(metrics);
   if (a) return a;
-  a = new KvAwareness(awarenessOptions(args));
+  a = new KvAwareness(awarenessOptions(args, deps));
   shared.set(metrics, a);
   const aw = a;
   const registers = [metrics.registry];

@@ -3,7 +3,12 @@
 // precise KV index), plus decode interference — with coefficients learned online, and prefer the lowest
 // (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
 
-import { type LatencyPrediction, predictTtft, scoresWithLoadTieBreak } from '../../kvindex/latency-model.js';
+import {
+  type LatencyPrediction,
+  placementCosts,
+  predictTtft,
+  scoresWithLoadTieBreak,
+} from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';
@@ -24,7 +29,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
   name: 'latency-predictor',
   roles: ['score'],
   create(args, deps): SchedulerPlugin {
-    const kv = sharedAwareness(deps.metrics, args);
+    const kv = sharedAwareness(deps, args);
     const recent: DecisionRecord[] = [];
     const record = (ctx: RequestContext, rec: DecisionRecord) => {
       recent.push(rec);
@@ -51,7 +56,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
           })),
         });
         return scoresWithLoadTieBreak(
-          preds.map((p) => p.ttftSec),
+          placementCosts(preds, inputs),
           eps.map((ep) => ep.state.inflight),
           coeff.baseSec,
         );

@@ -9,7 +9,7 @@ export const precisePrefixCachePlugin: PluginDefinition = {
   name: 'precise-prefix-cache',
   roles: ['score'],
   create(args, deps): SchedulerPlugin {
-    const kv = sharedAwareness(deps.metrics, args);
+    const kv = sharedAwareness(deps, args);
     return {
       name: 'precise-prefix-cache',
       preSchedule: (ctx, eps) => kv.prepare(ctx, eps),

@@ -51,3 +51,26 @@ test('no collisions over many distinct blocks', () => {
   for (let i = 0; i < 50_000; i++) seen.add(hashBlock(null, [i, i >> 3, 7]));
   assert.equal(seen.size, 50_000);
 });
+
+// Golden values, published in docs/engine-sim.md ("Block hash scheme") for consumers outside this code base. They were
+// computed once from the documented steps by an independent implementation (Python, arbitrary-precision integers)
+// and agree with this one; a change here breaks every router, engine and external consumer that shares the scheme.
+const IDS_1_TO_32 = Array.from({ length: 32 }, (_, i) => i + 1);
+test('golden: roots of seeds 0 and 7', () => {
+  assert.equal(rootHash(0), 7922894160217887);
+  assert.equal(rootHash(7), 6886683376937300);
+});
+test('golden: token ids 1..32 at block size 16', () => {
+  assert.deepEqual(blockHashes(IDS_1_TO_32, 16), [7794778959194139, 3062029966342701]);
+  assert.deepEqual(blockHashes(IDS_1_TO_32, 16, 0, 7), [6257393212189054, 469118452082782]);
+});
+test('golden: LoRA extra key', () => {
+  assert.equal(extraKey('sql-lora'), 697281334);
+  assert.deepEqual(blockHashes(IDS_1_TO_32, 16, extraKey('sql-lora')), [6762739909525317, 8931009120044126]);
+});
+test('golden: block size 4 over large ids', () => {
+  assert.deepEqual(
+    blockHashes([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000], 4),
+    [2709477335882229, 6353043283121788],
+  );
+});

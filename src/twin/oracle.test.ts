@@ -1,7 +1,7 @@
 // The benchmark's oracle combines the engines' true state with the router's in-flight view (pure parts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { oracleInputs, pendingPrefixBlocks } from '../../bench/scheduling/oracle-plugin.js';
+import { oracleInputs, pendingPrefixBlocks } from './oracle.js';
 
 const truth = (o: Partial<{ cachedBlocks: number; queuedTokens: number; decoding: number }> = {}) => ({
   cachedBlocks: 0,

@@ -1,0 +1,22 @@
+// The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md).
+// It imports the engine and router doors; neither imports it.
+export {
+  engineTruth,
+  oracleInputs,
+  oraclePluginOver,
+  type Pending,
+  pendingPrefixBlocks,
+  type Truth,
+  trueCoefficients,
+} from './oracle.js';
+export {
+  DEFAULT_LATENCIES,
+  type DecisionTrace,
+  runTwin,
+  seededRandom,
+  type TwinEngines,
+  type TwinLatencies,
+  type TwinOptions,
+  type TwinOutcome,
+} from './twin.js';
+export type { RequestResult, TwinRequest, Workload } from './workload.js';
