@@ -3,7 +3,7 @@
 //   configuration → plugins → Scheduler (buildScheduler, the registry), a store of endpoints (RouterStore), request
 //   contexts from a parsed OpenAI body (buildRequestContext), engine metrics from a scrape's text
 //   (EngineMetricsIngest), KV events into the precise index (kvAwarenessOf + applyKvMessage), and the per-attempt
-//   hooks (dispatchAttempt / commitAttempt / releaseAttempt / responseDone). See docs/decisions/0004-*.md.
+//   hooks (dispatchAttempt / commitAttempt / releaseAttempt / responseDone). See docs/decisions/0009-scheduling-seam.md.
 export {
   type Coefficients,
   type LatencyInputs,

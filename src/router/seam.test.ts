@@ -1,4 +1,4 @@
-// The scheduling seam (docs/decisions/0004-scheduling-seam.md): the router's decision runs without HTTP and on an
+// The scheduling seam (docs/decisions/0009-scheduling-seam.md): the router's decision runs without HTTP and on an
 // injected clock — contexts from a parsed body, engine metrics from a scrape's text, KV events into the precise
 // index, the per-attempt hooks, and plugins built from a router configuration with deps.clock / deps.kvEvents.
 import assert from 'node:assert/strict';
