@@ -177,7 +177,10 @@ export async function registerWebhooks(
   url: string,
   log: Logger,
 ): Promise<{ remove(): Promise<void> }> {
-  const configs = webhookConfigurations(url);
+  // Ignore, not upstream's Fail: this registration points at one process on loopback. A manager that is SIGKILLed
+  // cannot remove it, and with Fail every write of these kinds would be refused until a manager comes back; with
+  // Ignore they are admitted (the CRD schema still applies) and validated again once one is.
+  const configs = webhookConfigurations(url, undefined, 'Ignore');
   for (const which of ['validating', 'mutating'] as const) {
     const ref = WEBHOOK_REFS[which];
     const body = configs[which];

@@ -1,5 +1,5 @@
 // The webhook configurations that make an API server call us: upstream's two names, one webhook per kind and
-// operation set (CREATE, UPDATE), failurePolicy Fail. Pure: base URL (+ CA) → objects.
+// operation set (CREATE, UPDATE), failurePolicy Fail by default. Pure: base URL (+ CA) → objects.
 import { PATHS } from './kthena.js';
 import { MUTATE_PATH, VALIDATE_PATH } from './modelserving.js';
 
@@ -66,7 +66,13 @@ const M: HookSpec[] = [
   },
 ];
 
-function hook(h: HookSpec, baseUrl: string, caBundle: string | undefined, mutating: boolean) {
+function hook(
+  h: HookSpec,
+  baseUrl: string,
+  caBundle: string | undefined,
+  mutating: boolean,
+  failurePolicy: FailurePolicy,
+) {
   return {
     name: h.name,
     clientConfig: { url: `${baseUrl}${h.path}`, ...(caBundle ? { caBundle } : {}) },
@@ -79,7 +85,7 @@ function hook(h: HookSpec, baseUrl: string, caBundle: string | undefined, mutati
         scope: 'Namespaced',
       },
     ],
-    failurePolicy: 'Fail',
+    failurePolicy,
     sideEffects: 'None',
     admissionReviewVersions: ['v1'],
     timeoutSeconds: 30,
@@ -87,20 +93,22 @@ function hook(h: HookSpec, baseUrl: string, caBundle: string | undefined, mutati
   };
 }
 
-export function webhookConfigurations(baseUrl: string, caBundle?: string) {
+export type FailurePolicy = 'Fail' | 'Ignore';
+
+export function webhookConfigurations(baseUrl: string, caBundle?: string, failurePolicy: FailurePolicy = 'Fail') {
   const base = baseUrl.replace(/\/+$/, '');
   return {
     validating: {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
       metadata: { name: VALIDATING_NAME },
-      webhooks: V.map((h) => hook(h, base, caBundle, false)),
+      webhooks: V.map((h) => hook(h, base, caBundle, false, failurePolicy)),
     },
     mutating: {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: MUTATING_NAME },
-      webhooks: M.map((h) => hook(h, base, caBundle, true)),
+      webhooks: M.map((h) => hook(h, base, caBundle, true, failurePolicy)),
     },
   };
 }
