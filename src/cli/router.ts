@@ -65,6 +65,9 @@ export function closeOnSignals(close: () => Promise<void>): void {
 }
 
 export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
+  // Like kubectl and the controller manager: $KUBECONFIG comes before in-cluster credentials (the local
+  // kubelet gives its pods one); --config-dir still wins over both.
+  if (!o.configDir && !o.kubeconfig && process.env.KUBECONFIG) o = { ...o, kubeconfig: process.env.KUBECONFIG };
   if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
     throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
   }

@@ -7,6 +7,7 @@ import { delimiter, join } from 'node:path';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { CliInvocation } from './cli-entry.js';
 import { translateEngine } from './engine-translation.js';
+import { localKthenaArgs } from './kthena-args.js';
 
 export type LaunchPlan =
   | {
@@ -138,12 +139,7 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
 
   if ((command.length > 0 && basename(command[0]) === 'kthena') || (command.length === 0 && isKthenaImage(repo))) {
     const cli = opts.cli();
-    const rest = command.length > 0 ? [...command.slice(1), ...args] : args;
-    // `kthena engine-sim` defaults to 0.0.0.0, which on a shared loopback would collide with every other pod:
-    // without an explicit --host it listens on the pod's own IP, as it would inside a pod network namespace.
-    if (rest[0] === 'engine-sim' && !rest.some((a) => a === '--host' || a.startsWith('--host='))) {
-      rest.push('--host', opts.podIP);
-    }
+    const rest = localKthenaArgs(command.length > 0 ? [...command.slice(1), ...args] : args, opts.podIP);
     return { kind: 'spawn', file: cli.file, args: [...cli.prefix, ...rest], description: `kthena ${rest.join(' ')}` };
   }
   if (isRuntimeImage(repo))
