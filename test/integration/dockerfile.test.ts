@@ -71,5 +71,8 @@ test('every COPY source exists in the build context or an earlier stage', () => 
   // The data files the CLI reads at run time are in the image.
   const copied = stages[1].instrs.filter((i) => i.op === 'COPY').map((i) => i.args);
   for (const need of ['deploy/crds', 'templates', '/src/dist', '/src/node_modules'])
-    assert.ok(copied.some((c) => c.includes(need)), need);
+    assert.ok(
+      copied.some((c) => c.includes(need)),
+      need,
+    );
 });
