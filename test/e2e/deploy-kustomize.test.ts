@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import OpenAI from 'openai';
 import { parseAllDocuments } from 'yaml';
 import { PODS } from '../../src/kube/index.js';
 import { eventually, kubectl } from '../helpers/run.js';
@@ -139,6 +140,41 @@ test('the rendered base applies to the local control plane: the router serves an
       const pods = (await env.client.list<Pod>(PODS, { namespace: 'default', labelSelector: 'app=qwen-0-5b' })).items;
       return pods.filter(isReady).length === 2 || undefined;
     });
+    // Upstream's fixture style routes through the deployed router: Deployments of mock engine images
+    // (MODEL_NAME; llm-d-inference-sim's vLLM flags) + ModelServer + ModelRoute, applied with kubectl.
+    const fx = await k(['apply', '-f', 'test/e2e/fixtures/upstream-style/mock-engines.yaml']);
+    assert.equal(fx.status, 0, fx.stderr);
+    const fxRollout = await k([
+      'rollout',
+      'status',
+      'deployment/deepseek-r1-1-5b',
+      'deployment/llama-sim',
+      '--timeout=120s',
+    ]);
+    assert.equal(fxRollout.status, 0, fxRollout.stderr + fxRollout.stdout);
+    const openai = new OpenAI({
+      baseURL: `http://${routers[0].status!.podIP}:8080/v1`,
+      apiKey: 'unused',
+      maxRetries: 0,
+    });
+    for (const [model, served] of [
+      ['deepseek-r1', 'deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B'],
+      ['llama-8b', 'llama-8b'],
+    ]) {
+      const reply = await eventually(`a chat completion for ${model}`, async () => {
+        try {
+          return await openai.chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: 'hi' }],
+            max_tokens: 4,
+          });
+        } catch {
+          return undefined;
+        }
+      });
+      assert.equal(reply.model, served, 'the engine answers under the model the mock image was given');
+      assert.ok(reply.choices[0].message.content);
+    }
     // The ReplicaSets own the pods; scaling the Deployment follows.
     const scaled = await k(['-n', 'kthena-system', 'scale', 'deployment/kthena-router', '--replicas=1']);
     assert.equal(scaled.status, 0, scaled.stderr);

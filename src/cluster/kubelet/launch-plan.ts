@@ -8,6 +8,7 @@ import type { Container } from 'kubernetes-types/core/v1.js';
 import type { CliInvocation } from './cli-entry.js';
 import { translateEngine } from './engine-translation.js';
 import { localKthenaArgs } from './kthena-args.js';
+import { mockEngineArgv } from './mock-engines.js';
 
 export type LaunchPlan =
   | {
@@ -116,6 +117,17 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
   const args = c.args ?? [];
 
   if (opts.simulateEngines) {
+    const mock = mockEngineArgv(c, repo, opts.podIP);
+    if (mock) {
+      const cli = opts.cli();
+      return {
+        kind: 'spawn',
+        file: cli.file,
+        args: [...cli.prefix, ...mock],
+        description: `simulated engine for mock image ${c.image}: kthena ${mock.join(' ')}`,
+        simulated: 'engine',
+      };
+    }
     const t = translateEngine(c, { podIP: opts.podIP, gpus: opts.gpus, extraArgs: opts.extraEngineArgs });
     if (t?.kind === 'engine') {
       const cli = opts.cli();
