@@ -160,7 +160,10 @@ export function register(program: Command): void {
         '--config-dir <dir>',
         'directory of YAML manifests (ModelRoute, ModelServer, EngineEndpoint), hot-reloaded',
       )
-      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig')
+      .option(
+        '--kubeconfig <file>',
+        'read resources from the Kubernetes API named by this kubeconfig (default: $KUBECONFIG, else in-cluster)',
+      )
       .option('--namespace <ns>', 'Kubernetes source: watch only this namespace (default: all namespaces)')
       .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)'),
   ).action(async (o: RouterCliOptions) => {
