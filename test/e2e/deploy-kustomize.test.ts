@@ -192,3 +192,47 @@ test('the rendered base applies to the local control plane: the router serves an
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('the self-signed overlay: the controller manager creates the certificate Secret and patches every caBundle', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'kthena-kustomize-'));
+  const kubeconfig = join(tmp, 'kubeconfig');
+  const env = await cluster({ nodes: 1, gpusPerNode: 0, runEngines: true, kubeconfigPath: kubeconfig });
+  const k = (args: string[], input?: string) =>
+    kubectl(['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], input);
+  try {
+    const { yaml } = await render('deploy/overlays/self-signed');
+    const applied = await k(['apply', '-f', '-'], yaml);
+    assert.equal(applied.status, 0, applied.stderr);
+    const rollout = await k([
+      '-n',
+      'kthena-system',
+      'rollout',
+      'status',
+      'deployment/kthena-controller-manager',
+      '--timeout=120s',
+    ]);
+    assert.equal(rollout.status, 0, rollout.stderr + rollout.stdout);
+    const secret = await eventually('the certificate Secret', async () => {
+      const r = await k([
+        '-n',
+        'kthena-system',
+        'get',
+        'secret',
+        'kthena-controller-manager-webhook-certs',
+        '-o',
+        'json',
+      ]);
+      return r.status === 0 ? (JSON.parse(r.stdout) as { type: string; data: Record<string, string> }) : undefined;
+    });
+    assert.equal(secret.type, 'kubernetes.io/tls');
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const r = await k(['get', kind, '-o', 'json']);
+      const items = JSON.parse(r.stdout).items as { webhooks: { clientConfig: { caBundle?: string } }[] }[];
+      assert.equal(items.length, 1, kind);
+      for (const w of items[0].webhooks) assert.equal(w.clientConfig.caBundle, secret.data['ca.crt'], kind);
+    }
+  } finally {
+    await env.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
