@@ -99,18 +99,33 @@ test('every overlay folder renders', async () => {
   for (const d of dirs) await render(join('deploy/overlays', d));
 });
 
+type Kubectl = (args: string[], input?: string) => ReturnType<typeof kubectl>;
+
+/** A fresh local cluster with the rendered bundle of `dir` applied by real kubectl, then `check`; always torn down. */
+async function withBundle(
+  dir: string,
+  shape: { nodes: number; gpusPerNode: number },
+  check: (k: Kubectl, env: Awaited<ReturnType<typeof cluster>>) => Promise<void>,
+): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'kthena-kustomize-'));
+  const kubeconfig = join(tmp, 'kubeconfig');
+  const env = await cluster({ ...shape, runEngines: true, kubeconfigPath: kubeconfig });
+  const k: Kubectl = (args, input) => kubectl(['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], input);
+  try {
+    const { yaml } = await render(dir);
+    const applied = await k(['apply', '-f', '-'], yaml);
+    assert.equal(applied.status, 0, applied.stderr);
+    await check(k, env);
+  } finally {
+    await env.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 test('the rendered base applies to the local control plane: the router serves and the controllers reconcile', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'kthena-kustomize-'));
-  const kubeconfig = join(tmp, 'kubeconfig');
-  const env = await cluster({ nodes: 2, gpusPerNode: 4, runEngines: true, kubeconfigPath: kubeconfig });
-  const k = (args: string[], input?: string) =>
-    kubectl(['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], input);
-  try {
-    const { yaml } = await render('deploy');
-    const applied = await k(['apply', '-f', '-'], yaml);
-    assert.equal(applied.status, 0, applied.stderr);
+  await withBundle('deploy', { nodes: 2, gpusPerNode: 4 }, async (k, env) => {
     const rollout = await k(['-n', 'kthena-system', 'rollout', 'status', 'deployment/kthena-router', '--timeout=120s']);
     assert.equal(rollout.status, 0, rollout.stderr + rollout.stdout);
     const routers = await eventually('two ready router pods', async () => {
@@ -187,22 +202,11 @@ test('the rendered base applies to the local control plane: the router serves an
       ).items;
       return pods.filter((p) => !p.metadata?.deletionTimestamp).length === 1 || undefined;
     });
-  } finally {
-    await env.close();
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the self-signed overlay: the controller manager creates the certificate Secret and patches every caBundle', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'kthena-kustomize-'));
-  const kubeconfig = join(tmp, 'kubeconfig');
-  const env = await cluster({ nodes: 1, gpusPerNode: 0, runEngines: true, kubeconfigPath: kubeconfig });
-  const k = (args: string[], input?: string) =>
-    kubectl(['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], input);
-  try {
-    const { yaml } = await render('deploy/overlays/self-signed');
-    const applied = await k(['apply', '-f', '-'], yaml);
-    assert.equal(applied.status, 0, applied.stderr);
+  await withBundle('deploy/overlays/self-signed', { nodes: 1, gpusPerNode: 0 }, async (k) => {
     const rollout = await k([
       '-n',
       'kthena-system',
@@ -231,8 +235,5 @@ test('the self-signed overlay: the controller manager creates the certificate Se
       assert.equal(items.length, 1, kind);
       for (const w of items[0].webhooks) assert.equal(w.clientConfig.caBundle, secret.data['ca.crt'], kind);
     }
-  } finally {
-    await env.close();
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });

@@ -7,7 +7,7 @@ import { type FieldGetters, META_GETTERS, pathGetter } from './selectors.js';
 import * as tables from './tables.js';
 import { ALL_VERBS, type ResourceType, type Strategy, type SubresourceInfo } from './types.js';
 import type { Obj } from './util.js';
-import { RBAC_KINDS, WEBHOOK_CONFIGURATION_KINDS, WORKLOAD_KINDS } from './workload-kinds.js';
+import { type KindDef, RBAC_KINDS, WEBHOOK_CONFIGURATION_KINDS, WORKLOAD_KINDS } from './workload-kinds.js';
 
 function getters(...paths: string[]): FieldGetters {
   const g: FieldGetters = { ...META_GETTERS };
@@ -39,18 +39,9 @@ function strategy(over: Partial<Strategy>): Strategy {
   };
 }
 
-interface Def {
-  group?: string;
+interface Def extends KindDef {
   version?: string;
-  plural: string;
-  kind: string;
-  namespaced?: boolean;
-  shortNames?: string[];
-  categories?: string[];
-  status?: boolean;
   extra?: SubresourceInfo[];
-  strategy?: Partial<Strategy>;
-  scale?: ResourceType['scale'];
 }
 
 function def(d: Def): ResourceType {
