@@ -5,6 +5,12 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { enabledControllers, startControllerManager } from '../controllers/manager.js';
+import {
+  DEFAULT_CERT_SECRET,
+  DEFAULT_WEBHOOK_SERVICE,
+  ensureCertSecret,
+  patchCaBundles,
+} from '../controllers/webhooks/certs.js';
 import { KubeClient } from '../kube/client.js';
 import { intArg } from './args.js';
 
@@ -47,6 +53,8 @@ export interface ControllerManagerCliOptions {
   webhookPort: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  certSecretName: string;
+  serviceName: string;
   autoscalingSyncPeriodSeconds: number;
   localWebhooks: string;
 }
@@ -98,6 +106,12 @@ export function register(program: Command): void {
     .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
     .option('--tls-private-key-file <path>', 'webhook serving key (PEM)')
     .option(
+      '--cert-secret-name <name>',
+      'without TLS files: keep a self-signed CA + serving certificate in this Secret and patch the webhook configurations',
+      DEFAULT_CERT_SECRET,
+    )
+    .option('--service-name <name>', 'webhook Service the self-signed certificate is for', DEFAULT_WEBHOOK_SERVICE)
+    .option(
       '--autoscaling-sync-period-seconds <s>',
       'seconds between autoscaler passes (a new or changed policy is acted on at once)',
       secondsArg('--autoscaling-sync-period-seconds'),
@@ -116,19 +130,13 @@ export function register(program: Command): void {
     .action(async (o: ControllerManagerCliOptions) => {
       if (!(o.renewDeadline < o.leaseDuration))
         throw new InvalidArgumentError('--renew-deadline must be shorter than --lease-duration');
-      let webhook: { port: number; host: string; cert?: string; key?: string; register?: boolean } | undefined;
-      if (o.enableWebhook) {
-        if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
-          throw new InvalidArgumentError('--enable-webhook needs --tls-cert-file and --tls-private-key-file');
-        for (const f of [o.tlsCertFile, o.tlsPrivateKeyFile])
-          if (!existsSync(f)) throw new Error(`${f} does not exist`);
-        webhook = {
-          port: o.webhookPort,
-          host: o.host,
-          cert: readFileSync(o.tlsCertFile, 'utf8'),
-          key: readFileSync(o.tlsPrivateKeyFile, 'utf8'),
-        };
-      }
+      if (o.enableWebhook && !o.tlsCertFile !== !o.tlsPrivateKeyFile)
+        throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+      for (const [flag, f] of [
+        ['--tls-cert-file', o.tlsCertFile],
+        ['--tls-private-key-file', o.tlsPrivateKeyFile],
+      ] as const)
+        if (o.enableWebhook && f && !existsSync(f)) throw new Error(`${flag} ${f}: no such file`);
       const log = pino({ level: o.logLevel }, pino.destination(2));
       const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
       let client: KubeClient;
@@ -137,6 +145,28 @@ export function register(program: Command): void {
         if (!existsSync(path)) throw new Error(`kubeconfig ${path} does not exist`);
         client = KubeClient.fromKubeconfig(path, o.context);
       } else client = KubeClient.inCluster();
+      let webhook: { port: number; host: string; cert?: string; key?: string; register?: boolean } | undefined;
+      if (o.enableWebhook) {
+        if (o.tlsCertFile && o.tlsPrivateKeyFile)
+          webhook = {
+            port: o.webhookPort,
+            host: o.host,
+            cert: readFileSync(o.tlsCertFile, 'utf8'),
+            key: readFileSync(o.tlsPrivateKeyFile, 'utf8'),
+          };
+        else {
+          // Self-managed certificates (upstream's `auto`): a CA + serving cert in the Secret, CA into the configurations.
+          const namespace = process.env.POD_NAMESPACE ?? leaseNamespace(o);
+          const certs = await ensureCertSecret(client, {
+            namespace,
+            secretName: o.certSecretName,
+            service: o.serviceName,
+          });
+          const patched = await patchCaBundles(client, certs.ca);
+          log.info({ secret: `${namespace}/${o.certSecretName}`, patched }, 'webhook certificates ready');
+          webhook = { port: o.webhookPort, host: o.host, cert: certs.cert, key: certs.key };
+        }
+      }
       if (!webhook && wantsLocalWebhooks(o.localWebhooks, client.server))
         webhook = { port: 0, host: '127.0.0.1', register: true };
       const mgr = await startControllerManager({

@@ -65,6 +65,9 @@ export function closeOnSignals(close: () => Promise<void>): void {
 }
 
 export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
+  // Like kubectl and the controller manager: $KUBECONFIG comes before in-cluster credentials (the local
+  // kubelet gives its pods one); --config-dir still wins over both.
+  if (!o.configDir && !o.kubeconfig && process.env.KUBECONFIG) o = { ...o, kubeconfig: process.env.KUBECONFIG };
   if (!o.configDir && !o.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
     throw new Error('give --config-dir DIR (YAML manifests) or --kubeconfig FILE');
   }
@@ -157,7 +160,10 @@ export function register(program: Command): void {
         '--config-dir <dir>',
         'directory of YAML manifests (ModelRoute, ModelServer, EngineEndpoint), hot-reloaded',
       )
-      .option('--kubeconfig <file>', 'read resources from the Kubernetes API named by this kubeconfig')
+      .option(
+        '--kubeconfig <file>',
+        'read resources from the Kubernetes API named by this kubeconfig (default: $KUBECONFIG, else in-cluster)',
+      )
       .option('--namespace <ns>', 'Kubernetes source: watch only this namespace (default: all namespaces)')
       .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)'),
   ).action(async (o: RouterCliOptions) => {

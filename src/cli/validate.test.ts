@@ -196,3 +196,40 @@ test('the kthena binary: examples/ pass (with the kinds other parts register), e
     'CustomResourceDefinition',
   );
 });
+
+test('kinds Kthena does not own are skipped with a note; unknown kinds in Kthena groups still fail', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'kv-'));
+  try {
+    const f = join(dir, 'mixed.yaml');
+    writeFileSync(
+      f,
+      [
+        'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}',
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}',
+        'apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: m}',
+        'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: h}',
+      ].join('\n---\n'),
+    );
+    const lines: string[] = [];
+    assert.equal(
+      runValidate([f], {}, (l) => lines.push(l)),
+      0,
+      lines.join('\n'),
+    );
+    assert.equal(lines.filter((l) => l.includes('note: not a Kthena kind')).length, 4);
+    assert.match(lines.at(-1)!, /4 of other kinds skipped/);
+    const g = join(dir, 'ours.yaml');
+    writeFileSync(g, 'apiVersion: workload.serving.volcano.sh/v1alpha1\nkind: ModelServe\nmetadata: {name: x}\n');
+    const bad: string[] = [];
+    assert.equal(
+      runValidate([g], {}, (l) => bad.push(l)),
+      1,
+    );
+    assert.match(bad.join('\n'), /unknown kind "ModelServe"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -51,6 +51,7 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
   let errors = 0;
   let warnings = 0;
   let docs = 0;
+  let skipped = 0;
   for (const m of missing) {
     out(`${m}: error: no such file or directory`);
     errors++;
@@ -83,6 +84,12 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
       docs++;
       const r = validate(doc.obj, { strict: opts.strict });
       const what = describeDoc(doc.obj);
+      if (isForeign(doc.obj, r.errors)) {
+        skipped++;
+        if (!opts.quiet)
+          out(`${file}:${doc.line}: document ${doc.index + 1}${what}: note: not a Kthena kind, skipped (not checked)`);
+        continue;
+      }
       for (const p of r.errors) {
         const line = (p.path && doc.lineOf?.(p.path)) || doc.line;
         out(`${file}:${line}: document ${doc.index + 1}${what}: error: ${p.path ? `${p.path}: ` : ''}${p.message}`);
@@ -97,7 +104,7 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
       }
     }
   }
-  const summary = `${docs} document${docs === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`;
+  const summary = `${docs} document${docs === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}${skipped > 0 ? `, ${skipped} of other kinds skipped` : ''}`;
   if (errors > 0) {
     out(
       `FAILED: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${summary})`,
@@ -106,6 +113,21 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
   }
   out(`OK: ${summary}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`);
   return 0;
+}
+
+/** Groups whose kinds this validator owns; an unknown kind in them is an error, elsewhere it is someone else's. */
+const KTHENA_GROUPS = new Set(['workload.serving.volcano.sh', 'networking.serving.volcano.sh', 'router.kthena.io']);
+
+/**
+ * A document of a kind Kthena does not own (KEDA ScaledObjects, RBAC, ServiceMonitors, Gateway API, Deployments…):
+ * the only problem found is the unknown kind, outside Kthena's API groups.
+ */
+export function isForeign(obj: unknown, errors: readonly { path: string; message: string }[]): boolean {
+  if (errors.length !== 1 || errors[0].path !== 'kind' || !errors[0].message.startsWith('unknown kind')) return false;
+  const av = (obj as { apiVersion?: unknown }).apiVersion;
+  if (typeof av !== 'string') return false;
+  const group = av.includes('/') ? av.slice(0, av.indexOf('/')) : '';
+  return !KTHENA_GROUPS.has(group);
 }
 
 function describeDoc(obj: unknown): string {

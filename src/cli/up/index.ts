@@ -18,6 +18,7 @@ import {
   MODEL_ROUTES,
   MODEL_SERVERS,
   MODEL_SERVINGS,
+  NAMESPACES,
   PODS,
   type ResourceRef,
 } from '../../kube/index.js';
@@ -163,6 +164,12 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
       scrapeInterval: 1000,
       drainTimeout: 10_000,
       accessLog: false,
+    });
+    // The namespace a real install (deploy/) creates: manifests written for one (router ConfigMaps, examples/) apply here too.
+    await createIfAbsent(client, NAMESPACES, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'kthena-system', labels: { 'app.kubernetes.io/name': 'kthena' } },
     });
     if (o.demo) {
       for (const obj of demoObjects({ model: o.model, replicas: o.replicas, namespace: 'default' }))

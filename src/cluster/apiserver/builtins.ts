@@ -8,6 +8,7 @@ import { type FieldGetters, META_GETTERS, pathGetter } from './selectors.js';
 import * as tables from './tables.js';
 import { ALL_VERBS, type ResourceType, type Strategy, type SubresourceInfo } from './types.js';
 import type { Obj } from './util.js';
+import { type KindDef, RBAC_KINDS, WEBHOOK_CONFIGURATION_KINDS, WORKLOAD_KINDS } from './workload-kinds.js';
 
 function getters(...paths: string[]): FieldGetters {
   const g: FieldGetters = { ...META_GETTERS };
@@ -39,17 +40,9 @@ function strategy(over: Partial<Strategy>): Strategy {
   };
 }
 
-interface Def {
-  group?: string;
+interface Def extends KindDef {
   version?: string;
-  plural: string;
-  kind: string;
-  namespaced?: boolean;
-  shortNames?: string[];
-  categories?: string[];
-  status?: boolean;
   extra?: SubresourceInfo[];
-  strategy?: Partial<Strategy>;
 }
 
 function def(d: Def): ResourceType {
@@ -68,6 +61,7 @@ function def(d: Def): ResourceType {
     verbs: ALL_VERBS,
     status: d.status ?? false,
     extraSubresources: d.extra ?? [],
+    scale: d.scale,
     builtin: true,
     strategy: strategy(d.strategy ?? {}),
   };
@@ -314,6 +308,9 @@ export function builtinTypes(): ResourceType[] {
         topLevel: ['value', 'globalDefault', 'description', 'preemptionPolicy'],
       },
     }),
+    ...WORKLOAD_KINDS.map(def),
+    ...RBAC_KINDS.map(def),
+    ...WEBHOOK_CONFIGURATION_KINDS.map(def),
     def({
       group: 'apiextensions.k8s.io',
       plural: 'customresourcedefinitions',

@@ -15,6 +15,7 @@ import { Registry } from './registry.js';
 import { seed } from './seed.js';
 import { ApiHandler } from './server.js';
 import { Store } from './store.js';
+import { WorkloadController } from './workloads.js';
 
 export { DEFAULT_KUBECONFIG, kubeconfigYaml, writeKubeconfig } from './kubeconfig.js';
 export { logFilePath } from './logs.js';
@@ -87,6 +88,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   controllers.start();
   const disruption = new DisruptionStatusWriter(core);
   disruption.start();
+  const workloads = new WorkloadController(core, opts.log);
+  workloads.start();
 
   const host = opts.host ?? '127.0.0.1';
   let address = '';
@@ -127,6 +130,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       closed = true;
       controllers.stop();
       disruption.stop();
+      workloads.stop();
       handler.closeWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

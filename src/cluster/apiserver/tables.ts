@@ -347,3 +347,25 @@ export const pdbTable = simple(
     age(o.metadata.creationTimestamp, now),
   ],
 );
+
+export const deploymentTable = simple(
+  [NAME_COL, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE_COL],
+  (o, now) => [
+    o.metadata.name,
+    `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}`,
+    o.status?.updatedReplicas ?? 0,
+    o.status?.availableReplicas ?? 0,
+    age(o.metadata.creationTimestamp, now),
+  ],
+);
+
+export const replicaSetTable = simple(
+  [NAME_COL, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), AGE_COL],
+  (o, now) => [
+    o.metadata.name,
+    o.spec?.replicas ?? 1,
+    o.status?.replicas ?? 0,
+    o.status?.readyReplicas ?? 0,
+    age(o.metadata.creationTimestamp, now),
+  ],
+);

@@ -1,7 +1,7 @@
 // The local kubelet as a ClusterComponent: registers the simulated nodes (and a default HyperNode tree), renews
 // their Leases, watches pods bound to them and runs each as local processes through a PodWorker, writes pod
 // status and events, and completes graceful deletion. Talks to the API server over HTTP only.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Container, Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
@@ -17,6 +17,7 @@ import {
   PODS,
   SECRETS,
 } from '../../kube/index.js';
+import { kubeconfigYaml } from '../apiserver/kubeconfig.js';
 import { logFilePath } from '../apiserver/logs.js';
 import type { ClusterComponent, ClusterContext } from '../components.js';
 import type { HyperNode } from '../scheduler/topology.js';
@@ -192,11 +193,16 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
         throw err;
       }),
   };
+  // The local API server speaks plain HTTP without service-account tokens, so in-cluster credentials cannot
+  // work here: pods get a kubeconfig for it instead (KUBECONFIG), which `kthena` commands read before in-cluster.
+  const podKubeconfig = join(workDir, 'pod-kubeconfig.yaml');
+  writeFileSync(podKubeconfig, kubeconfigYaml(o.apiServerUrl), { mode: 0o600 });
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     KUBERNETES_SERVICE_HOST: url.hostname,
     KUBERNETES_SERVICE_PORT: url.port || (url.protocol === 'https:' ? '443' : '80'),
+    KUBECONFIG: podKubeconfig,
   };
   if (process.env.LANG) baseEnv.LANG = process.env.LANG;
 

@@ -42,7 +42,16 @@ test('engines become engine-sim through our CLI; turning simulation off leaves t
 test('kthena images and commands run our CLI', () => {
   const a = planLaunch({ name: 'a', image: 'kthena/kthena:0.1', args: ['router', '--port', '8080'] }, opts);
   assert.ok(a.kind === 'spawn');
-  assert.deepEqual(a.args, ['/k/dist/cli/main.js', 'router', '--port', '8080']);
+  // the router listens on the pod IP and its loopback-only debug server on an ephemeral port (kthena-args.ts)
+  assert.deepEqual(a.args, [
+    '/k/dist/cli/main.js',
+    'router',
+    '--port',
+    '8080',
+    '--host',
+    '127.40.0.2',
+    '--debug-port=0',
+  ]);
   const b = planLaunch(
     { name: 'b', image: 'anything', command: ['kthena', 'engine-sim'], args: ['--port', '1'] },
     opts,

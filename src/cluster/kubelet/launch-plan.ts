@@ -7,6 +7,8 @@ import { delimiter, join } from 'node:path';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { CliInvocation } from './cli-entry.js';
 import { translateEngine } from './engine-translation.js';
+import { localKthenaArgs } from './kthena-args.js';
+import { mockEngineArgv } from './mock-engines.js';
 
 export type LaunchPlan =
   | {
@@ -130,6 +132,17 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
   const args = c.args ?? [];
 
   if (opts.simulateEngines) {
+    const mock = mockEngineArgv(c, repo, opts.podIP);
+    if (mock) {
+      const cli = opts.cli();
+      return {
+        kind: 'spawn',
+        file: cli.file,
+        args: [...cli.prefix, ...mock],
+        description: `simulated engine for mock image ${c.image}: kthena ${mock.join(' ')}`,
+        simulated: 'engine',
+      };
+    }
     const t = translateEngine(c, { podIP: opts.podIP, gpus: opts.gpus, extraArgs: opts.extraEngineArgs });
     if (t?.kind === 'engine') {
       const cli = opts.cli();
@@ -157,12 +170,9 @@ export function planLaunch(c: Container, opts: LaunchOptions): LaunchPlan {
     // No model hub is reachable and simulated engines need no weights: the download step succeeds at once.
     if (rest[0] === 'download' && opts.simulateEngines)
       return standIn('done', 'simulated model download (engines are simulated, no weights needed)', c, opts);
+    // The runtime sidecar finds its engine on the pod's own IP; listeners bind the pod IP (kthena-args.ts).
     if (rest[0] === 'runtime') rest = ['runtime', ...localRuntimeArgs(rest.slice(1), opts.podIP)];
-    // `kthena engine-sim` defaults to 0.0.0.0, which on a shared loopback would collide with every other pod:
-    // without an explicit --host it listens on the pod's own IP, as it would inside a pod network namespace.
-    if (rest[0] === 'engine-sim' && !rest.some((a) => a === '--host' || a.startsWith('--host='))) {
-      rest.push('--host', opts.podIP);
-    }
+    else rest = localKthenaArgs(rest, opts.podIP);
     return { kind: 'spawn', file: cli.file, args: [...cli.prefix, ...rest], description: `kthena ${rest.join(' ')}` };
   }
   if (isRuntimeImage(repo) && command.length === 0) {

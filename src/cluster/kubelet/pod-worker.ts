@@ -11,6 +11,7 @@ import { computePodStatus, nextBackoffMs, shouldRestart } from './pod-status.js'
 import { runProbe } from './probes.js';
 import { type ContainerProcess, exitCodeOf, type ProcessExit, startProcess } from './process-runner.js';
 import { rfc3339, type Timers } from './timers.js';
+import { type LocalMount, materializeVolumes, rewriteMountPaths } from './volumes.js';
 
 export interface PodEvent {
   type: 'Normal' | 'Warning';
@@ -146,6 +147,7 @@ export class PodWorker {
   private async startContainer(c: ContainerRun): Promise<void> {
     if (this.terminating) return;
     c.restartTimer = undefined;
+    let mounts: LocalMount[] = [];
     try {
       const declared = await resolveEnv(
         this.pod,
@@ -158,6 +160,7 @@ export class PodWorker {
         ? { NVIDIA_VISIBLE_DEVICES: gpus.join(','), CUDA_VISIBLE_DEVICES: gpus.join(',') }
         : {};
       c.env = { ...this.deps.baseEnv, HOSTNAME: this.pod.metadata?.name ?? '', ...gpuEnv, ...declared };
+      mounts = await materializeVolumes(this.pod, c.spec, this.deps.podDir, this.deps.envSources);
     } catch (err) {
       if (!(err instanceof ContainerConfigError)) throw err;
       this.waitFor(c, 'CreateContainerConfigError', err.message, true);
@@ -166,8 +169,14 @@ export class PodWorker {
     if (this.terminating) return;
     const expanded: Container = {
       ...c.spec,
-      command: c.spec.command?.map((s) => expandVars(s, c.env)),
-      args: c.spec.args?.map((s) => expandVars(s, c.env)),
+      command: rewriteMountPaths(
+        c.spec.command?.map((s) => expandVars(s, c.env)),
+        mounts,
+      ),
+      args: rewriteMountPaths(
+        c.spec.args?.map((s) => expandVars(s, c.env)),
+        mounts,
+      ),
     };
     const plan = planLaunch(expanded, {
       podIP: this.deps.podIP,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ROUTER_FILE } from '../sources/files.js';
 import { loadManifests } from '../sources/manifests.js';
 import { RouterStore } from '../store/store.js';
 import { connectorName } from './connector.js';
@@ -12,7 +13,7 @@ const ROOT = join(import.meta.dirname, '../../../examples/router');
 
 test('examples/router/pd-demo: two PD groups, NIXL, every endpoint classified', async () => {
   const dir = join(ROOT, 'pd-demo');
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
+  const files = (await readdir(dir)).filter((f) => ROUTER_FILE.test(f));
   const r = loadManifests(
     await Promise.all(files.map(async (f) => ({ file: f, text: await readFile(join(dir, f), 'utf8') }))),
   );

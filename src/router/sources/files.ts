@@ -29,6 +29,12 @@ export interface ReloadResult {
   errors: string[];
 }
 
+/**
+ * Manifest files of a config dir: `*.yaml`, `*.yml`, `*.json`, and `*.yaml.local` for router-only kinds
+ * (EngineEndpoint) that `kubectl apply -R` must skip when the same folder is applied to a cluster.
+ */
+export const ROUTER_FILE = /\.(ya?ml|json)(\.local)?$/i;
+
 async function listManifestFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
@@ -37,7 +43,7 @@ async function listManifestFiles(dir: string): Promise<string[]> {
       if (e.name.startsWith('.')) continue; // editor swap files, ..data symlinks of ConfigMap mounts
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (/\.(ya?ml|json)$/i.test(e.name)) out.push(p);
+      else if (ROUTER_FILE.test(e.name)) out.push(p);
     }
   };
   await walk(dir);

@@ -105,7 +105,7 @@ test('duplicates and hostile shapes are errors, not crashes', () => {
 test('the demo and shape examples load without errors (EngineEndpoint sample included)', async () => {
   const root = join(import.meta.dirname, '../../../examples/router');
   for (const dir of ['demo', 'shapes']) {
-    const files = (await readdir(join(root, dir))).filter((f) => /\.ya?ml(\.example)?$/.test(f));
+    const files = (await readdir(join(root, dir))).filter((f) => /\.ya?ml(\.example|\.local)?$/.test(f));
     const sources = await Promise.all(
       files.map(async (f) => ({ file: f, text: await readFile(join(root, dir, f), 'utf8') })),
     );

@@ -1,0 +1,182 @@
+// Self-managed webhook certificates (upstream's certManagementMode=auto): a self-signed CA and a serving certificate
+// for <service>.<namespace>.svc kept in a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt), and the CA patched
+// into every webhook of the two webhook configurations. Every replica reads the same Secret; the first to find it
+// missing creates it, and a replica that loses that race re-reads it. Keys come from node:crypto, certificates
+// are written with node-forge (pure JavaScript, no native build; decision 0012).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+import { isAlreadyExists, KubeApiError, type KubeClient, type ResourceRef, SECRETS } from '../../kube/index.js';
+
+export const VALIDATING_WEBHOOK_CONFIGURATIONS: ResourceRef = Object.freeze({
+  group: 'admissionregistration.k8s.io',
+  version: 'v1',
+  plural: 'validatingwebhookconfigurations',
+  kind: 'ValidatingWebhookConfiguration',
+  namespaced: false,
+});
+export const MUTATING_WEBHOOK_CONFIGURATIONS: ResourceRef = Object.freeze({
+  ...VALIDATING_WEBHOOK_CONFIGURATIONS,
+  plural: 'mutatingwebhookconfigurations',
+  kind: 'MutatingWebhookConfiguration',
+});
+
+/** Upstream's names (reference §7, §8). */
+export const DEFAULT_CERT_SECRET = 'kthena-controller-manager-webhook-certs';
+export const DEFAULT_WEBHOOK_SERVICE = 'kthena-controller-manager-webhook';
+export const WEBHOOK_CONFIGURATION_NAMES = {
+  validating: 'kthena-controller-manager-validating-webhook',
+  mutating: 'kthena-controller-manager-mutating-webhook',
+};
+
+export interface WebhookCerts {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+const YEARS = 10;
+
+interface RsaKeys {
+  privateKey: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+}
+
+function rsaKeys(): RsaKeys {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const priv = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+  return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) };
+}
+
+function certificate(subject: string, keys: RsaKeys, nowMs: number): forge.pki.Certificate {
+  const c = forge.pki.createCertificate();
+  c.publicKey = keys.publicKey;
+  // Positive serial: a leading 0 nibble keeps the DER integer unsigned.
+  c.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  c.validity.notBefore = new Date(nowMs - 60_000);
+  c.validity.notAfter = new Date(nowMs + YEARS * 365 * 86_400_000);
+  c.setSubject([
+    { name: 'commonName', value: subject },
+    { name: 'organizationName', value: 'kthena' },
+  ]);
+  return c;
+}
+
+/** The DNS names the API server uses to reach the webhook Service. */
+export function webhookDnsNames(service: string, namespace: string): string[] {
+  return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
+/** A new CA and a serving certificate signed by it for the webhook Service's DNS names. */
+export function generateWebhookCerts(service: string, namespace: string, nowMs = Date.now()): WebhookCerts {
+  const caKeys = rsaKeys();
+  const ca = certificate('kthena-webhook-ca', caKeys, nowMs);
+  ca.setIssuer(ca.subject.attributes);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  ]);
+  ca.sign(caKeys.privateKey, forge.md.sha256.create());
+  const keys = rsaKeys();
+  const names = webhookDnsNames(service, namespace);
+  const cert = certificate(names[0], keys, nowMs);
+  cert.setIssuer(ca.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: names.map((value) => ({ type: 2, value })) },
+  ]);
+  cert.sign(caKeys.privateKey, forge.md.sha256.create());
+  return {
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(keys.privateKey),
+    ca: forge.pki.certificateToPem(ca),
+  };
+}
+
+interface SecretObj {
+  data?: Record<string, string>;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+
+function fromSecret(s: SecretObj, name: string): WebhookCerts {
+  const out = { cert: unb64(s.data?.['tls.crt']), key: unb64(s.data?.['tls.key']), ca: unb64(s.data?.['ca.crt']) };
+  if (!out.cert || !out.key || !out.ca) throw new Error(`Secret ${name} lacks tls.crt, tls.key or ca.crt`);
+  return out;
+}
+
+async function readSecret(client: KubeClient, namespace: string, name: string): Promise<SecretObj | undefined> {
+  try {
+    return await client.get<SecretObj>(SECRETS, name, namespace);
+  } catch (e) {
+    if (e instanceof KubeApiError && e.status === 404) return undefined;
+    throw e;
+  }
+}
+
+/** The Secret's certificates, creating the Secret (and the certificates) when it does not exist yet. */
+export async function ensureCertSecret(
+  client: KubeClient,
+  o: { namespace: string; secretName: string; service: string; nowMs?: number },
+): Promise<WebhookCerts> {
+  const existing = await readSecret(client, o.namespace, o.secretName);
+  if (existing) return fromSecret(existing, o.secretName);
+  const certs = generateWebhookCerts(o.service, o.namespace, o.nowMs);
+  try {
+    await client.create(SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: o.secretName, namespace: o.namespace, labels: { 'app.kubernetes.io/name': 'kthena' } },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(certs.cert), 'tls.key': b64(certs.key), 'ca.crt': b64(certs.ca) },
+    });
+    return certs;
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    // Another replica won the race: use its certificates.
+    const theirs = await readSecret(client, o.namespace, o.secretName);
+    if (!theirs) throw e;
+    return fromSecret(theirs, o.secretName);
+  }
+}
+
+/**
+ * Writes `ca` as caBundle into every webhook of both configurations where it differs. Returns how many
+ * configurations were patched; a configuration that does not exist is skipped (webhooks not installed).
+ */
+export async function patchCaBundles(
+  client: KubeClient,
+  ca: string,
+  names: { validating: string; mutating: string } = WEBHOOK_CONFIGURATION_NAMES,
+): Promise<number> {
+  const bundle = b64(ca);
+  let patched = 0;
+  for (const [ref, name] of [
+    [VALIDATING_WEBHOOK_CONFIGURATIONS, names.validating],
+    [MUTATING_WEBHOOK_CONFIGURATIONS, names.mutating],
+  ] as const) {
+    let cfg: { webhooks?: { clientConfig?: { caBundle?: string } }[] };
+    try {
+      cfg = await client.get(ref, name);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) continue;
+      throw e;
+    }
+    const hooks = cfg.webhooks ?? [];
+    if (hooks.every((h) => h.clientConfig?.caBundle === bundle)) continue;
+    const ops = hooks.map((h, i) =>
+      h.clientConfig
+        ? { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }
+        : { op: 'add', path: `/webhooks/${i}/clientConfig`, value: { caBundle: bundle } },
+    );
+    await client.patch(ref, name, undefined, ops, 'json');
+    patched++;
+  }
+  return patched;
+}
