@@ -23,7 +23,7 @@ import type { RequestContext, ResponseOutcome } from './request/context.js';
 import { estimateTokens, extractPrompt, promptString } from './request/prompt.js';
 import { resolveRoute } from './routing/match.js';
 import type { EndpointScore, Scheduler } from './scheduler/framework.js';
-import { keyOf } from './store/resources.js';
+import { keyOf, type ModelRoute } from './store/resources.js';
 import type { RouterStore, ServerEndpoint } from './store/store.js';
 import type { AccessLog, AccessLogEntry } from './telemetry/access-log.js';
 import { type Destination, type RouterMetrics, UNRESOLVED } from './telemetry/metrics.js';
@@ -44,6 +44,8 @@ export interface HandlerDeps {
   /** Holds requests for scalable-to-zero ModelServers with no ready endpoint (src/router/policy/scale-from-zero). */
   scaleFromZero?: ScaleFromZeroGate;
 }
+
+const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
 
 export class RequestHandler {
   /** Last scheduling decision per endpoint, for the debug view. */
@@ -71,7 +73,16 @@ export class RequestHandler {
     res.end(body);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  /**
+   * `binds` scopes ModelRoutes to the listener that received the request (Gateway API mode, src/router/gateway);
+   * by default routes with parentRefs are not served on the router's plain port.
+   */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    binds: (route: ModelRoute) => boolean = plainPortRoute,
+  ): Promise<void> {
     const startedAt = performance.now();
     const startWall = new Date();
     this.active++;
@@ -87,7 +98,7 @@ export class RequestHandler {
       s.admitted = true;
     };
     try {
-      await this.pipeline(req, res, s, ac.signal, setReleases).catch((e: unknown) =>
+      await this.pipeline(req, res, s, ac.signal, setReleases, binds).catch((e: unknown) =>
         this.fallback(e, res, s, setReleases),
       );
     } catch (e) {
@@ -111,6 +122,7 @@ export class RequestHandler {
     s: RequestState,
     signal: AbortSignal,
     setReleases: (r: Release[]) => void,
+    binds: (route: ModelRoute) => boolean,
   ): Promise<void> {
     const raw = await readBody(req, this.d.limits);
     const body = parseJsonObject(raw);
@@ -149,7 +161,7 @@ export class RequestHandler {
     ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     if (!candidates) throw errors.routeNotFound(model);
     const match = resolveRoute(
-      candidates.filter((r) => !r.spec.parentRefs?.length),
+      candidates.filter(binds),
       lora,
       { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
       this.d.rand,
