@@ -87,6 +87,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
     gatewayApi: o.enableGatewayApi,
+    gatewayApiInferenceExtension: o.enableGatewayApiInferenceExtension,
     host: o.host,
     port: o.port,
     metricsPort: o.metricsPort,

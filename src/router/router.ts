@@ -7,7 +7,7 @@ import { type Logger, pino } from 'pino';
 import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
 import { GatewayMode } from './gateway/gateway-mode.js';
-import { type BoundListener, routeBindsTo } from './gateway/model.js';
+import type { GatewayScope } from './gateway/scope.js';
 import { routeAttachment } from './gateway/status.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
@@ -74,6 +74,8 @@ export interface RouterOptions {
   kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate' | 'routeAttachment'>;
   /** Gateway API mode (upstream's --enable-gateway-api): listeners from Gateways; needs `kube`. */
   gatewayApi?: boolean;
+  /** Inference Extension mode (--enable-gateway-api-inference-extension): HTTPRoutes + InferencePools. */
+  gatewayApiInferenceExtension?: boolean;
 }
 
 export interface RunningRouter {
@@ -214,7 +216,9 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       host: opts.host ?? '0.0.0.0',
       namespace: opts.kube.namespace,
       log,
-      serve: (req, res, l) => serveRequest(req, res, l),
+      serve: (req, res, scope) => serveRequest(req, res, scope),
+      inferenceExtension: opts.gatewayApiInferenceExtension,
+      rand,
       isLeader: () => source?.isLeader() ?? false,
       onChange: () => source?.scheduleStatus(),
     });
@@ -227,7 +231,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
 
   let draining = false;
   // One entry for the router's own port and every Gateway listener (`listener` set: scoped to its Gateway).
-  const serveRequest = (req: IncomingMessage, res: ServerResponse, listener?: BoundListener) => {
+  const serveRequest = (req: IncomingMessage, res: ServerResponse, scope?: GatewayScope) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') return small(res, 200, { message: 'ok' });
     if (path === '/readyz') {
@@ -243,10 +247,10 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if ((path === '/v1/models' || path === '/models') && req.method === 'GET') return handler.modelsList(res);
     if (path.startsWith('/v1/')) {
       if (req.method !== 'POST') return sendError(res, errors.methodNotAllowed(req.method ?? '', path));
-      if (!listener) return void handler.handle(req, res, path);
-      const gw = gateways;
-      return void handler.handle(req, res, path, (r) => routeBindsTo(r, listener.gateway, (k) => gw?.get(k)));
+      return void handler.handle(req, res, path, scope);
     }
+    // Inference Extension mode: HTTPRoutes serve any path on a Gateway listener (a JSON body with a model is needed).
+    if (scope?.inferencePool) return void handler.handle(req, res, path, scope);
     sendError(res, errors.notFound(path));
   };
   const main = createServer((req: IncomingMessage, res: ServerResponse) => serveRequest(req, res));

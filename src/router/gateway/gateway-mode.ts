@@ -6,15 +6,20 @@ import type { Logger } from 'pino';
 import { Informer, type KubeClient, type KubeObject, type ResourceRef } from '../../kube/index.js';
 import { statusFingerprint, withTransitionTimes } from '../sources/kube-status.js';
 import type { RouterStore } from '../store/store.js';
+import { attachesTo, type HTTPRoute, routeKey } from './httproute.js';
+import { HTTP_ROUTES, InferenceExtension } from './inference-extension.js';
 import {
   type BoundListener,
+  CONTROLLER_NAME,
   GATEWAY_CLASS,
   type Gateway,
   gatewayKey,
   listenersByPort,
+  routeBindsTo,
   selectListener,
 } from './model.js';
-import { desiredGatewayStatus } from './status.js';
+import type { GatewayScope } from './scope.js';
+import { desiredGatewayStatus, desiredHttpRouteParents } from './status.js';
 
 export const GATEWAYS: ResourceRef = {
   group: 'gateway.networking.k8s.io',
@@ -31,7 +36,10 @@ export interface GatewayModeOptions {
   namespace?: string;
   log: Logger;
   /** Serves one request received by a Gateway listener (the router's normal entry, scoped to that Gateway). */
-  serve: (req: IncomingMessage, res: ServerResponse, gateway: BoundListener) => void;
+  serve: (req: IncomingMessage, res: ServerResponse, scope: GatewayScope) => void;
+  /** Inference Extension mode: HTTPRoutes with InferencePool backends. */
+  inferenceExtension?: boolean;
+  rand?: () => number;
   /** True on the replica that holds the router's status Lease. */
   isLeader: () => boolean;
   /** Gateways changed: ModelRoute attachment (and so its status) may have changed. */
@@ -47,6 +55,7 @@ interface PortServer {
 
 export class GatewayMode {
   readonly gateways: Informer<GatewayObject>;
+  readonly inference: InferenceExtension | undefined;
   private readonly servers = new Map<number, PortServer>();
   /** Ports that could not be opened, with the reason (reported in listener status). */
   readonly failedPorts = new Map<number, string>();
@@ -71,6 +80,15 @@ export class GatewayMode {
       if (JSON.stringify(a.spec) !== JSON.stringify(b.spec)) changed();
     });
     this.gateways.on('delete', changed);
+    if (o.inferenceExtension)
+      this.inference = new InferenceExtension({
+        client: o.client,
+        store: o.store,
+        namespace: o.namespace,
+        log: o.log,
+        rand: o.rand ?? Math.random,
+        onChange: () => this.scheduleStatus(),
+      });
     o.store.on('change', () => this.scheduleStatus());
     this.resync = setInterval(() => this.scheduleStatus(), 5000);
     this.resync.unref();
@@ -78,10 +96,11 @@ export class GatewayMode {
 
   start(): void {
     this.gateways.start();
+    this.inference?.start();
   }
 
   hasSynced(): boolean {
-    return this.gateways.hasSynced();
+    return this.gateways.hasSynced() && (this.inference?.hasSynced() ?? true);
   }
 
   /** Our Gateways (class kthena-router), from the watch cache. */
@@ -109,6 +128,7 @@ export class GatewayMode {
     clearTimeout(this.statusTimer);
     clearInterval(this.resync);
     await this.gateways.stop();
+    await this.inference?.stop();
     await this.reconciling;
     await this.statusRunning;
     await Promise.all([...this.servers.values()].map((s) => closeServer(s.server)));
@@ -154,10 +174,20 @@ export class GatewayMode {
         res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         return void res.end(body);
       }
-      this.o.serve(req, res, l);
+      this.o.serve(req, res, this.scopeFor(req, l));
     });
     server.requestTimeout = 0; // streams outlive Node's default; as on the router's own port
     return server;
+  }
+
+  private scopeFor(req: IncomingMessage, l: BoundListener): GatewayScope {
+    const gateway = this.get(l.gateway);
+    const inference = this.inference;
+    return {
+      gateway: l.gateway,
+      binds: (r) => routeBindsTo(r, l.gateway, (k) => this.get(k)),
+      inferencePool: inference && gateway ? () => inference.resolve(req, l, gateway) : undefined,
+    };
   }
 
   // ------------------------------------------------------------------ status (Lease holder only)
@@ -189,9 +219,13 @@ export class GatewayMode {
     await this.reconciling;
     const routes = this.o.store.rawRoutes();
     const now = new Date().toISOString();
-    for (const g of this.list()) {
+    const ours = this.list();
+    for (const g of ours) {
       if (this.stopped || !this.o.isLeader()) return;
-      const desired = desiredGatewayStatus(g, routes, this.failedPorts);
+      const inference = this.inference;
+      const httpAttached = (listener: string) =>
+        inference?.attached({ gateway: gatewayKey(g), listener, port: 0 }, g, true).length ?? 0;
+      const desired = desiredGatewayStatus(g, routes, this.failedPorts, httpAttached);
       const current = (g.status ?? {}) as { conditions?: unknown; listeners?: { conditions?: unknown }[] };
       if (fingerprint(desired) === fingerprint(current)) continue;
       const status = {
@@ -205,6 +239,52 @@ export class GatewayMode {
         this.statusWrites++;
       } catch (e) {
         this.o.log.warn({ gateway: gatewayKey(g), err: (e as Error).message }, 'gateway: status write failed');
+        this.statusAgain = true;
+      }
+    }
+    if (this.inference) await this.writeHttpRouteStatus(this.inference, ours, now);
+  }
+
+  private async writeHttpRouteStatus(inf: InferenceExtension, ours: Gateway[], now: string): Promise<void> {
+    const pools = new Set(inf.pools.list().map((p) => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`));
+    for (const r of inf.routes.list()) {
+      if (this.stopped || !this.o.isLeader()) return;
+      const accepts = (g: Gateway, ref: NonNullable<HTTPRoute['spec']['parentRefs']>[number]) =>
+        (g.spec.listeners ?? []).some((l) =>
+          attachesTo(
+            { ...r, spec: { ...r.spec, parentRefs: [ref] } },
+            { gateway: gatewayKey(g), listener: l.name, port: l.port },
+            g,
+            inf.namespaceLabels,
+          ),
+        );
+      const mine = desiredHttpRouteParents(r, ours, accepts, (k) => pools.has(k));
+      const cur = (r.status ?? {}) as { parents?: { controllerName?: string; conditions?: unknown }[] };
+      const curMine = (cur.parents ?? []).filter((p) => p.controllerName === CONTROLLER_NAME);
+      if (
+        JSON.stringify(mine.map((p) => statusFingerprint(p))) ===
+        JSON.stringify(curMine.map((p) => statusFingerprint(p)))
+      )
+        continue;
+      const others = (cur.parents ?? []).filter((p) => p.controllerName !== CONTROLLER_NAME);
+      const parents = [...others, ...mine.map((p, i) => withTransitionTimes(p, curMine[i], now))];
+      try {
+        await this.o.client.patch(
+          HTTP_ROUTES,
+          r.metadata.name,
+          r.metadata.namespace,
+          { status: { parents } },
+          'merge',
+          {
+            subresource: 'status',
+          },
+        );
+        this.statusWrites++;
+      } catch (e) {
+        this.o.log.warn(
+          { httpRoute: routeKey(r), err: (e as Error).message },
+          'gateway: HTTPRoute status write failed',
+        );
         this.statusAgain = true;
       }
     }

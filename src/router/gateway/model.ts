@@ -77,7 +77,7 @@ export function selectListener(listeners: readonly BoundListener[], hostHeader: 
   return wildcard ?? any;
 }
 
-function stripPort(host: string): string {
+export function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.lastIndexOf(':');
   return colon >= 0 ? host.slice(0, colon) : host;

@@ -3,7 +3,16 @@
 // parentRefs says about its attachment. Upstream writes none of this; a status must not claim what is not served.
 import type { Condition } from '../sources/kube-status.js';
 import type { ModelRoute } from '../store/resources.js';
-import { type Gateway, gatewayKey, listenerProblem, refMatchesGateway } from './model.js';
+import { type HTTPRoute, INFERENCE_GROUP } from './httproute.js';
+import {
+  CONTROLLER_NAME,
+  GATEWAY_GROUP,
+  type Gateway,
+  gatewayKey,
+  listenerProblem,
+  refersToGateway,
+  refMatchesGateway,
+} from './model.js';
 
 const cond = (type: string, ok: boolean, reason: string, message: string, gen?: number): Condition => ({
   type,
@@ -28,7 +37,13 @@ export interface GatewayStatus {
 /** Ports the router failed to open (port → error message). */
 export type PortFailures = ReadonlyMap<number, string>;
 
-export function desiredGatewayStatus(g: Gateway, routes: readonly ModelRoute[], failed: PortFailures): GatewayStatus {
+export function desiredGatewayStatus(
+  g: Gateway,
+  routes: readonly ModelRoute[],
+  failed: PortFailures,
+  /** HTTPRoutes attached per listener name (Inference Extension mode). */
+  httpRoutesAttached: (listener: string) => number = () => 0,
+): GatewayStatus {
   const gen = g.metadata.generation;
   const listeners = (g.spec.listeners ?? []).map((l): ListenerStatus => {
     const problem = listenerProblem(l);
@@ -61,7 +76,7 @@ export function desiredGatewayStatus(g: Gateway, routes: readonly ModelRoute[], 
         { group: 'networking.serving.volcano.sh', kind: 'ModelRoute' },
         { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
       ],
-      attachedRoutes: attached,
+      attachedRoutes: problem ? 0 : attached + httpRoutesAttached(l.name),
       conditions,
     };
   });
@@ -110,4 +125,68 @@ export function routeAttachment(
     );
   }
   return cond('Accepted', true, 'Accepted', `attached to Gateway ${bound.map(gatewayKey).join(', ')}`, gen);
+}
+
+export interface RouteParentStatus {
+  parentRef: { group: string; kind: string; namespace: string; name: string; sectionName?: string; port?: number };
+  controllerName: string;
+  conditions: Condition[];
+}
+
+/**
+ * HTTPRoute status entries for the parentRefs naming our Gateways: Accepted when some listener takes the route,
+ * ResolvedRefs when every InferencePool backend exists. Entries of other controllers are kept as they are.
+ */
+export function desiredHttpRouteParents(
+  route: HTTPRoute,
+  gateways: readonly Gateway[],
+  accepts: (g: Gateway, ref: NonNullable<HTTPRoute['spec']['parentRefs']>[number]) => boolean,
+  poolExists: (key: string) => boolean,
+): RouteParentStatus[] {
+  const ns = route.metadata.namespace ?? 'default';
+  const gen = route.metadata.generation;
+  const missing: string[] = [];
+  const unsupported: string[] = [];
+  for (const rule of route.spec.rules ?? [])
+    for (const b of rule.backendRefs ?? []) {
+      const key = `${b.namespace ?? ns}/${b.name}`;
+      if (b.group !== INFERENCE_GROUP || b.kind !== 'InferencePool') unsupported.push(`${b.kind ?? 'Service'} ${key}`);
+      else if (!poolExists(key)) missing.push(`InferencePool ${key}`);
+    }
+  const refs = missing.length
+    ? cond('ResolvedRefs', false, 'BackendNotFound', `not found: ${[...new Set(missing)].join(', ')}`, gen)
+    : unsupported.length
+      ? cond(
+          'ResolvedRefs',
+          false,
+          'InvalidKind',
+          `only InferencePool backends are served: ${unsupported.join(', ')}`,
+          gen,
+        )
+      : cond('ResolvedRefs', true, 'ResolvedRefs', 'all backends exist', gen);
+  const out: RouteParentStatus[] = [];
+  for (const ref of route.spec.parentRefs ?? []) {
+    if (!refersToGateway(ref)) continue;
+    const g = gateways.find((x) => gatewayKey(x) === `${ref.namespace ?? ns}/${ref.name}`);
+    if (!g) continue; // not ours (or not there yet): another controller's parent, or nobody's
+    const ok = accepts(g, ref);
+    out.push({
+      parentRef: {
+        group: GATEWAY_GROUP,
+        kind: 'Gateway',
+        namespace: ref.namespace ?? ns,
+        name: ref.name,
+        ...(ref.sectionName !== undefined ? { sectionName: ref.sectionName } : {}),
+        ...(ref.port !== undefined ? { port: ref.port } : {}),
+      },
+      controllerName: CONTROLLER_NAME,
+      conditions: [
+        ok
+          ? cond('Accepted', true, 'Accepted', `attached to Gateway ${gatewayKey(g)}`, gen)
+          : cond('Accepted', false, 'NotAllowedByListeners', 'no listener of the Gateway accepts this route', gen),
+        refs,
+      ],
+    });
+  }
+  return out;
 }
