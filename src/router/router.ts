@@ -71,7 +71,7 @@ export interface RouterOptions {
    */
   scaleFromZero?: { maxWaitMs?: number; maxQueue?: number };
   /** Kubernetes source (instead of, or besides, configDir); log/metrics/validate are filled in here. */
-  kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate' | 'routeAttachment'>;
+  kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate' | 'routeAttachment' | 'onStartedLeading'>;
   /** Gateway API mode (upstream's --enable-gateway-api): listeners from Gateways; needs `kube`. */
   gatewayApi?: boolean;
   /** Inference Extension mode (--enable-gateway-api-inference-extension): HTTPRoutes + InferencePools. */
@@ -199,6 +199,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       metrics,
       validate: opts.validate,
       routeAttachment: (route) => routeAttachment(route, opts.gatewayApi === true, gateways?.list() ?? []),
+      onStartedLeading: () => gateways?.scheduleStatus(),
     });
     kube.start();
     const source = kube;

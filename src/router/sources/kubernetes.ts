@@ -54,6 +54,8 @@ export interface KubeSourceOptions {
   validate?: ExternalValidator;
   /** Gateway attachment of a ModelRoute with parentRefs, for its status (src/router/gateway). */
   routeAttachment?: (route: ModelRoute) => Condition | undefined;
+  /** Called when this replica starts holding the status Lease (other status writers catch up at once). */
+  onStartedLeading?: () => void;
 }
 
 interface Pod extends KubeObject {
@@ -295,6 +297,7 @@ export class KubeSource {
         this.leading = signal;
         this.written.clear();
         this.scheduleStatus();
+        o.onStartedLeading?.();
       },
       onStoppedLeading: () => {
         this.leading = undefined;
