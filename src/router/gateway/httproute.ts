@@ -2,6 +2,7 @@
 // header and query predicates are honoured). Which routes attach to a listener, which rule a request selects
 // (Gateway API precedence), and which InferencePool backend it goes to (weighted).
 
+import type { ParentReference } from '../store/resources.js';
 import { type BoundListener, GATEWAY_GROUP, type Gateway, gatewayKey, refersToGateway, stripPort } from './model.js';
 import { pickWeighted } from './weighted.js';
 
@@ -31,14 +32,7 @@ export interface BackendRef {
 export interface HTTPRoute {
   metadata: { namespace?: string; name: string; creationTimestamp?: string; generation?: number };
   spec: {
-    parentRefs?: {
-      group?: string;
-      kind?: string;
-      namespace?: string;
-      name: string;
-      sectionName?: string;
-      port?: number;
-    }[];
+    parentRefs?: ParentReference[];
     hostnames?: string[];
     rules?: { matches?: HTTPRouteMatch[]; backendRefs?: BackendRef[] }[];
   };
