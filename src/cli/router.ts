@@ -46,6 +46,8 @@ export interface RouterCliOptions {
   exposeMetricsOnRouterPort?: boolean;
   scaleFromZeroWait?: number;
   scaleFromZeroQueue?: number;
+  enableGatewayApi?: boolean;
+  enableGatewayApiInferenceExtension?: boolean;
 }
 
 /** Stops the router on SIGINT/SIGTERM after draining in-flight requests. */
@@ -82,8 +84,13 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   } catch (e) {
     throw new Error(`${o.kubeconfig ? `--kubeconfig ${o.kubeconfig}` : 'in-cluster config'}: ${(e as Error).message}`);
   }
+  if (o.enableGatewayApiInferenceExtension && !o.enableGatewayApi)
+    throw new Error('--enable-gateway-api-inference-extension needs --enable-gateway-api');
+  if (o.enableGatewayApi && !client) throw new Error('--enable-gateway-api needs the Kubernetes source (--kubeconfig)');
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
+    gatewayApi: o.enableGatewayApi,
+    gatewayApiInferenceExtension: o.enableGatewayApiInferenceExtension,
     host: o.host,
     port: o.port,
     metricsPort: o.metricsPort,
@@ -165,7 +172,12 @@ export function register(program: Command): void {
         'read resources from the Kubernetes API named by this kubeconfig (default: $KUBECONFIG, else in-cluster)',
       )
       .option('--namespace <ns>', 'Kubernetes source: watch only this namespace (default: all namespaces)')
-      .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)'),
+      .option('--no-write-status', 'Kubernetes source: do not write ModelRoute/ModelServer status (no Lease either)')
+      .option('--enable-gateway-api', 'Gateway API mode: one listener per port of the kthena-router Gateways')
+      .option(
+        '--enable-gateway-api-inference-extension',
+        'Inference Extension mode: HTTPRoutes with InferencePool backends (needs --enable-gateway-api)',
+      ),
   ).action(async (o: RouterCliOptions) => {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');

@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'model_not_found'
   | 'prompt_not_found'
   | 'route_not_found'
+  | 'inference_pool_selection'
+  | 'inference_pool_not_found'
+  | 'inference_pool_no_pods'
+  | 'inference_pool_no_ports'
   | 'model_server_not_found'
   | 'external_provider_unsupported'
   | 'no_available_endpoints'
@@ -49,6 +53,10 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   model_not_found: 'request_parsing',
   prompt_not_found: 'prompt_parsing',
   route_not_found: 'route_not_found',
+  inference_pool_selection: 'inference_pool_selection',
+  inference_pool_not_found: 'inference_pool_discovery',
+  inference_pool_no_pods: 'pod_discovery',
+  inference_pool_no_ports: 'port_discovery',
   model_server_not_found: 'pod_discovery',
   external_provider_unsupported: 'provider_discovery',
   no_available_endpoints: 'pod_discovery',
@@ -120,6 +128,19 @@ export const errors = {
     new RouterError(404, 'prompt_not_found', 'prompt not found: the body has no "prompt", "messages" or "input"'),
   routeNotFound: (model: string) =>
     new RouterError(404, 'route_not_found', `route not found: no ModelRoute serves model "${model}"`),
+  // Inference Extension mode (HTTPRoute → InferencePool), upstream's statuses and messages.
+  noInferencePoolBackend: (route: string) =>
+    new RouterError(
+      503,
+      'inference_pool_selection',
+      `HTTPRoute ${route}: the matched rule has no InferencePool backendRef with weight > 0`,
+    ),
+  inferencePoolNotFound: (key: string) =>
+    new RouterError(404, 'inference_pool_not_found', `can't find inference pool: ${key}`),
+  inferencePoolNoPods: (key: string) =>
+    new RouterError(503, 'inference_pool_no_pods', `no available pods for inference pool: ${key}`),
+  inferencePoolNoPorts: (key: string) =>
+    new RouterError(400, 'inference_pool_no_ports', `inference pool ${key} has no target ports`),
   modelServerNotFound: (key: string) =>
     new RouterError(404, 'model_server_not_found', `can't find model server: ${key}`),
   externalUnsupported: (key: string) =>

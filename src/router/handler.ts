@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
+import type { GatewayScope } from './gateway/scope.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
 import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
 import type { ScaleFromZeroGate } from './policy/scale-from-zero.js';
@@ -23,7 +24,7 @@ import { buildRequestContext, type RequestContext, type ResponseOutcome } from '
 import { resolveRoute } from './routing/match.js';
 import type { EndpointScore, Scheduler } from './scheduler/framework.js';
 import { commitAttempt, dispatchAttempt, releaseAttempt, reportAttempt, responseDone } from './scheduler/lifecycle.js';
-import { keyOf } from './store/resources.js';
+import { keyOf, type ModelRoute } from './store/resources.js';
 import type { RouterStore, ServerEndpoint } from './store/store.js';
 import type { AccessLog, AccessLogEntry } from './telemetry/access-log.js';
 import { type Destination, type RouterMetrics, UNRESOLVED } from './telemetry/metrics.js';
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   /** Holds requests for scalable-to-zero ModelServers with no ready endpoint (src/router/policy/scale-from-zero). */
   scaleFromZero?: ScaleFromZeroGate;
 }
+
+const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
 
 export class RequestHandler {
   /** Last scheduling decision per endpoint, for the debug view. */
@@ -71,7 +74,11 @@ export class RequestHandler {
     res.end(body);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  /**
+   * `scope`: the Gateway listener that received the request (Gateway API mode, src/router/gateway); on the router's
+   * plain port routes with parentRefs are not served.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, scope?: GatewayScope): Promise<void> {
     const startedAt = performance.now();
     const startWall = new Date();
     this.active++;
@@ -81,13 +88,14 @@ export class RequestHandler {
     });
     const requestId = headerValue(req.headers['x-request-id']) || randomUUID();
     const s: RequestState = { startedAt, startWall, requestId, path, dest: UNRESOLVED, modelLabel: 'unknown' };
+    if (scope) s.gateway = { gateway: scope.gateway };
     let releases: Release[] = [];
     const setReleases = (r: Release[]) => {
       releases = r;
       s.admitted = true;
     };
     try {
-      await this.pipeline(req, res, s, ac.signal, setReleases).catch((e: unknown) =>
+      await this.pipeline(req, res, s, ac.signal, setReleases, scope).catch((e: unknown) =>
         this.fallback(e, res, s, setReleases),
       );
     } catch (e) {
@@ -111,6 +119,7 @@ export class RequestHandler {
     s: RequestState,
     signal: AbortSignal,
     setReleases: (r: Release[]) => void,
+    scope: GatewayScope | undefined,
   ): Promise<void> {
     const raw = await readBody(req, this.d.limits);
     const body = parseJsonObject(raw);
@@ -138,18 +147,28 @@ export class RequestHandler {
     });
     s.ctx = ctx;
     ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
-    if (!candidates) throw errors.routeNotFound(model);
-    const match = resolveRoute(
-      candidates.filter((r) => !r.spec.parentRefs?.length),
-      lora,
-      { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
-      this.d.rand,
-    );
-    if (!match) throw errors.routeNotFound(model);
-    ctx.route = match;
-    const ns = match.route.metadata.namespace ?? 'default';
-    s.dest = { ...UNRESOLVED, model_route: keyOf(match.route.metadata) };
-    if (!match.target.modelServerName) {
+    const match =
+      candidates &&
+      resolveRoute(
+        candidates.filter(scope?.binds ?? plainPortRoute),
+        lora,
+        { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
+        this.d.rand,
+      );
+    // Inference Extension mode: ModelRoutes first, then HTTPRoute → InferencePool (reference §2.3).
+    const pool = match ? undefined : scope?.inferencePool?.();
+    if (!match && !pool) throw errors.routeNotFound(model);
+    if (pool)
+      s.gateway = {
+        ...s.gateway,
+        gateway: s.gateway?.gateway ?? '',
+        http_route: pool.httpRoute,
+        inference_pool: pool.inferencePool,
+      };
+    if (match) ctx.route = match;
+    const ns = match?.route.metadata.namespace ?? 'default';
+    s.dest = { ...UNRESOLVED, model_route: match ? keyOf(match.route.metadata) : 'none' };
+    if (match && !match.target.modelServerName) {
       const name = `${ns}/${match.target.externalModelProviderName}`;
       s.dest = { ...s.dest, backend_type: 'external_provider', backend_name: name };
       if (!this.d.providers) throw errors.externalUnsupported(name);
@@ -157,7 +176,7 @@ export class RequestHandler {
       if (signal.aborted) return;
       return this.useProvider(await this.d.providers.serveTarget(ctx, res, name), s, name);
     }
-    const serverKey = `${ns}/${match.target.modelServerName}`;
+    const serverKey = pool ? pool.serverKey : `${ns}/${match?.target.modelServerName}`;
     const server = view.servers.get(serverKey);
     s.dest = { ...s.dest, backend_type: 'model_server', backend_name: serverKey };
     if (!server) throw errors.modelServerNotFound(serverKey);
@@ -338,6 +357,7 @@ export class RequestHandler {
             : undefined,
       model_name: s.model,
       model_route: s.dest.model_route === 'none' ? undefined : s.dest.model_route,
+      ...s.gateway,
       model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
       fallback: s.fallback?.reason,
       selected_pod: s.selected?.state.name,
@@ -377,6 +397,8 @@ interface RequestState {
   proxy?: ProxyResult;
   error?: RouterError;
   admitted?: boolean;
+  /** Gateway API mode: the Gateway that received the request, and the HTTPRoute/InferencePool that served it. */
+  gateway?: { gateway: string; http_route?: string; inference_pool?: string };
   /** Set when a fallback provider served the request instead of the in-cluster target. */
   fallback?: { reason: string; from: string };
 }

@@ -6,6 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { AdmissionStage } from './admission/chain.js';
 import { errors, sendError } from './errors.js';
+import { GatewayMode } from './gateway/gateway-mode.js';
+import type { GatewayScope } from './gateway/scope.js';
+import { routeAttachment } from './gateway/status.js';
 import { RequestHandler } from './handler.js';
 import { buildGovernance } from './policy/governance.js';
 import { ScaleFromZeroGate } from './policy/scale-from-zero.js';
@@ -68,7 +71,11 @@ export interface RouterOptions {
    */
   scaleFromZero?: { maxWaitMs?: number; maxQueue?: number };
   /** Kubernetes source (instead of, or besides, configDir); log/metrics/validate are filled in here. */
-  kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate'>;
+  kube?: Omit<KubeSourceOptions, 'log' | 'metrics' | 'validate' | 'routeAttachment' | 'onStartedLeading'>;
+  /** Gateway API mode (upstream's --enable-gateway-api): listeners from Gateways; needs `kube`. */
+  gatewayApi?: boolean;
+  /** Inference Extension mode (--enable-gateway-api-inference-extension): HTTPRoutes + InferencePools. */
+  gatewayApiInferenceExtension?: boolean;
 }
 
 export interface RunningRouter {
@@ -81,6 +88,8 @@ export interface RunningRouter {
   scraper: EngineScraper;
   files: FileSource | undefined;
   kube: KubeSource | undefined;
+  /** Gateway API mode, when enabled. */
+  gateways: GatewayMode | undefined;
   providers: Providers;
   metrics: RouterMetrics;
   config: RouterConfiguration;
@@ -180,9 +189,18 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
     await files.start();
   }
+  if (opts.gatewayApi && !opts.kube) throw new Error('Gateway API mode needs the Kubernetes source (--kubeconfig)');
   let kube: KubeSource | undefined;
+  let gateways: GatewayMode | undefined;
   if (opts.kube) {
-    kube = new KubeSource(store, { ...opts.kube, log, metrics, validate: opts.validate });
+    kube = new KubeSource(store, {
+      ...opts.kube,
+      log,
+      metrics,
+      validate: opts.validate,
+      routeAttachment: (route) => routeAttachment(route, opts.gatewayApi === true, gateways?.list() ?? []),
+      onStartedLeading: () => gateways?.scheduleStatus(),
+    });
     kube.start();
     const source = kube;
     demand = (key) => source.signalDemand(key);
@@ -191,12 +209,30 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       writeStatus: opts.kube.writeStatus,
     });
   }
+  if (opts.kube && opts.gatewayApi) {
+    const source = kube;
+    gateways = new GatewayMode({
+      client: opts.kube.client,
+      store,
+      host: opts.host ?? '0.0.0.0',
+      namespace: opts.kube.namespace,
+      log,
+      serve: (req, res, scope) => serveRequest(req, res, scope),
+      inferenceExtension: opts.gatewayApiInferenceExtension,
+      rand,
+      isLeader: () => source?.isLeader() ?? false,
+      onChange: () => source?.scheduleStatus(),
+    });
+    gateways.start();
+  }
   // /readyz stays 503 until every informer has loaded its first LIST.
-  const sourcesSynced = () => (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true);
+  const sourcesSynced = () =>
+    (kube?.hasSynced() ?? true) && (keySecrets?.hasSynced() ?? true) && (gateways?.hasSynced() ?? true);
   scraper.start();
 
   let draining = false;
-  const main = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // One entry for the router's own port and every Gateway listener (`listener` set: scoped to its Gateway).
+  const serveRequest = (req: IncomingMessage, res: ServerResponse, scope?: GatewayScope) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') return small(res, 200, { message: 'ok' });
     if (path === '/readyz') {
@@ -212,10 +248,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if ((path === '/v1/models' || path === '/models') && req.method === 'GET') return handler.modelsList(res);
     if (path.startsWith('/v1/')) {
       if (req.method !== 'POST') return sendError(res, errors.methodNotAllowed(req.method ?? '', path));
-      return void handler.handle(req, res, path);
+      return void handler.handle(req, res, path, scope);
     }
+    // Inference Extension mode: HTTPRoutes serve any path on a Gateway listener (a JSON body with a model is needed).
+    if (scope?.inferencePool) return void handler.handle(req, res, path, scope);
     sendError(res, errors.notFound(path));
-  });
+  };
+  const main = createServer((req: IncomingMessage, res: ServerResponse) => serveRequest(req, res));
   // Streams outlive Node's 300 s default request timeout; slow clients are bounded by headers/body timeouts instead.
   main.requestTimeout = 0;
   main.headersTimeout = opts.headersTimeoutMs ?? 60_000;
@@ -268,6 +307,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       main.closeAllConnections();
       await stopped;
       files?.stop();
+      await gateways?.stop();
       await kube?.stop();
       await providers.close();
       await keySecrets?.stop();
@@ -294,6 +334,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     scraper,
     files,
     kube,
+    gateways,
     providers,
     metrics,
     config,

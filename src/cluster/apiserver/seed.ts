@@ -1,5 +1,5 @@
-// Objects every cluster starts with: the system namespaces, the Volcano CRDs we ship
-// (deploy/crds/volcano/) and Volcano's default queues.
+// Objects every cluster starts with: the system namespaces, the Volcano CRDs we ship (deploy/crds/volcano/), the
+// Gateway API + InferencePool CRDs (deploy/crds/gateway-api/, beside it) and Volcano's default queues.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,9 @@ export async function seed(core: ApiCore, crdDir = volcanoCrdDir()): Promise<voi
       await core.create(ns, 'v1', undefined, { metadata: { name } }, { fieldManager: 'kube-apiserver' });
   if (!crdDir) return;
   const crdType = reg.builtin('apiextensions.k8s.io', 'customresourcedefinitions');
-  for (const crd of loadManifests(crdDir)) {
+  const gatewayDir = join(dirname(crdDir), 'gateway-api');
+  const crds = [...loadManifests(crdDir), ...(existsSync(gatewayDir) ? loadManifests(gatewayDir) : [])];
+  for (const crd of crds) {
     if (crd.kind !== 'CustomResourceDefinition') continue;
     const cur = core.tryGet(crdType, undefined, crd.metadata.name);
     if (!cur) await core.create(crdType, 'v1', undefined, crd, { fieldManager: 'kube-apiserver' });

@@ -43,7 +43,13 @@ const cond = (
  * ModelRoute: Accepted (valid, and not shadowed by an older route for the same modelName) and ResolvedRefs (every
  * target names a ModelServer / ExternalModelProvider that exists in the route's namespace).
  */
-export function desiredRouteStatus(route: ModelRoute, invalid: string[] | undefined, view: StoreView): RouteStatus {
+export function desiredRouteStatus(
+  route: ModelRoute,
+  invalid: string[] | undefined,
+  view: StoreView,
+  /** Gateway attachment of a route with parentRefs (src/router/gateway/status.ts); a refusal wins over Accepted. */
+  attachment?: Condition,
+): RouteStatus {
   const gen = route.metadata.generation;
   const ns = route.metadata.namespace ?? 'default';
   if (invalid?.length) {
@@ -70,6 +76,7 @@ export function desiredRouteStatus(route: ModelRoute, invalid: string[] | undefi
       );
     }
   }
+  if (attachment && (attachment.status === 'False' || accepted.status === 'True')) accepted = attachment;
   const missing: string[] = [];
   for (const rule of route.spec.rules ?? [])
     for (const t of rule.targetModels ?? []) {

@@ -24,7 +24,13 @@ import { DEMAND_ANNOTATION } from '../policy/scale-from-zero.js';
 import type { EndpointSpec, ModelRoute, ModelServer } from '../store/resources.js';
 import type { RouterStore } from '../store/store.js';
 import type { RouterMetrics } from '../telemetry/metrics.js';
-import { desiredRouteStatus, desiredServerStatus, statusFingerprint, withTransitionTimes } from './kube-status.js';
+import {
+  type Condition,
+  desiredRouteStatus,
+  desiredServerStatus,
+  statusFingerprint,
+  withTransitionTimes,
+} from './kube-status.js';
 import { type ExternalValidator, loadManifests } from './manifests.js';
 
 export interface KubeSourceOptions {
@@ -46,6 +52,10 @@ export interface KubeSourceOptions {
   log?: Logger;
   metrics?: RouterMetrics;
   validate?: ExternalValidator;
+  /** Gateway attachment of a ModelRoute with parentRefs, for its status (src/router/gateway). */
+  routeAttachment?: (route: ModelRoute) => Condition | undefined;
+  /** Called when this replica starts holding the status Lease (other status writers catch up at once). */
+  onStartedLeading?: () => void;
 }
 
 interface Pod extends KubeObject {
@@ -287,6 +297,7 @@ export class KubeSource {
         this.leading = signal;
         this.written.clear();
         this.scheduleStatus();
+        o.onStartedLeading?.();
       },
       onStoppedLeading: () => {
         this.leading = undefined;
@@ -294,7 +305,8 @@ export class KubeSource {
     });
   }
 
-  private scheduleStatus(): void {
+  /** Recompute statuses (another input, such as the Gateways, changed). */
+  scheduleStatus(): void {
     if (!this.isLeader() || this.stopper.signal.aborted) return;
     if (this.statusPass) {
       this.statusAgain = true;
@@ -333,7 +345,12 @@ export class KubeSource {
       const key = `${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name}`;
       const invalid = this.invalid.get(`ModelRoute/${key}`);
       const route = routes.get(key) ?? asRoute(obj);
-      jobs.push({ ref: MODEL_ROUTES, kind: 'ModelRoute', obj, desired: desiredRouteStatus(route, invalid, view) });
+      jobs.push({
+        ref: MODEL_ROUTES,
+        kind: 'ModelRoute',
+        obj,
+        desired: desiredRouteStatus(route, invalid, view, this.opts.routeAttachment?.(route)),
+      });
     }
     for (const obj of this.servers.list()) {
       const key = `${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name}`;

@@ -12,6 +12,10 @@ export interface AccessLogEntry {
   model_name?: string;
   model_route?: string;
   model_server?: string;
+  /** Gateway API mode: the Gateway that received the request; HTTPRoute and InferencePool that served it. */
+  gateway?: string;
+  http_route?: string;
+  inference_pool?: string;
   selected_pod?: string;
   /** Prefill/decode mode: the pair that answered (or the last one tried); selected_pod is the top-ranked decode pod. */
   prefill_pod?: string;
@@ -58,6 +62,9 @@ export function formatText(e: AccessLogEntry): string {
     ['model_name', e.model_name],
     ['model_route', e.model_route],
     ['model_server', e.model_server],
+    ['gateway', e.gateway],
+    ['http_route', e.http_route],
+    ['inference_pool', e.inference_pool],
     ['selected_pod', e.selected_pod],
     ['prefill_pod', e.prefill_pod],
     ['decode_pod', e.decode_pod],
