@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chatOptionsOf, templateMessages } from '../tokens/index.js';
 import type { Engine, FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 import { HttpError, sendError, sendJson } from './openai-errors.js';
-import { type ParsedGeneration, parseGeneration, parseMessages } from './openai-request.js';
+import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
 import { tokensText } from './text-gen.js';
 

@@ -61,6 +61,12 @@ export class RequestHandler {
       this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
     });
+    d.store.on('endpoint-added', (s) => {
+      for (const p of d.scheduler.plugins) p.onEndpointAdded?.(s);
+    });
+    // Endpoints already in the store when the router starts.
+    for (const eps of d.store.view.endpointsByServer.values())
+      for (const ep of eps) for (const p of d.scheduler.plugins) p.onEndpointAdded?.(ep.state);
   }
 
   modelsList(res: ServerResponse): void {

@@ -1,22 +1,43 @@
 // Precise KV awareness: the state shared by the precise-prefix-cache and latency-predictor scorers of one router.
-//   - token ids of the request (local tokenizer, or the engine's /tokenize), hashed with the engines' chained
-//     block-hash scheme at each endpoint's block size (learned from its BlockStored events);
-//   - the KvBlockIndex fed by one ZMQ subscription per endpoint, plus speculative inserts at dispatch;
+//   - token ids of the request from its tokenizer source (tokenizer-source.ts: the model's own tokenizer, the engine's
+//     /tokenize, or the simulator's), hashed with the router's chained block-hash scheme at each endpoint's block size;
+//   - the KvBlockIndex fed by one ZMQ subscription per endpoint — opened when the endpoint enters the store, with a
+//     replay of what the engine published before — plus speculative inserts at dispatch;
 //   - per-endpoint queued prefill work the router itself sent (uncached tokens not yet at first byte);
 //   - the online TTFT model, fed at each first byte;
 //   - self-verification: predicted cached tokens vs the engine's usage.prompt_tokens_details.cached_tokens.
 import { request } from 'undici';
-import { blockHashes, localTokens } from '../../tokens/index.js';
+import { blockHashes, bodyTokens, HfTokenizer, SIM_TOKENIZER } from '../../tokens/index.js';
 import type { RequestContext } from '../request/context.js';
+import type { EndpointState } from '../store/endpoint-state.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { DEFAULT_KV_INDEX_OPTIONS, KvBlockIndex, type KvIndexOptions } from './block-index.js';
 import { type LatencyInputs, OnlineLatencyModel, predictTtft } from './latency-model.js';
+import { RemoteTokenizer } from './remote-tokens.js';
 import { KvEventSubscriber, type SubscriberLog } from './subscriber.js';
 import { PredictionVerifier } from './verifier.js';
 
+/**
+ * Where the router gets a request's token ids:
+ *   auto       (default) the model's tokenizer when one is configured for it (ModelServer annotation
+ *              kthena.io/tokenizer, or the `tokenizers` argument); else the simulator's when every candidate announces
+ *              itself as the simulator with its built-in tokenizer; else the engine's /tokenize (prefix-cached)
+ *   local      the simulator's built-in tokenizer (also spelled `simulator`)
+ *   remote     always the engine's /tokenize
+ */
+export type TokenizerMode = 'auto' | 'local' | 'remote';
+export type TokenSource = 'model' | 'simulator' | 'remote' | 'none';
+
+/** What an endpoint's /v1/models told us (simulators only; real engines announce nothing). */
+export interface EngineAnnouncement {
+  tokenizer: 'simulator' | 'hf' | 'unknown';
+  replayPort: number | null;
+}
+
 export interface AwarenessOptions {
-  /** 'local': the built-in tokenizer (same vocabulary as the simulated engines); 'remote': POST {endpoint}/tokenize. */
-  tokenizer: 'local' | 'remote';
+  tokenizer: TokenizerMode;
+  /** Model name (ModelServer spec.model, or the client's model) → tokenizer directory or tokenizer.json. */
+  tokenizers?: Record<string, string>;
   /** Used until an endpoint's events announce its block size. */
   blockSize: number;
   hashSeed: number;
@@ -27,9 +48,18 @@ export interface AwarenessOptions {
   index?: Partial<Omit<KvIndexOptions, 'now'>>;
   now?: () => number;
   log?: SubscriberLog & { info?(obj: object, msg: string): void };
+  /** Called once per tokenization failure (the request is then scored on load only). */
+  onTokenizerFailure?(model: string, source: TokenSource): void;
+  /** Whether to GET each new endpoint's /v1/models for a simulator's announcement (default: when subscribing). */
+  probe?: boolean;
 }
 
 export const KV_EVENTS_PORT_LABEL = 'kthena.io/kv-events-port';
+/** Port of the engine's KV-event replay socket (vLLM's kv-events-config replay_endpoint). */
+export const KV_REPLAY_PORT_LABEL = 'kthena.io/kv-replay-port';
+/** ModelServer annotation: the model's tokenizer directory or tokenizer.json, as mounted in the router. */
+export const TOKENIZER_ANNOTATION = 'kthena.io/tokenizer';
+const PROMPT_LEN = 'kv.promptLen';
 const TOKENS = 'kv.tokens';
 
 interface Dispatch {
@@ -52,10 +82,26 @@ export class KvAwareness {
   private readonly queued = new Map<string, { tokens: number; requests: number }>();
   private readonly dispatches = new Map<string, Dispatch>();
   private readonly now: () => number;
+  readonly remote = new RemoteTokenizer();
+  /** Tokenizer path → the loaded tokenizer (or its loading, or why it failed). */
+  private readonly local = new Map<string, { tok?: HfTokenizer; loading?: Promise<void>; error?: string }>();
+  /** Endpoint key → its announcement (or the probe still running). */
+  private readonly announced = new Map<string, EngineAnnouncement>();
+  private readonly probes = new Map<string, Promise<void>>();
+  /** Model → the source its last request used, for /debug. */
+  readonly sources = new Map<string, { source: TokenSource; detail?: string }>();
+  private readonly warnedModels = new Set<string>();
+  tokenizeNanos = 0n;
+  tokenizeCount = 0;
 
   constructor(readonly opts: AwarenessOptions) {
     this.now = opts.now ?? (() => performance.now());
-    this.index = new KvBlockIndex({ ...DEFAULT_KV_INDEX_OPTIONS, ...opts.index, now: this.now });
+    this.index = new KvBlockIndex({
+      ...DEFAULT_KV_INDEX_OPTIONS,
+      ...opts.index,
+      hashSeed: opts.hashSeed,
+      now: this.now,
+    });
     this.subscriber = opts.subscribe ? new KvEventSubscriber(this.index, opts.log) : undefined;
     this.verifier = new PredictionVerifier({ log: opts.log });
   }
@@ -66,33 +112,169 @@ export class KvAwareness {
 
   /** tcp://address:port of the endpoint's KV-event publisher. */
   eventsUrl(ep: ServerEndpoint): string {
-    const label = Number(ep.state.labels[KV_EVENTS_PORT_LABEL]);
-    const port = Number.isInteger(label) && label > 0 && label < 65536 ? label : this.opts.kvEventsPort;
-    const host = ep.state.address.includes(':') ? `[${ep.state.address}]` : ep.state.address;
-    return `tcp://${host}:${port}`;
+    return this.eventsUrlOf(ep.state);
+  }
+
+  private eventsUrlOf(state: EndpointState): string {
+    const label = Number(state.labels[KV_EVENTS_PORT_LABEL]);
+    return `tcp://${hostOf(state.address)}:${validPort(label) ? label : this.opts.kvEventsPort}`;
+  }
+
+  /**
+   * An endpoint entered the store: subscribe to its KV events now (not at its first request), so what it caches —
+   * and, through the replay, what it cached before this router started — is known from the start.
+   */
+  endpointAdded(state: EndpointState): void {
+    if (!this.subscriber) return;
+    this.ensureSubscribed(state);
+    if (this.opts.probe !== false && !this.probes.has(state.key)) this.probes.set(state.key, this.probeEndpoint(state));
+  }
+
+  private ensureSubscribed(state: EndpointState): void {
+    const sub = this.subscriber;
+    if (!sub) return;
+    const url = this.eventsUrlOf(state);
+    if (!sub.has(state.key, url)) {
+      sub.subscribe(state.key, url).catch((err: Error) => {
+        this.opts.log?.warn({ endpoint: state.key, err: (err as Error).message }, 'KV event subscription failed');
+      });
+    }
+    const label = Number(state.labels[KV_REPLAY_PORT_LABEL]);
+    const port = validPort(label) ? label : this.announced.get(state.key)?.replayPort;
+    if (port) sub.setReplay(state.key, `tcp://${hostOf(state.address)}:${port}`);
+  }
+
+  /** GET /v1/models until it answers (a few tries): a simulator says which tokenizer it uses and its replay port. */
+  private async probeEndpoint(state: EndpointState): Promise<void> {
+    for (let attempt = 0; attempt < 8 && !state.removed; attempt++) {
+      try {
+        const res = await request(`${state.origin}/v1/models`, { signal: AbortSignal.timeout(2_000) });
+        const doc = (await res.body.json()) as { data?: { kthena_sim?: Record<string, unknown> }[] };
+        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+        const sim = doc.data?.[0]?.kthena_sim;
+        const kind = sim?.tokenizer;
+        this.announced.set(state.key, {
+          tokenizer: kind === 'simulator' || kind === 'hf' ? kind : 'unknown',
+          replayPort: validPort(Number(sim?.kv_events_replay_port)) ? Number(sim?.kv_events_replay_port) : null,
+        });
+        if (!state.removed) this.ensureSubscribed(state);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt).unref());
+      }
+    }
   }
 
   /** Per request, before scoring: subscriptions for new endpoints, token ids of the prompt. */
   async prepare(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): Promise<void> {
-    if (this.subscriber) {
-      for (const ep of endpoints) {
-        const url = this.eventsUrl(ep);
-        if (!this.subscriber.has(ep.state.key, url)) {
-          this.subscriber.subscribe(ep.state.key, url).catch((err: Error) => {
-            this.opts.log?.warn({ endpoint: ep.state.key, err: err.message }, 'KV event subscription failed');
-          });
+    if (this.subscriber) for (const ep of endpoints) this.ensureSubscribed(ep.state);
+    if (ctx.attrs.has(TOKENS)) return;
+    const started = process.hrtime.bigint();
+    const source = await this.sourceFor(ctx, endpoints);
+    let tokens: number[] = [];
+    let promptLen: number | undefined;
+    try {
+      if (source.source === 'model' && source.tok) tokens = bodyTokens(source.tok, ctx.body);
+      else if (source.source === 'simulator') tokens = bodyTokens(SIM_TOKENIZER, ctx.body);
+      else if (source.source === 'remote' && endpoints[0]) {
+        const r = await this.remote.tokens(endpoints[0].origin, ctx.upstreamModel, ctx.body);
+        if (r) {
+          tokens = r.tokens;
+          if (!r.complete) promptLen = r.tokens.length + estimateLast(ctx.body);
         }
       }
-    }
-    if (ctx.attrs.has(TOKENS)) return;
-    let tokens: number[] | undefined;
-    try {
-      tokens =
-        this.opts.tokenizer === 'local' ? localTokens(ctx.body) : await remoteTokens(ctx, endpoints[0], ctx.signal);
     } catch (err) {
-      this.opts.log?.debug({ err: (err as Error).message }, 'tokenization failed; scoring without cache affinity');
+      this.tokenizerFailed(ctx, source.source, (err as Error).message);
     }
-    ctx.attrs.set(TOKENS, tokens ?? []);
+    this.tokenizeNanos += process.hrtime.bigint() - started;
+    this.tokenizeCount++;
+    ctx.attrs.set(TOKENS, tokens);
+    if (promptLen !== undefined) ctx.attrs.set(PROMPT_LEN, promptLen);
+  }
+
+  /** Decides the tokenizer source of this request (see TokenizerMode); loads a configured tokenizer in the background. */
+  async sourceFor(
+    ctx: RequestContext,
+    endpoints: readonly ServerEndpoint[],
+  ): Promise<{ source: TokenSource; tok?: HfTokenizer; detail?: string }> {
+    const mode = this.opts.tokenizer;
+    let out: { source: TokenSource; tok?: HfTokenizer; detail?: string };
+    if (mode === 'local') out = { source: 'simulator' };
+    else if (mode === 'remote') out = { source: 'remote' };
+    else {
+      const path = this.configuredPath(ctx);
+      const loaded = path ? this.localTokenizer(path) : undefined;
+      if (loaded?.tok) out = { source: 'model', tok: loaded.tok, detail: path };
+      else {
+        if (path && loaded?.error) this.tokenizerFailed(ctx, 'model', loaded.error);
+        out = (await this.allAnnounceSimulator(endpoints))
+          ? { source: 'simulator' }
+          : { source: 'remote', detail: path ? `${path} (${loaded?.error ?? 'loading'})` : undefined };
+      }
+    }
+    const prev = this.sources.get(ctx.model);
+    if (prev?.source !== out.source || prev.detail !== out.detail) {
+      this.sources.set(ctx.model, { source: out.source, detail: out.detail });
+      this.opts.log?.info?.(
+        { model: ctx.model, tokenizer: out.source, detail: out.detail },
+        'tokenizer source for model',
+      );
+    }
+    return out;
+  }
+
+  private configuredPath(ctx: RequestContext): string | undefined {
+    const ann = ctx.server?.metadata.annotations?.[TOKENIZER_ANNOTATION];
+    if (ann) return ann;
+    const m = this.opts.tokenizers;
+    if (!m) return undefined;
+    const own = ctx.server?.spec.model;
+    return (own ? m[own] : undefined) ?? m[ctx.upstreamModel] ?? m[ctx.model];
+  }
+
+  private localTokenizer(path: string): { tok?: HfTokenizer; error?: string } {
+    let e = this.local.get(path);
+    if (!e) {
+      const entry: { tok?: HfTokenizer; loading?: Promise<void>; error?: string } = {};
+      entry.loading = HfTokenizer.load(path).then(
+        (tok) => {
+          entry.tok = tok;
+          if (!tok.hasChatTemplate) this.opts.log?.warn({ path }, 'tokenizer has no chat template; chat requests fail');
+        },
+        (err: Error) => {
+          entry.error = `cannot load tokenizer ${path}: ${err.message}`;
+        },
+      );
+      this.local.set(path, entry);
+      e = entry;
+    }
+    return e;
+  }
+
+  /** Waits for the candidates' probes; true when every one announced the simulator's own tokenizer. */
+  private async allAnnounceSimulator(endpoints: readonly ServerEndpoint[]): Promise<boolean> {
+    if (endpoints.length === 0) return false;
+    // Fed events (the twin, tests) come from simulated engines with their built-in tokenizer.
+    if (!this.subscriber && this.opts.probe !== true) return true;
+    const pending = endpoints.map((ep) => this.probes.get(ep.state.key)).filter((p) => p !== undefined);
+    if (pending.length) await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    return endpoints.every((ep) => this.announced.get(ep.state.key)?.tokenizer === 'simulator');
+  }
+
+  private tokenizerFailed(ctx: RequestContext, source: TokenSource, message: string): void {
+    this.opts.onTokenizerFailure?.(ctx.model, source);
+    const key = `${ctx.model}\0${source}`;
+    if (this.warnedModels.has(key)) return;
+    this.warnedModels.add(key);
+    this.opts.log?.warn(
+      { model: ctx.model, tokenizer: source, err: message },
+      'tokenization failed: requests of this model are routed on load only until it works (logged once per model)',
+    );
+  }
+
+  /** Prompt length: the tokens, or the prefix's tokens plus an estimate of the last message when only those are known. */
+  promptLenOf(ctx: RequestContext): number {
+    return (ctx.attrs.get(PROMPT_LEN) as number | undefined) ?? this.tokensOf(ctx).length;
   }
 
   tokensOf(ctx: RequestContext): number[] {
@@ -116,7 +298,7 @@ export class KvAwareness {
 
   /** Prompt tokens each endpoint already holds, as far as the index knows. */
   cachedTokens(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): number[] {
-    const promptLen = this.tokensOf(ctx).length;
+    const promptLen = this.promptLenOf(ctx);
     return endpoints.map((ep) => {
       const bs = this.blockSizeFor(ep.state.key);
       const [blocks] = this.index.prefixMatch(this.hashesOf(ctx, bs), [ep.state.key]);
@@ -132,7 +314,7 @@ export class KvAwareness {
   /** Latency-model inputs for each candidate. */
   inputsFor(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): LatencyInputs[] {
     const cached = this.cachedTokens(ctx, endpoints);
-    const promptTokens = this.tokensOf(ctx).length || ctx.inputTokens;
+    const promptTokens = this.promptLenOf(ctx) || ctx.inputTokens;
     const backlog = this.backlog();
     return endpoints.map((ep, i) => {
       const q = this.queuedOf(ep.state.key);
@@ -217,6 +399,8 @@ export class KvAwareness {
 
   forgetEndpoint(endpoint: string): void {
     this.subscriber?.unsubscribe(endpoint);
+    this.announced.delete(endpoint);
+    this.probes.delete(endpoint);
     this.index.removeEndpoint(endpoint);
     this.queued.delete(endpoint);
   }
@@ -235,8 +419,21 @@ export class KvAwareness {
             sockets: this.subscriber.size,
             disconnects: this.subscriber.disconnects,
             decodeErrors: this.subscriber.decodeErrors,
+            replays: this.subscriber.replays,
+            replayedBatches: this.subscriber.replayedBatches,
+            replayFailures: this.subscriber.replayFailures,
           }
         : null,
+      tokenizer: {
+        mode: this.opts.tokenizer,
+        models: Object.fromEntries(this.sources),
+        configured: Object.fromEntries(
+          [...this.local].map(([path, e]) => [path, e.tok ? 'loaded' : (e.error ?? 'loading')]),
+        ),
+        engines: Object.fromEntries(this.announced),
+        remoteCache: { entries: this.remote.size, hits: this.remote.hits, misses: this.remote.misses },
+        meanMicrosPerRequest: this.tokenizeCount ? Number(this.tokenizeNanos / BigInt(this.tokenizeCount)) / 1000 : 0,
+      },
     };
   }
 
@@ -255,26 +452,14 @@ export class KvAwareness {
   }
 }
 
-async function remoteTokens(
-  ctx: RequestContext,
-  ep: ServerEndpoint | undefined,
-  signal: AbortSignal,
-): Promise<number[]> {
-  if (!ep) return [];
-  const b = ctx.body;
-  const payload: Record<string, unknown> = { model: ctx.upstreamModel };
-  if (Array.isArray(b.messages)) {
-    payload.messages = b.messages;
-    if (typeof b.add_generation_prompt === 'boolean') payload.add_generation_prompt = b.add_generation_prompt;
-  } else if (typeof b.prompt === 'string') payload.prompt = b.prompt;
-  else return localTokens(b);
-  const res = await request(`${ep.origin}/tokenize`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-    signal,
-  });
-  const json = (await res.body.json()) as { tokens?: unknown };
-  if (res.statusCode !== 200 || !Array.isArray(json.tokens)) throw new Error(`/tokenize answered ${res.statusCode}`);
-  return json.tokens as number[];
+const validPort = (n: number) => Number.isInteger(n) && n > 0 && n < 65536;
+const hostOf = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+/** Tokens of a chat body's last message, estimated (4 characters a token) when only its prefix was tokenized. */
+function estimateLast(body: Record<string, unknown>): number {
+  const msgs = body.messages;
+  if (!Array.isArray(msgs) || msgs.length === 0) return 0;
+  const last = msgs[msgs.length - 1] as { content?: unknown };
+  const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
+  return Math.ceil(text.length / 4) + 8;
 }
