@@ -125,9 +125,15 @@ export class KvAwareness {
    * and, through the replay, what it cached before this router started — is known from the start.
    */
   endpointAdded(state: EndpointState): void {
-    if (!this.subscriber) return;
     this.ensureSubscribed(state);
-    if (this.opts.probe !== false && !this.probes.has(state.key)) this.probes.set(state.key, this.probeEndpoint(state));
+    if ((this.opts.probe ?? !!this.subscriber) && !this.probes.has(state.key))
+      this.probes.set(state.key, this.probeEndpoint(state));
+  }
+
+  /** Loads a tokenizer path now (normally the first request of its model starts it in the background). */
+  async preload(path: string): Promise<void> {
+    this.localTokenizer(path);
+    await this.local.get(path)?.loading;
   }
 
   private ensureSubscribed(state: EndpointState): void {

@@ -66,7 +66,10 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
     }
     if (path === '/v1/models' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ object: 'list', data: eng.models.map((id) => ({ id, object: 'model' })) }));
+      // Announced like the engine simulator with its built-in tokenizer, so the router's `tokenizer: auto` computes
+      // token ids itself rather than calling /tokenize (which this fake does not serve).
+      const data = eng.models.map((id) => ({ id, object: 'model', kthena_sim: { tokenizer: 'simulator' } }));
+      return res.end(JSON.stringify({ object: 'list', data }));
     }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
