@@ -181,3 +181,39 @@ test('auto: simulator tokens for announced simulators, /tokenize (prefix-cached)
     await real.close();
   }
 });
+
+test('with the wrong tokenizer the self-verification warning fires', async () => {
+  // Engines tokenize with Qwen3; this router is (mis)configured with the simulator's tokenizer: the blocks it looks up
+  // never match what the engines stored, so it predicts no cache hits while the engines report thousands of cached
+  // tokens (each request has its own prefix, warmed on the engine, so the router's speculative entries cannot help).
+  const tok = await HfTokenizer.load(QWEN);
+  const warnings: string[] = [];
+  const kv = new KvAwareness({
+    tokenizer: 'local',
+    blockSize: BS,
+    hashSeed: 0,
+    kvEventsPort: 1,
+    subscribe: false,
+    log: { warn: (_o, msg) => warnings.push(msg), debug() {} },
+  });
+  const a = ep('a');
+  for (let i = 0; i < 60; i++) {
+    const body = chat(`Case ${i}. ${SYSTEM}`, 'Where is the market?');
+    const tokens = bodyTokens(tok, body);
+    const full = Math.floor(tokens.length / BS);
+    applyKvMessage(
+      kv.index,
+      'default/a',
+      seqFrame(i),
+      batch([storedEvent(tokens, 0, full, null, false, false).ev], false),
+    );
+    const ctx = ctxFor('Qwen/Qwen3-0.6B', '', { body, id: `r${i}` });
+    await kv.prepare(ctx, [a]);
+    assert.equal(kv.cachedTokens(ctx, [a])[0], 0);
+    kv.dispatch(ctx, a);
+    kv.done(ctx, 'default/a', full * BS);
+  }
+  assert.ok(kv.verifier.warnings >= 1);
+  assert.ok(warnings.some((w) => w.includes('tokenizer matches')));
+  assert.ok((kv.verifier.meanRelError('Qwen/Qwen3-0.6B') ?? 0) > 0.5);
+});
