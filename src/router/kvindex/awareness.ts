@@ -150,25 +150,37 @@ export class KvAwareness {
     if (port) sub.setReplay(state.key, `tcp://${hostOf(state.address)}:${port}`);
   }
 
-  /** GET /v1/models until it answers (a few tries): a simulator says which tokenizer it uses and its replay port. */
-  private async probeEndpoint(state: EndpointState): Promise<void> {
-    for (let attempt = 0; attempt < 8 && !state.removed; attempt++) {
+  /**
+   * GET /v1/models until it answers (a few tries, backing off): a simulator says which tokenizer it uses and its
+   * replay port. The returned promise settles after the first try, so a request never waits on an endpoint that is down.
+   */
+  private probeEndpoint(state: EndpointState): Promise<void> {
+    const once = async (): Promise<boolean> => {
       try {
         const res = await request(`${state.origin}/v1/models`, { signal: AbortSignal.timeout(2_000) });
         const doc = (await res.body.json()) as { data?: { kthena_sim?: Record<string, unknown> }[] };
-        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+        if (res.statusCode !== 200) return false;
         const sim = doc.data?.[0]?.kthena_sim;
         const kind = sim?.tokenizer;
+        const port = Number(sim?.kv_events_replay_port);
         this.announced.set(state.key, {
           tokenizer: kind === 'simulator' || kind === 'hf' ? kind : 'unknown',
-          replayPort: validPort(Number(sim?.kv_events_replay_port)) ? Number(sim?.kv_events_replay_port) : null,
+          replayPort: validPort(port) ? port : null,
         });
         if (!state.removed) this.ensureSubscribed(state);
-        return;
+        return true;
       } catch {
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt).unref());
+        return false;
       }
-    }
+    };
+    const first = once();
+    void first.then(async (ok) => {
+      for (let attempt = 1; !ok && attempt < 8 && !state.removed && this.probes.has(state.key); attempt++) {
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt).unref());
+        ok = await once();
+      }
+    });
+    return first.then(() => undefined);
   }
 
   /** Per request, before scoring: subscriptions for new endpoints, token ids of the prompt. */
