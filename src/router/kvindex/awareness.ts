@@ -194,8 +194,8 @@ export class KvAwareness {
     try {
       if (source.source === 'model' && source.tok) tokens = bodyTokens(source.tok, ctx.body);
       else if (source.source === 'simulator') tokens = bodyTokens(SIM_TOKENIZER, ctx.body);
-      else if (source.source === 'remote' && endpoints[0]) {
-        const r = await this.remote.tokens(endpoints[0].origin, ctx.upstreamModel, ctx.body);
+      else if (source.source === 'remote') {
+        const r = await this.remoteTokens(ctx, endpoints);
         if (r) {
           tokens = r.tokens;
           if (!r.complete) promptLen = r.tokens.length + estimateLast(ctx.body);
@@ -208,6 +208,18 @@ export class KvAwareness {
     this.tokenizeCount++;
     ctx.attrs.set(TOKENS, tokens);
     if (promptLen !== undefined) ctx.attrs.set(PROMPT_LEN, promptLen);
+  }
+
+  /** /tokenize on the first candidate, or the second when the first fails (an engine that is down or restarting). */
+  private async remoteTokens(ctx: RequestContext, endpoints: readonly ServerEndpoint[]) {
+    if (endpoints.length === 0) return undefined;
+    for (let i = 0; ; i++) {
+      try {
+        return await this.remote.tokens(endpoints[i].origin, ctx.upstreamModel, ctx.body);
+      } catch (err) {
+        if (i + 1 >= Math.min(2, endpoints.length)) throw err;
+      }
+    }
   }
 
   /** Decides the tokenizer source of this request (see TokenizerMode); loads a configured tokenizer in the background. */
