@@ -1,7 +1,14 @@
 // One interface over "how a model turns an OpenAI request into token ids": the simulator's built-in tokenizer and
 // Llama-3-style template, or a real model's tokenizer.json + chat template (hf-tokenizer.ts). The engine simulator
 // tokenizes with one; the router computes the same ids with the same one (or asks the engine's /tokenize).
-import { applyChatTemplate, BOS_TOKEN_ID, decodeTokens, encodeChat, tokenizeWithStrings } from './tokenizer.js';
+import {
+  applyChatTemplate,
+  BOS_TOKEN_ID,
+  decodeTokens,
+  encodeChat,
+  encodePrompt,
+  tokenizeWithStrings,
+} from './tokenizer.js';
 
 /** A chat message as chat templates see it: content already flattened to a string, other fields kept. */
 export interface TemplateMessage {
@@ -38,9 +45,7 @@ export interface ModelTokenizer {
 export const SIM_TOKENIZER: ModelTokenizer = {
   kind: 'simulator',
   source: 'kthena-sim',
-  encodePrompt(text, addSpecialTokens = true) {
-    return this.encodeWithStrings(text, addSpecialTokens).ids;
-  },
+  encodePrompt: (text, addSpecialTokens = true) => encodePrompt(text, addSpecialTokens),
   renderChat(messages, opts = {}) {
     return applyChatTemplate(messages, opts.addGenerationPrompt ?? true);
   },
