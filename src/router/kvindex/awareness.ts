@@ -104,6 +104,10 @@ export class KvAwareness {
     });
     this.subscriber = opts.subscribe ? new KvEventSubscriber(this.index, opts.log) : undefined;
     this.verifier = new PredictionVerifier({ log: opts.log });
+    // Tokenizers named in the configuration load at start (parsing one blocks the event loop for 1–4 s: better
+    // before traffic than during it); those named by ModelServer annotations load at their model's first request.
+    if (opts.tokenizer === 'auto')
+      for (const path of new Set(Object.values(opts.tokenizers ?? {}))) this.localTokenizer(path);
   }
 
   close(): void {
