@@ -89,7 +89,11 @@ test('a router started after Qwen3-tokenizing engines warmed up routes each pref
         const u = await chat(h.router.url, 'qwen', prefixes[i], 'What is this about?');
         assert.ok(u.cached >= u.prompt - 40, `prefix ${i} went to its warm replica: cached ${u.cached} of ${u.prompt}`);
       }
-      assert.equal(kv.sources.get('qwen')?.source, 'remote', "the engines' /tokenize, as nothing else is configured");
+      assert.equal(
+        kv.tokenizers.sources.get('qwen')?.source,
+        'remote',
+        "the engines' /tokenize, as nothing else is configured",
+      );
       const verification = kv.verifier.snapshot().qwen;
       assert.ok(
         verification && verification.meanRelError < 0.05,

@@ -78,7 +78,7 @@ for (const map of [false, true]) {
       kvEventsPort: 5557,
       subscribe: false,
     });
-    await kv.preload(QWEN);
+    await kv.tokenizers.preload(QWEN);
     const a = ep('a');
     const b = ep('b');
     // Two BlockStored events chained through the engine's opaque parent hash, plus noise the index must ignore:
@@ -94,7 +94,7 @@ for (const map of [false, true]) {
 
     const ctx = ctxFor('Qwen/Qwen3-0.6B', '', { body });
     await kv.prepare(ctx, [a, b]);
-    assert.equal(kv.sources.get('Qwen/Qwen3-0.6B')?.source, 'model');
+    assert.equal(kv.tokenizers.sources.get('Qwen/Qwen3-0.6B')?.source, 'model');
     assert.deepEqual(kv.tokensOf(ctx), tokens);
     assert.deepEqual(kv.cachedTokens(ctx, [a, b]), [full * BS, 0]);
     assert.equal(kv.index.stats('default/a')?.unchained, 0);
@@ -148,13 +148,13 @@ test('auto: simulator tokens for announced simulators, /tokenize (prefix-cached)
 
     const c1 = ctxFor('Qwen/Qwen3-0.6B', '', { body: chat(SYSTEM, 'one') });
     await kv.prepare(c1, [s]);
-    assert.equal(kv.sources.get('Qwen/Qwen3-0.6B')?.source, 'simulator');
+    assert.equal(kv.tokenizers.sources.get('Qwen/Qwen3-0.6B')?.source, 'simulator');
 
     // The real-tokenizer engine: its /tokenize gives the conversation prefix; a second request with the same system
     // prompt costs no round trip.
     const c2 = ctxFor('Qwen/Qwen3-0.6B', '', { body: chat(SYSTEM, 'two'), id: 'c2' });
     await kv.prepare(c2, [r]);
-    assert.equal(kv.sources.get('Qwen/Qwen3-0.6B')?.source, 'remote');
+    assert.equal(kv.tokenizers.sources.get('Qwen/Qwen3-0.6B')?.source, 'remote');
     const tok = await HfTokenizer.load(QWEN);
     const full = bodyTokens(tok, chat(SYSTEM, 'two'));
     const prefix = kv.tokensOf(c2);
@@ -163,11 +163,11 @@ test('auto: simulator tokens for announced simulators, /tokenize (prefix-cached)
     const c3 = ctxFor('Qwen/Qwen3-0.6B', '', { body: chat(SYSTEM, 'three'), id: 'c3' });
     await kv.prepare(c3, [r]);
     assert.deepEqual(kv.tokensOf(c3), prefix);
-    assert.deepEqual([kv.remote.misses, kv.remote.hits], [1, 1]);
+    assert.deepEqual([kv.tokenizers.remote.misses, kv.tokenizers.remote.hits], [1, 1]);
 
     // A configured tokenizer that does not load: counted, logged once per model and source, and the request is
     // still routed: here the engine's /tokenize does not know the model either (404), so it is scored on load only.
-    await kv.preload('/nonexistent/tokenizer');
+    await kv.tokenizers.preload('/nonexistent/tokenizer');
     const c4 = ctxFor('other', '', { body: { model: 'other', prompt: 'hello there' }, id: 'c4' });
     await kv.prepare(c4, [r]);
     assert.deepEqual(kv.tokensOf(c4), []);

@@ -95,7 +95,7 @@ export function sharedAwareness(deps: PluginDeps, args: PluginArgs): KvAwareness
     help: "Mean time to compute a request's token ids (tokenizer source chosen, tokenized or /tokenize round trip)",
     registers,
     collect() {
-      this.set(aw.tokenizeCount ? Number(aw.tokenizeNanos / BigInt(aw.tokenizeCount)) / 1e9 : 0);
+      this.set(aw.tokenizers.count ? Number(aw.tokenizers.nanos / BigInt(aw.tokenizers.count)) / 1e9 : 0);
     },
   });
   aw.verifier.sink = {
