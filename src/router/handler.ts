@@ -49,8 +49,11 @@ export interface HandlerDeps {
 const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
 
 export class RequestHandler {
-  /** Last scheduling decision per endpoint, for the debug view. */
-  readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
+  /**
+   * Last ranking per model, for the debug view. Kept by reference and turned into per-endpoint scores only when the
+   * debug view asks: a copy per candidate per request would cost more than the decision itself.
+   */
+  private readonly lastRankings = new Map<string, { ranking: { readonly scores: EndpointScore[] }; at: number }>();
   active = 0;
   /** Prefill/decode disaggregation (src/router/pd). */
   readonly pd: PdRouter;
@@ -58,9 +61,22 @@ export class RequestHandler {
   constructor(private readonly d: HandlerDeps) {
     this.pd = new PdRouter(d);
     d.store.on('endpoint-removed', (s) => {
-      this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
     });
+  }
+
+  /** The newest score given to an endpoint, over the last ranking of each model (debug view). */
+  lastScore(endpoint: string): (EndpointScore & { at: string; model: string }) | null {
+    let best: (EndpointScore & { at: string; model: string }) | null = null;
+    let bestAt = -1;
+    for (const [model, { ranking, at }] of this.lastRankings) {
+      if (at <= bestAt) continue;
+      const sc = ranking.scores.find((x) => x.endpoint === endpoint);
+      if (!sc) continue;
+      best = { ...sc, at: new Date(at).toISOString(), model };
+      bestAt = at;
+    }
+    return best;
   }
 
   modelsList(res: ServerResponse): void {
@@ -202,11 +218,10 @@ export class RequestHandler {
         serverKey,
         topology: this.d.store.view.pdByServer.get(serverKey), // fresh: a scale from zero may have waited
         dest: s.dest,
-        onScheduled: (top, scores) => {
+        onScheduled: (top, ranking) => {
           s.selected = top;
           s.schedDoneAt = performance.now();
-          const at = new Date().toISOString();
-          for (const sc of scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+          this.lastRankings.set(model, { ranking, at: Date.now() });
         },
       });
       if (s.proxy.error) throw s.proxy.error;
@@ -216,8 +231,7 @@ export class RequestHandler {
     if (this.d.providers?.saturated(ctx, endpoints))
       throw errors.schedulingFailed('every endpoint is past the route fallback thresholds');
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
-    const at = new Date().toISOString();
-    for (const sc of sched.scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+    this.lastRankings.set(model, { ranking: sched, at: Date.now() });
     s.selected = sched.ranked[0];
     s.schedDoneAt = performance.now();
 
