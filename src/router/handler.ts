@@ -79,6 +79,18 @@ export class RequestHandler {
     return best;
   }
 
+  /** GET /v1/models/{id}: the model object of a model or adapter some ModelRoute serves, else 404 (as OpenAI). */
+  modelInfo(res: ServerResponse, id: string): void {
+    const v = this.d.store.view;
+    if (!v.routesByModel.has(id) && !v.routesByLora.has(id)) {
+      sendError(res, new RouterError(404, 'model_not_found', `the model "${id}" does not exist`, {}, 'model'));
+      return;
+    }
+    const body = JSON.stringify({ id, object: 'model', created: 0, owned_by: 'kthena' });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
   modelsList(res: ServerResponse): void {
     const v = this.d.store.view;
     const names = [...new Set([...v.routesByModel.keys(), ...v.routesByLora.keys()])].sort();
@@ -140,7 +152,7 @@ export class RequestHandler {
     const raw = await readBody(req, this.d.limits);
     const body = parseJsonObject(raw);
     const model = body.model;
-    if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound();
+    if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound(model !== undefined);
     s.model = model;
     const view = this.d.store.view;
     const lora = !view.routesByModel.has(model);
@@ -170,6 +182,8 @@ export class RequestHandler {
         lora,
         { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
         this.d.rand,
+        (route, t) =>
+          !t.modelServerName || view.servers.has(`${route.metadata.namespace ?? 'default'}/${t.modelServerName}`),
       );
     // Inference Extension mode: ModelRoutes first, then HTTPRoute → InferencePool (reference §2.3).
     const pool = match ? undefined : scope?.inferencePool?.();

@@ -246,6 +246,15 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       return sendError(res, errors.shuttingDown());
     }
     if ((path === '/v1/models' || path === '/models') && req.method === 'GET') return handler.modelsList(res);
+    if (path.startsWith('/v1/models/') && req.method === 'GET') {
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice('/v1/models/'.length));
+      } catch {
+        return sendError(res, errors.invalidBody(`malformed model id in ${path}`));
+      }
+      return handler.modelInfo(res, id);
+    }
     if (path.startsWith('/v1/')) {
       if (req.method !== 'POST') return sendError(res, errors.methodNotAllowed(req.method ?? '', path));
       return void handler.handle(req, res, path, scope);
