@@ -21,7 +21,7 @@ import {
 import type { UpstreamPools } from './proxy/pools.js';
 import { type BodyLimits, parseJsonObject, readBody } from './request/body.js';
 import { buildRequestContext, type RequestContext, type ResponseOutcome } from './request/context.js';
-import { resolveRoute } from './routing/match.js';
+import { pickTarget, type RouteMatch, resolveRoute } from './routing/match.js';
 import type { EndpointScore, Scheduler } from './scheduler/framework.js';
 import { commitAttempt, dispatchAttempt, releaseAttempt, reportAttempt, responseDone } from './scheduler/lifecycle.js';
 import { keyOf, type ModelRoute } from './store/resources.js';
@@ -44,6 +44,8 @@ export interface HandlerDeps {
   providers?: ProviderHook;
   /** Holds requests for scalable-to-zero ModelServers with no ready endpoint (src/router/policy/scale-from-zero). */
   scaleFromZero?: ScaleFromZeroGate;
+  /** After the first bytes: stall bound and mid-stream failover (src/router/proxy/forward.ts, midstream.ts). */
+  streams?: { stallTimeoutMs: number; midStreamFailover: boolean };
 }
 
 const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
@@ -206,7 +208,38 @@ export class RequestHandler {
       if (signal.aborted) return;
       return this.useProvider(await this.d.providers.serveTarget(ctx, res, name), s, name);
     }
-    const serverKey = pool ? pool.serverKey : `${ns}/${match?.target.modelServerName}`;
+    const first = pool ? pool.serverKey : `${ns}/${match?.target.modelServerName}`;
+    // Target failover: when a weighted target's ModelServer cannot serve (no endpoint, every attempt failed before a
+    // byte reached the client), the rule's other ModelServer targets are tried, weighted, before the error is final.
+    const tried = new Set<string>();
+    for (let serverKey: string | undefined = first; serverKey; ) {
+      tried.add(serverKey);
+      try {
+        return await this.serveFromServer(req, res, s, ctx, serverKey, setReleases);
+      } catch (e) {
+        const next =
+          match && !res.headersSent && !signal.aborted ? nextTarget(e, match, ns, tried, this.d.rand) : undefined;
+        if (!next) throw e;
+        this.d.log.debug({ requestId: s.requestId, from: serverKey, to: next }, 'target failed; trying the next one');
+        serverKey = next;
+      }
+    }
+  }
+
+  /** Schedules and proxies the request to one ModelServer (aggregated or prefill/decode). Throws its RouterError. */
+  private async serveFromServer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    s: RequestState,
+    ctx: RequestContext,
+    serverKey: string,
+    setReleases: (r: Release[]) => void,
+  ): Promise<void> {
+    const signal = ctx.signal;
+    const model = ctx.model;
+    const lora = ctx.isLora;
+    const view = this.d.store.view;
+    const earlier = s.proxy?.attempts; // attempts on targets tried before this one
     const server = view.servers.get(serverKey);
     s.dest = { ...s.dest, backend_type: 'model_server', backend_name: serverKey };
     if (!server) throw errors.modelServerNotFound(serverKey);
@@ -219,7 +252,7 @@ export class RequestHandler {
       : (view.endpointsByServer.get(serverKey) ?? []);
     if (endpoints.length === 0) throw errors.noEndpoints(serverKey);
 
-    setReleases(await admit(this.d.admission, ctx));
+    if (!s.admitted) setReleases(await admit(this.d.admission, ctx));
     if (signal.aborted) return;
 
     if (server.spec.workloadSelector?.pdGroup) {
@@ -257,6 +290,8 @@ export class RequestHandler {
       maxAttempts: retry ? 1 + Math.max(0, retry.attempts ?? 0) : sched.ranked.length,
       retryIntervalMs: retry ? parseDuration(retry.retryInterval ?? '100ms') : 0,
       attemptTimeoutMs: timeoutMs,
+      stallTimeoutMs: this.d.streams?.stallTimeoutMs ?? 0,
+      midStreamFailover: this.d.streams?.midStreamFailover ?? false,
     };
     const up = buildUpstreamBody(ctx);
     const headers = upstreamHeaders(req.headers, s.requestId, up.body.length);
@@ -285,6 +320,7 @@ export class RequestHandler {
         },
       },
     );
+    if (earlier?.length) result.attempts.unshift(...earlier);
     s.proxy = result;
     if (result.error) throw result.error;
   }
@@ -388,7 +424,8 @@ export class RequestHandler {
       ...s.gateway,
       model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
       fallback: s.fallback?.reason,
-      selected_pod: s.selected?.state.name,
+      // The pod that served (after failover), else the one the scheduler picked first.
+      selected_pod: (p?.endpoint ?? s.selected)?.state.name,
       ...pdPodsOf(p),
       request_id: s.requestId,
       backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
@@ -434,4 +471,28 @@ interface RequestState {
 function headerValue(v: string | string[] | undefined): string {
   if (v === undefined) return '';
   return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Failures of one ModelServer that another target of the same rule may not share. */
+const TARGET_FAILOVER_CODES: ReadonlySet<string> = new Set([
+  'no_available_endpoints',
+  'all_upstreams_failed',
+  'scheduling_failed',
+  'model_server_not_found',
+]);
+
+/** The next ModelServer target of the matched rule to try after `e`, weighted among those not tried yet. */
+function nextTarget(
+  e: unknown,
+  match: RouteMatch,
+  ns: string,
+  tried: ReadonlySet<string>,
+  rand: () => number,
+): string | undefined {
+  if (!(e instanceof RouterError) || !TARGET_FAILOVER_CODES.has(e.code)) return undefined;
+  const left = (match.rule.targetModels ?? []).filter(
+    (t) => t.modelServerName && !tried.has(`${ns}/${t.modelServerName}`),
+  );
+  const t = pickTarget(left, rand);
+  return t ? `${ns}/${t.modelServerName}` : undefined;
 }

@@ -54,6 +54,10 @@ export interface RouterOptions {
   configSettleMs?: number;
   upstreamConnections?: number | null;
   upstreamBodyTimeoutMs?: number;
+  /** After a response started, the longest gap allowed between upstream chunks (default 60 s; 0 = none). */
+  streamStallTimeoutMs?: number;
+  /** Continue streams that break or stall after their first bytes on another endpoint (src/router/proxy/midstream). */
+  midStreamFailover?: boolean;
   accessLog?: AccessLogOptions;
   logger?: Logger;
   rand?: () => number;
@@ -172,6 +176,10 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     rand,
     providers: providers.hook,
     scaleFromZero,
+    streams: {
+      stallTimeoutMs: opts.streamStallTimeoutMs ?? 60_000,
+      midStreamFailover: opts.midStreamFailover ?? false,
+    },
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
