@@ -155,6 +155,9 @@ export class RequestHandler {
     const body = parseJsonObject(raw);
     const model = body.model;
     if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound(model !== undefined);
+    const so = body.stream_options;
+    if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so)))
+      throw new RouterError(400, 'invalid_request_body', '"stream_options" must be an object', {}, 'stream_options');
     s.model = model;
     const view = this.d.store.view;
     const lora = !view.routesByModel.has(model);

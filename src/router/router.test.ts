@@ -105,6 +105,14 @@ describe('router end to end over loopback', () => {
     const badMessages = await h.post('/v1/chat/completions', { model: 'm1', messages: 'hi' });
     assert.equal(badMessages.status, 400);
     assert.equal(badMessages.json.error.param, 'messages');
+    const badOptions = await h.post('/v1/chat/completions', {
+      model: 'm1',
+      stream: true,
+      stream_options: 'yes',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    assert.equal(badOptions.status, 400);
+    assert.equal(badOptions.json.error.param, 'stream_options');
     const noPromptCompletion = await h.post('/v1/completions', { model: 'm1' });
     assert.equal(noPromptCompletion.json.error.param, 'prompt');
     assert.equal(unk.json.error.param, null, 'param is null when no field is at fault');

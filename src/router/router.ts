@@ -271,7 +271,11 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if (scope?.inferencePool) return void handler.handle(req, res, path, scope);
     sendError(res, errors.notFound(path));
   };
-  const main = createServer((req: IncomingMessage, res: ServerResponse) => serveRequest(req, res));
+  // Node checks the header and request timeouts of incomplete requests on this interval (default 30 s, so a
+  // 60 s headers timeout fired after up to 90 s); once a second keeps the documented bound.
+  const main = createServer({ connectionsCheckingInterval: 1000 }, (req: IncomingMessage, res: ServerResponse) =>
+    serveRequest(req, res),
+  );
   // Streams outlive Node's 300 s default request timeout; slow clients are bounded by headers/body timeouts instead.
   main.requestTimeout = 0;
   main.headersTimeout = opts.headersTimeoutMs ?? 60_000;
