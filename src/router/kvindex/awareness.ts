@@ -156,13 +156,21 @@ export class KvAwareness {
 
   /** Prompt tokens each endpoint already holds, as far as the index knows. */
   cachedTokens(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): number[] {
-    const promptLen = this.promptLenOf(ctx);
-    return endpoints.map((ep) => {
-      const bs = this.blockSizeFor(ep.state.key);
-      const [blocks] = this.index.prefixMatch(this.hashesOf(ctx, bs), [ep.state.key]);
-      // The engine always recomputes at least the last token.
-      return Math.min(blocks * bs, Math.max(0, promptLen - 1));
-    });
+    // The engine always recomputes at least the last token.
+    const most = Math.max(0, this.promptLenOf(ctx) - 1);
+    const out = new Array<number>(endpoints.length);
+    let lastSize = -1;
+    let hashes: number[] = [];
+    for (let i = 0; i < endpoints.length; i++) {
+      const key = endpoints[i].state.key;
+      const bs = this.blockSizeFor(key);
+      if (bs !== lastSize) {
+        hashes = this.hashesOf(ctx, bs);
+        lastSize = bs;
+      }
+      out[i] = Math.min(this.index.prefixLength(hashes, key) * bs, most);
+    }
+    return out;
   }
 
   queuedOf(endpoint: string): { tokens: number; requests: number } {

@@ -226,22 +226,25 @@ export class KvBlockIndex {
 
   /** Number of leading blocks of `hashes` each endpoint holds (chained hashes: a prefix match is a block-run match). */
   prefixMatch(hashes: readonly number[], endpoints: readonly string[]): number[] {
+    return endpoints.map((ep) => this.prefixLength(hashes, ep));
+  }
+
+  /** Leading blocks of `hashes` one endpoint holds; the per-candidate lookup of every decision, so no allocation. */
+  prefixLength(hashes: readonly number[], endpoint: string): number {
+    const s = this.eps.get(endpoint);
+    if (!s) return 0;
     const now = this.opts.now();
-    return endpoints.map((ep) => {
-      const s = this.eps.get(ep);
-      if (!s) return 0;
-      let n = 0;
-      for (const h of hashes) {
-        const until = s.blocks.get(h);
-        if (until === undefined) break;
-        if (until < now) {
-          this.remove(ep, s, h);
-          break;
-        }
-        n++;
+    const blocks = s.blocks;
+    let n = 0;
+    for (; n < hashes.length; n++) {
+      const until = blocks.get(hashes[n]);
+      if (until === undefined) break;
+      if (until < now) {
+        this.remove(endpoint, s, hashes[n]);
+        break;
       }
-      return n;
-    });
+    }
+    return n;
   }
 
   /** Endpoints holding `hash` (confirmed or live speculative). */
