@@ -23,6 +23,8 @@ export interface ClusterContext {
   log: Logger;
   /** The API server's bearer token, when it requires one. */
   token?: string;
+  /** PEM of the CA of the API server's certificate, when it serves HTTPS. */
+  ca?: string;
 }
 
 export interface ClusterComponent {

@@ -1,6 +1,6 @@
 // `kthena cluster` as a library: the API server plus every registered ClusterComponent.
 import pino, { type Logger } from 'pino';
-import { clusterToken } from './apiserver/auth.js';
+import { clusterTls, clusterToken } from './apiserver/auth.js';
 import { type ApiServer, defaultLogDir, startApiServer } from './apiserver/index.js';
 import { type ClusterComponent, type ClusterContext, clusterComponents } from './components.js';
 
@@ -23,8 +23,8 @@ export interface ClusterOptions {
   /** Defaults to the registered `clusterComponents`. */
   components?: ClusterComponent[];
   /**
-   * Require a bearer token (kept in `<dataDir>/auth-token`, written into every kubeconfig): what `kthena cluster` and
-   * `kthena up` do. Off for in-process tests that talk raw HTTP.
+   * Serve HTTPS and require a bearer token (both kept under `dataDir`, written into every kubeconfig): what
+   * `kthena cluster` and `kthena up` do. Off for in-process tests that talk raw HTTP.
    */
   requireAuth?: boolean;
 }
@@ -40,8 +40,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const log = opts.log ?? pino({ level: 'silent' });
   const logDir = opts.logDir ?? defaultLogDir(opts.dataDir);
   const token = opts.requireAuth ? await clusterToken(opts.dataDir) : undefined;
+  const tls = opts.requireAuth ? await clusterTls(opts.dataDir, opts.host ?? '127.0.0.1') : undefined;
   const apiServer = await startApiServer({
     token,
+    tls,
     port: opts.port,
     host: opts.host,
     dataDir: opts.dataDir,
@@ -60,6 +62,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     runEngines: opts.runEngines ?? true,
     log,
     token,
+    ca: tls?.ca,
   };
   const running: { name: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {

@@ -1,10 +1,11 @@
 // `kthena cluster` flags: bad input is rejected with a clear message; components start and stop.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parse } from 'yaml';
 import { type ClusterContext, startCluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { NAMESPACES } from '../../src/kube/resource.js';
@@ -80,7 +81,7 @@ test('a component that fails to start stops the others and the server', async ()
   );
 });
 
-test('the API server of `kthena cluster` requires the kubeconfig token: anonymous and wrong tokens get 401', async () => {
+test('the API server of `kthena cluster` serves TLS and requires the kubeconfig token: anonymous and wrong tokens get 401', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kthena-cluster-auth-'));
   const kc = join(dir, 'kc.yaml');
   const data = join(dir, 'data');
@@ -96,20 +97,35 @@ test('the API server of `kthena cluster` requires the kubeconfig token: anonymou
     const text = await readFile(kc, 'utf8');
     const token = /token: (\S+)/.exec(text)?.[1] ?? '';
     assert.ok(token.length >= 16 && token !== 'kthena-local', 'a generated token is in the kubeconfig');
+    assert.match(started.url, /^https:\/\//);
+    const ca = Buffer.from(parse(text).clusters[0].cluster['certificate-authority-data'], 'base64').toString();
+    assert.match(ca, /BEGIN CERTIFICATE/, 'the kubeconfig carries the CA');
     const path = '/api/v1/namespaces/default/pods';
-    const anonymous = await call(started.url, 'GET', path);
+    const anonymous = await call(started.url, 'GET', path, undefined, { ca });
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body.reason, 'Unauthorized');
     assert.equal(
-      (await call(started.url, 'GET', path, undefined, { headers: { authorization: 'Bearer wrong' } })).status,
+      (await call(started.url, 'GET', path, undefined, { ca, headers: { authorization: 'Bearer wrong' } })).status,
       401,
     );
     // An anonymous write runs nothing: a pod create without the token is refused before it is stored.
-    const create = await call(started.url, 'POST', path, { metadata: { name: 'x' }, spec: { containers: [] } });
+    const create = await call(started.url, 'POST', path, { metadata: { name: 'x' }, spec: { containers: [] } }, { ca });
     assert.equal(create.status, 401);
-    const ok = await call(started.url, 'GET', path, undefined, { headers: { authorization: `Bearer ${token}` } });
+    const ok = await call(started.url, 'GET', path, undefined, { ca, headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.status, 200);
-    assert.equal((await call(started.url, 'GET', '/healthz')).status, 200, 'health stays public');
+    assert.equal((await call(started.url, 'GET', '/healthz', undefined, { ca })).status, 200, 'health stays public');
+    // kubectl does not send a token over plain HTTP: it works here because the server speaks TLS. (Async: this
+    // process serves the API.)
+    const kubectl = await new Promise<{ out: string; err: string; code: number | null }>((resolve) => {
+      const p = spawn('kubectl', ['--kubeconfig', kc, '--request-timeout=20s', 'get', 'namespaces', '-o', 'name']);
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('error', () => resolve({ out, err, code: -1 }));
+      p.on('close', (code) => resolve({ out, err, code }));
+    });
+    if (kubectl.code !== -1) assert.match(kubectl.out, /namespace\/default/, kubectl.err);
     // The client library reads the token from the kubeconfig; the token survives a restart with the same data dir.
     const client = KubeClient.fromKubeconfig(kc);
     assert.ok(await client.get(NAMESPACES, 'default'));

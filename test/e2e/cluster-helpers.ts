@@ -1,5 +1,6 @@
 // Test support for the local API server e2e suites: raw HTTP requests, a line-reading watch client,
 // and a CRD fixture with status/scale subresources, defaults and printer columns.
+import { Agent, fetch } from 'undici';
 import { type ApiServer, type ApiServerOptions, startApiServer } from '../../src/cluster/apiserver/index.js';
 
 export type Json = Record<string, any>;
@@ -20,7 +21,14 @@ export async function call(
   method: string,
   path: string,
   body?: unknown,
-  opts: { contentType?: string; accept?: string; raw?: string; headers?: Record<string, string> } = {},
+  opts: {
+    contentType?: string;
+    accept?: string;
+    raw?: string;
+    headers?: Record<string, string>;
+    /** PEM CA of an https server (`kthena cluster` serves TLS with its own CA). */
+    ca?: string;
+  } = {},
 ): Promise<Resp> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.accept) headers.accept = opts.accept;
@@ -28,7 +36,9 @@ export async function call(
   if (opts.raw !== undefined) payload = opts.raw;
   else if (body !== undefined) payload = JSON.stringify(body);
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-  const r = await fetch(base + path, { method, headers, body: payload });
+  const dispatcher = opts.ca ? new Agent({ connect: { ca: opts.ca } }) : undefined;
+  const r = await fetch(base + path, { method, headers, body: payload, dispatcher });
+  void dispatcher?.close();
   const text = await r.text();
   let parsed: any;
   try {

@@ -123,7 +123,7 @@ async function serverOf(kubeconfig: string, child: ChildProcess): Promise<string
   });
   return eventually(
     async () => {
-      const m = /API server at (http:\/\/\S+)/.exec(out);
+      const m = /API server at (https?:\/\/\S+)/.exec(out);
       if (!m) return undefined;
       const kc = parse(await readFile(kubeconfig, 'utf8'));
       assert.equal(kc.clusters[0].cluster.server, m[1]);
@@ -140,8 +140,10 @@ test('kthena cluster --data-dir: writes acknowledged before a SIGKILL are there 
   let child = startCli(dataDir, kubeconfig);
   let base = await serverOf(kubeconfig, child);
   // The CLI's API server requires the token it wrote into the kubeconfig (kept in the data dir across restarts).
-  const token = /token: (\S+)/.exec(await readFile(kubeconfig, 'utf8'))?.[1] ?? '';
-  const auth = { headers: { authorization: `Bearer ${token}` } };
+  const kcText = await readFile(kubeconfig, 'utf8');
+  const token = /token: (\S+)/.exec(kcText)?.[1] ?? '';
+  const ca = Buffer.from(parse(kcText).clusters[0].cluster['certificate-authority-data'], 'base64').toString();
+  const auth = { ca, headers: { authorization: `Bearer ${token}` } };
   const names: string[] = [];
   for (let i = 0; i < 20; i++) {
     const r = await call(base, 'POST', CMS, { metadata: { name: `k${i}` }, data: { i: String(i) } }, auth);

@@ -4,7 +4,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { generateServingCerts, type ServingCerts } from '../../kube/tls.js';
 
 /** Paths Kubernetes serves to anonymous clients too (system:public-info-viewer). */
 const PUBLIC = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -66,4 +68,32 @@ export async function clusterToken(dataDir: string | undefined): Promise<string>
 /** Request headers that authenticate a cluster component to the API server. */
 export function authHeaders(token: string | undefined): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/**
+ * The API server's TLS material: a CA and a serving certificate for localhost, the loopback addresses and the listen
+ * address, kept in `<dataDir>/tls/` (so kubeconfigs stay valid across restarts), fresh per start without a data dir.
+ */
+export async function clusterTls(dataDir: string | undefined, host: string): Promise<ServingCerts> {
+  const dir = dataDir ? join(dataDir, 'tls') : undefined;
+  if (dir) {
+    try {
+      const [ca, cert, key] = await Promise.all(
+        ['ca.crt', 'tls.crt', 'tls.key'].map((f) => readFile(join(dir, f), 'utf8')),
+      );
+      if (ca && cert && key) return { ca, cert, key };
+    } catch {
+      // first start with this data directory
+    }
+  }
+  const names = ['localhost', '127.0.0.1', '::1'];
+  if (isIP(host) && host !== '0.0.0.0' && host !== '::' && !names.includes(host)) names.push(host);
+  const certs = generateServingCerts({ caName: 'kthena-local-ca', names, validMs: 10 * 365 * 86_400_000 });
+  if (dir) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'ca.crt'), certs.ca);
+    await writeFile(join(dir, 'tls.crt'), certs.cert);
+    await writeFile(join(dir, 'tls.key'), certs.key, { mode: 0o600 });
+  }
+  return certs;
 }

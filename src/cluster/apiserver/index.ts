@@ -2,10 +2,12 @@
 // HTTP front, the in-process controllers and the kubeconfig file.
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { ServingCerts } from '../../kube/tls.js';
 import { isLoopback, requireBearer } from './auth.js';
 import { Controllers } from './controllers.js';
 import { ApiCore } from './core.js';
@@ -49,6 +51,8 @@ export interface ApiServerOptions {
    * (in-process tests); `kthena cluster` and `kthena up` always set one (src/cluster/auth.ts).
    */
   token?: string;
+  /** Serve HTTPS with this certificate; the kubeconfig then carries the CA. */
+  tls?: ServingCerts;
 }
 
 export interface ApiServer {
@@ -105,10 +109,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     serverAddress: () => address,
     logPollMs: opts.logPollMs,
   });
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000 },
-    opts.token ? requireBearer(opts.token, handler.handle) : handler.handle,
-  );
+  const handle = opts.token ? requireBearer(opts.token, handler.handle) : handler.handle;
+  const server: Server = opts.tls
+    ? createHttpsServer({ keepAliveTimeout: 65_000, cert: opts.tls.cert, key: opts.tls.key }, handle)
+    : createServer({ keepAliveTimeout: 65_000 }, handle);
   server.headersTimeout = 70_000;
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
@@ -121,10 +125,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const port = (server.address() as AddressInfo).port;
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   address = `${clientHost}:${port}`;
-  const url = `http://${address}`;
-  if (opts.kubeconfigPath) await writeKubeconfig(opts.kubeconfigPath, url, opts.token);
+  const url = `${opts.tls ? 'https' : 'http'}://${address}`;
+  if (opts.kubeconfigPath) await writeKubeconfig(opts.kubeconfigPath, url, opts.token, opts.tls?.ca);
   if (!isLoopback(host)) {
-    const warning = `the local API server listens on ${host}, beyond loopback: anyone who can reach ${address} ${opts.token ? 'with the token' : 'WITHOUT ANY CREDENTIAL'} can run processes on this machine as this user, over plain HTTP`;
+    const warning = `the local API server listens on ${host}, beyond loopback: anyone who can reach ${address} ${opts.token ? 'with the token' : 'WITHOUT ANY CREDENTIAL'} can run processes on this machine as this user${opts.tls ? '' : ', over plain HTTP'}`;
     opts.log?.warn(warning);
     process.stderr.write(`kthena cluster: WARNING: ${warning}\n`);
   }

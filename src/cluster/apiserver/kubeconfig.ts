@@ -7,22 +7,30 @@ import { stringify } from 'yaml';
 
 export const DEFAULT_KUBECONFIG = join(homedir(), '.kube', 'kthena-local.yaml');
 
-/** `token`: the API server's bearer token (absent: a placeholder, for servers without authentication). */
-export function kubeconfigYaml(server: string, name = 'kthena-local', token = 'kthena-local'): string {
+/**
+ * `token`: the API server's bearer token (absent: a placeholder, for servers without authentication); `ca`: the PEM
+ * of the CA that signed its certificate, for an https server.
+ */
+export function kubeconfigYaml(server: string, name = 'kthena-local', token = 'kthena-local', ca?: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [{ name, cluster: { server } }],
+    clusters: [
+      {
+        name,
+        cluster: ca ? { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } : { server },
+      },
+    ],
     users: [{ name, user: { token } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: 'default' } }],
     'current-context': name,
   });
 }
 
-export async function writeKubeconfig(path: string, server: string, token?: string): Promise<void> {
+export async function writeKubeconfig(path: string, server: string, token?: string, ca?: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, kubeconfigYaml(server, undefined, token), { mode: 0o600 });
+  await writeFile(tmp, kubeconfigYaml(server, undefined, token, ca), { mode: 0o600 });
   await rename(tmp, path);
 }

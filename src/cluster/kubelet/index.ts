@@ -44,8 +44,9 @@ export interface KubeletOptions {
   workDir?: string;
   logDir: string;
   simulateEngines: boolean;
-  /** The API server's bearer token, written into the pods' kubeconfig. */
+  /** The API server's bearer token and CA, written into the pods' kubeconfig. */
   apiServerToken?: string;
+  apiServerCa?: string;
   /** Base URL of the API server, exported to pods as KUBERNETES_SERVICE_HOST/PORT. */
   apiServerUrl: string;
   timers?: Timers;
@@ -200,7 +201,9 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   // work here: pods get a kubeconfig for it instead (KUBECONFIG, with the cluster's token), which `kthena` commands
   // read before in-cluster.
   const podKubeconfig = join(workDir, 'pod-kubeconfig.yaml');
-  writeFileSync(podKubeconfig, kubeconfigYaml(o.apiServerUrl, undefined, o.apiServerToken), { mode: 0o600 });
+  writeFileSync(podKubeconfig, kubeconfigYaml(o.apiServerUrl, undefined, o.apiServerToken, o.apiServerCa), {
+    mode: 0o600,
+  });
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -335,7 +338,12 @@ export function nodesFromContext(ctx: Pick<ClusterContext, 'nodes' | 'gpusPerNod
 export const kubeletComponent: ClusterComponent = {
   name: 'kubelet',
   async start(ctx) {
-    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-kubelet', headers: authHeaders(ctx.token) });
+    const client = new KubeClient({
+      server: ctx.url,
+      userAgent: 'kthena-kubelet',
+      headers: authHeaders(ctx.token),
+      ca: ctx.ca,
+    });
     const { nodes, hyperNodes } = nodesFromContext(ctx);
     const port = Number(new URL(ctx.url).port) || 6443;
     const kubelet = await startKubelet({
@@ -348,6 +356,7 @@ export const kubeletComponent: ClusterComponent = {
       simulateEngines: ctx.runEngines,
       apiServerUrl: ctx.url,
       apiServerToken: ctx.token,
+      apiServerCa: ctx.ca,
       log: ctx.log,
     });
     return {

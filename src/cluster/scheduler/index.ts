@@ -393,7 +393,12 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
 export const schedulerComponent: ClusterComponent = {
   name: 'scheduler',
   async start(ctx) {
-    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-scheduler', headers: authHeaders(ctx.token) });
+    const client = new KubeClient({
+      server: ctx.url,
+      userAgent: 'kthena-scheduler',
+      headers: authHeaders(ctx.token),
+      ca: ctx.ca,
+    });
     const s = await startScheduler({ client, log: ctx.log });
     return {
       async stop() {
