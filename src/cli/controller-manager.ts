@@ -3,7 +3,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
 import { enabledControllers, startControllerManager } from '../controllers/manager.js';
 import {
   DEFAULT_CERT_SECRET,
@@ -13,6 +12,7 @@ import {
 } from '../controllers/webhooks/certs.js';
 import { KubeClient } from '../kube/client.js';
 import { intArg } from './args.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -34,7 +34,7 @@ function controllersArg(v: string): string {
   return v;
 }
 
-export interface ControllerManagerCliOptions {
+export interface ControllerManagerCliOptions extends LogOptions {
   kubeconfig?: string;
   context?: string;
   workers: number;
@@ -48,7 +48,6 @@ export interface ControllerManagerCliOptions {
   retryPeriod: number;
   port: number;
   host: string;
-  logLevel: string;
   enableWebhook: boolean;
   webhookPort: number;
   tlsCertFile?: string;
@@ -79,8 +78,7 @@ function leaseNamespace(o: ControllerManagerCliOptions): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('controller-manager')
+  addLogOptions(program.command('controller-manager'))
     .description('run the Kthena controllers (modelserving, modelbooster, autoscaler) against a Kubernetes API server')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use')
@@ -100,7 +98,6 @@ export function register(program: Command): void {
     .option('--retry-period <s>', 'seconds between Lease attempts', secondsArg('--retry-period'), 2)
     .option('--port <n>', 'port of /healthz, /readyz and /metrics (0 = ephemeral)', intArg('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address of the health/metrics server', '0.0.0.0')
-    .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
     .option('--enable-webhook', 'serve the ModelServing validating/defaulting webhooks over HTTPS', false)
     .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
     .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
@@ -137,7 +134,7 @@ export function register(program: Command): void {
         ['--tls-private-key-file', o.tlsPrivateKeyFile],
       ] as const)
         if (o.enableWebhook && f && !existsSync(f)) throw new Error(`${flag} ${f}: no such file`);
-      const log = pino({ level: o.logLevel }, pino.destination(2));
+      const log = createLogger(o, 'kthena-controller-manager');
       const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
       let client: KubeClient;
       if (kubeconfig) {

@@ -3,10 +3,12 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
 import { KubeClient } from '../kube/client.js';
 import { type RunningRouter, startRouter } from '../router/router.js';
 import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
 import { parseDuration } from '../router/util/duration.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -25,7 +27,7 @@ function dur(v: string): number {
   }
 }
 
-export interface RouterCliOptions {
+export interface RouterCliOptions extends LogOptions {
   host: string;
   port: number;
   metricsPort: number;
@@ -48,15 +50,18 @@ export interface RouterCliOptions {
   scaleFromZeroQueue?: number;
   enableGatewayApi?: boolean;
   enableGatewayApiInferenceExtension?: boolean;
+  /** The process logger (the CLI builds it from --log-format/--log-level); default: JSON at $LOG_LEVEL. */
+  logger?: Logger;
 }
 
 /** Stops the router on SIGINT/SIGTERM after draining in-flight requests. */
-export function closeOnSignals(close: () => Promise<void>): void {
+export function closeOnSignals(close: () => Promise<void>, log?: Logger): void {
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) process.exit(1); // a second signal forces exit
     stopping = true;
-    process.stderr.write(`kthena: ${sig} received, draining\n`);
+    if (log) log.info({ signal: sig }, 'stopping: draining in-flight requests');
+    else process.stderr.write(`kthena: ${sig} received, draining\n`);
     void close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -89,6 +94,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (o.enableGatewayApi && !client) throw new Error('--enable-gateway-api needs the Kubernetes source (--kubeconfig)');
   const env = accessLogOptionsFromEnv(process.env);
   return startRouter({
+    logger: o.logger,
     gatewayApi: o.enableGatewayApi,
     gatewayApiInferenceExtension: o.enableGatewayApiInferenceExtension,
     host: o.host,
@@ -114,7 +120,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
 }
 
 export function addRouterOptions(cmd: Command): Command {
-  return cmd
+  return addLogOptions(cmd)
     .option('--host <addr>', 'listen address for the inference and metrics ports', '0.0.0.0')
     .option('--port <n>', 'inference port', int('--port', 0, 65535), 8080)
     .option('--metrics-port <n>', 'Prometheus /metrics port', int('--metrics-port', 0, 65535), 9090)
@@ -182,8 +188,9 @@ export function register(program: Command): void {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');
     }
-    const r = await runRouter(o);
-    process.stderr.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
-    closeOnSignals(r.close);
+    const logger = createLogger(o, 'kthena-router');
+    const r = await runRouter({ ...o, logger });
+    process.stdout.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
+    closeOnSignals(r.close, logger);
   });
 }

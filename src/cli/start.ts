@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { type RunningEngine, startEngines } from '../engine/index.js';
+import { createLogger } from './logging.js';
 import { addRouterOptions, closeOnSignals, type RouterCliOptions, runRouter } from './router.js';
 
 const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/router/demo');
@@ -45,6 +46,7 @@ export function register(program: Command): void {
       .option('--speedup <x>', 'simulated time runs this many times faster', Number, 1)
       .option('--profile <name>', 'engine hardware/model profile'),
   ).action(async (o: StartOptions) => {
+    const logger = createLogger(o, 'kthena-start');
     const server = parseYaml(await readFile(join(DEMO_DIR, 'modelserver.yaml'), 'utf8')) as {
       metadata: { name: string };
       spec: { model: string; workloadSelector: { matchLabels: Record<string, string> } };
@@ -60,6 +62,7 @@ export function register(program: Command): void {
       profile: o.profile,
       speedup: o.speedup,
       seed: 1,
+      log: (line) => logger.error(line),
     });
     // The demo directory is copied so the engines' real ports can be written into it; edits to the copy hot-reload.
     const dir = await mkdtemp(join(tmpdir(), 'kthena-demo-'));
@@ -70,7 +73,7 @@ export function register(program: Command): void {
     );
     let router: Awaited<ReturnType<typeof runRouter>>;
     try {
-      router = await runRouter({ ...o, configDir: dir });
+      router = await runRouter({ ...o, configDir: dir, logger });
     } catch (e) {
       await Promise.all(engines.map((e) => e.close()));
       throw e;
@@ -96,6 +99,6 @@ export function register(program: Command): void {
       await router.close();
       await Promise.all(engines.map((e) => e.close()));
       await rm(dir, { recursive: true, force: true });
-    });
+    }, logger);
   });
 }
