@@ -1,4 +1,5 @@
 // `kthena cluster`: the local control plane (API server + kubelet + scheduler components).
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_KUBECONFIG } from '../cluster/apiserver/index.js';
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--nodes-file <path>', 'YAML file describing nodes (overrides --nodes/--gpus-per-node)')
     .option('--no-engine-sim', 'do not translate engine containers into simulated engines')
     .action(async (o: ClusterCliOptions) => {
+      if (o.nodesFile && !existsSync(o.nodesFile)) throw new Error(`--nodes-file ${o.nodesFile}: no such file`);
       const log = createLogger(o, 'kthena-cluster');
       const kubeconfigPath = resolve(o.kubeconfig);
       const cluster = await startCluster({

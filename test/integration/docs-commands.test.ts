@@ -115,3 +115,19 @@ test('the cheap commands of the docs run as written and succeed', { timeout: 600
   }
   assert.deepEqual(failed, []);
 });
+
+test("the README's table of commands and docs/cli.md name every subcommand", () => {
+  const readmeRows = readFileSync('README.md', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `kthena '));
+  const cliMd = readFileSync('docs/cli.md', 'utf8');
+  const missing: string[] = [];
+  for (const c of program.commands) {
+    const name = c.name();
+    if (!readmeRows.some((r) => r.startsWith(`| \`kthena ${name}`) || r.includes(` \`kthena ${name} `)))
+      missing.push(`README.md: no row for kthena ${name}`);
+    if (!cliMd.includes(`kthena ${name}`) && !cliMd.includes(`[\`${name}\`]`))
+      missing.push(`docs/cli.md: kthena ${name} not listed`);
+  }
+  assert.deepEqual(missing, []);
+});
