@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { EngineOptions, EngineRole } from '../engine/config.js';
 import { PROFILES } from '../engine/profiles.js';
+import { positiveArg } from './args.js';
 import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 import { toleratingUnknownFlags } from './unknown-flags.js';
 
@@ -13,14 +14,7 @@ function int(name: string) {
   };
 }
 
-function num(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive number`);
-    return x;
-  };
-}
+const num = positiveArg;
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];

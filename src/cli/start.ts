@@ -4,10 +4,10 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { type RunningEngine, startEngines } from '../engine/index.js';
-import { intArg } from './args.js';
+import { intArg, positiveArg } from './args.js';
 import { createLogger } from './logging.js';
 import { addRouterOptions, closeOnSignals, type RouterCliOptions, runRouter } from './router.js';
 
@@ -37,15 +37,6 @@ spec:
     .join('---\n');
 }
 
-function positiveNumber(flag: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
-      throw new InvalidArgumentError(`${flag} must be a positive number`);
-    return x;
-  };
-}
-
 export function register(program: Command): void {
   addRouterOptions(
     program
@@ -58,7 +49,7 @@ export function register(program: Command): void {
         intArg('--engine-base-port', 0, 65535),
         0,
       )
-      .option('--speedup <x>', 'simulated time runs this many times faster', positiveNumber('--speedup'), 1)
+      .option('--speedup <x>', 'simulated time runs this many times faster', positiveArg('--speedup'), 1)
       .option('--profile <name>', 'engine hardware/model profile'),
   ).action(async (o: StartOptions) => {
     const logger = createLogger(o, 'kthena-start');
