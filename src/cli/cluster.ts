@@ -45,6 +45,7 @@ export function register(program: Command): void {
         nodesFile: o.nodesFile ? resolve(o.nodesFile) : undefined,
         runEngines: o.engineSim,
         log,
+        requireAuth: true,
       });
       process.stdout.write(`kthena cluster: API server at ${cluster.url}\n`);
       process.stdout.write(`kthena cluster: kubeconfig written to ${kubeconfigPath}\n`);

@@ -93,6 +93,7 @@ export interface Opts extends LogOptions {
   loraModules?: string[];
   outputLen?: string;
   streamInterval?: number;
+  tokenizer?: string;
 }
 
 /** Flags → EngineOptions (pure, so malformed flag values are testable without starting anything). */
@@ -143,6 +144,7 @@ export function toEngineOptions(positional: string | undefined, o: Opts): Engine
     kvEventsFormat: o.kvEventsFormat,
     outputLen: o.outputLen,
     streamInterval: o.streamInterval,
+    tokenizer: o.tokenizer,
   };
   return opts;
 }
@@ -165,7 +167,14 @@ export function register(program: Command): void {
     .option('--base-port <n>', 'replica i listens on base-port + i', int('--base-port'))
     .option('--speedup <x>', 'simulated time runs x times faster than wall time', num('--speedup'), 1)
     .option('--kv-events-endpoint <ep>', 'ZMQ PUB endpoint for KV events, e.g. tcp://*:5557')
-    .option('--kv-events-replay-endpoint <ep>', 'ZMQ ROUTER endpoint replaying buffered KV events')
+    .option(
+      '--kv-events-replay-endpoint <ep>',
+      'ZMQ ROUTER endpoint replaying buffered KV events (default: an ephemeral port when the publisher binds; "none" = off)',
+    )
+    .option(
+      '--tokenizer <path>',
+      "a real model's tokenizer: a directory with tokenizer.json + tokenizer_config.json (chat template), or tokenizer.json",
+    )
     .option('--kv-events-topic <topic>', 'topic frame of KV events', '')
     .addOption(
       new Option('--kv-events-format <format>', 'KV event encoding: array (msgspec array_like) or map (newer vLLM)')
@@ -213,7 +222,10 @@ export function register(program: Command): void {
         const c = e.engine.cfg;
         process.stdout.write(
           `engine-sim listening on ${e.url} port=${e.port} model=${c.servedNames[0]} engine=${c.engine} role=${c.role} ` +
-            `profile=${c.profile.name} blocks=${c.numGpuBlocks}x${c.blockSize} speedup=${c.speedup}\n`,
+            `profile=${c.profile.name} blocks=${c.numGpuBlocks}x${c.blockSize} speedup=${c.speedup} ` +
+            `tokenizer=${e.engine.tokenizer.kind === 'hf' ? e.engine.tokenizer.source : 'simulator'}` +
+            (e.kvEventsReplayEndpoint ? ` kv-replay=${e.kvEventsReplayEndpoint}` : '') +
+            '\n',
         );
       }
       await new Promise<void>((resolve) => {

@@ -64,6 +64,8 @@ export interface RouterCliOptions extends LogOptions {
   exposeMetricsOnRouterPort?: boolean;
   scaleFromZeroWait?: number;
   scaleFromZeroQueue?: number;
+  streamStallTimeout?: number;
+  midStreamFailover?: boolean;
   enableGatewayApi?: boolean;
   enableGatewayApiInferenceExtension?: boolean;
   /** The process logger (the CLI builds it from --log-format/--log-level); default: JSON at $LOG_LEVEL. */
@@ -128,6 +130,8 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
     drainTimeoutMs: o.drainTimeout,
     exposeMetricsOnRouterPort: o.exposeMetricsOnRouterPort,
     scaleFromZero: { maxWaitMs: o.scaleFromZeroWait, maxQueue: o.scaleFromZeroQueue },
+    streamStallTimeoutMs: o.streamStallTimeout,
+    midStreamFailover: o.midStreamFailover ?? false,
     accessLog: {
       enabled: o.accessLog && env.enabled,
       format: o.accessLogFormat ?? env.format,
@@ -194,6 +198,16 @@ export function addRouterOptions(cmd: Command): Command {
       'at most this many held requests per ModelServer; more get 503 with Retry-After',
       int('--scale-from-zero-queue', 1, 100_000),
       256,
+    )
+    .option(
+      '--stream-stall-timeout <dur>',
+      'after a response started, end it (SSE error event; failover with --mid-stream-failover) when no bytes arrive for this long; 0s disables',
+      dur,
+      60_000,
+    )
+    .option(
+      '--mid-stream-failover',
+      'continue a stream that breaks or stalls after its first bytes on another endpoint, from the text already sent',
     );
 }
 

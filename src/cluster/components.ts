@@ -21,6 +21,8 @@ export interface ClusterContext {
   /** Translate engine containers into simulated engines (off with --no-engine-sim). */
   runEngines: boolean;
   log: Logger;
+  /** The API server's bearer token, when it requires one. */
+  token?: string;
 }
 
 export interface ClusterComponent {

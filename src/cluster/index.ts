@@ -1,5 +1,6 @@
 // `kthena cluster` as a library: the API server plus every registered ClusterComponent.
 import pino, { type Logger } from 'pino';
+import { clusterToken } from './apiserver/auth.js';
 import { type ApiServer, defaultLogDir, startApiServer } from './apiserver/index.js';
 import { type ClusterComponent, type ClusterContext, clusterComponents } from './components.js';
 
@@ -21,6 +22,11 @@ export interface ClusterOptions {
   log?: Logger;
   /** Defaults to the registered `clusterComponents`. */
   components?: ClusterComponent[];
+  /**
+   * Require a bearer token (kept in `<dataDir>/auth-token`, written into every kubeconfig): what `kthena cluster` and
+   * `kthena up` do. Off for in-process tests that talk raw HTTP.
+   */
+  requireAuth?: boolean;
 }
 
 export interface Cluster {
@@ -33,7 +39,9 @@ export interface Cluster {
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? pino({ level: 'silent' });
   const logDir = opts.logDir ?? defaultLogDir(opts.dataDir);
+  const token = opts.requireAuth ? await clusterToken(opts.dataDir) : undefined;
   const apiServer = await startApiServer({
+    token,
     port: opts.port,
     host: opts.host,
     dataDir: opts.dataDir,
@@ -51,6 +59,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     logDir,
     runEngines: opts.runEngines ?? true,
     log,
+    token,
   };
   const running: { name: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {

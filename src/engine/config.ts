@@ -1,4 +1,5 @@
 // Engine options (the programmatic twin of the CLI flags) and their resolution against a profile.
+import type { ModelTokenizer } from '../tokens/index.js';
 import type { Clock } from './clock.js';
 import { coefficients, type StepCoefficients } from './cost-model.js';
 import { DEFAULT_PROFILE, getProfile, numGpuBlocks, type Profile } from './profiles.js';
@@ -48,6 +49,11 @@ export interface EngineOptions {
   kvTransferTimeoutSec?: number;
   /** Identifier reported as remote_engine_id (default: random per engine). */
   engineId?: string;
+  /**
+   * A real model's tokenizer (--tokenizer): a directory with tokenizer.json + tokenizer_config.json, a tokenizer.json
+   * path (startEngine loads it), or a loaded one. Default: the built-in simulator tokenizer.
+   */
+  tokenizer?: string | ModelTokenizer;
   /** Injected clock (tests); default a wall clock with `speedup`. */
   clock?: Clock;
   /** Log lines (request errors etc.); default silent. */

@@ -1,7 +1,7 @@
 // One simulated engine without its HTTP surface: configuration, core + loop on a clock, metrics, LoRA
 // adapters, PD hand-offs, fault state and KV events. http.ts puts the OpenAI-compatible API on top.
 import { randomBytes } from 'node:crypto';
-import { extraKey } from '../tokens/index.js';
+import { extraKey, type ModelTokenizer, SIM_TOKENIZER } from '../tokens/index.js';
 import { type Clock, WallClock } from './clock.js';
 import { type EngineOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { EngineCore } from './core.js';
@@ -86,8 +86,16 @@ export class Engine {
   private kvEventSink: ((events: KvEvent[]) => void) | null = null;
   private closed = false;
 
+  /** Bound KV-event replay endpoint, announced on /v1/models (set by startEngine). */
+  kvEventsReplayEndpoint: string | null = null;
+  /** How prompts become token ids: the simulator's tokenizer, or a real model's (--tokenizer). */
+  readonly tokenizer: ModelTokenizer;
+
   constructor(readonly options: EngineOptions) {
     this.cfg = resolveConfig(options);
+    if (typeof options.tokenizer === 'string')
+      throw new Error('tokenizer paths are loaded by startEngine; pass a loaded tokenizer to new Engine()');
+    this.tokenizer = options.tokenizer ?? SIM_TOKENIZER;
     this.clock = options.clock ?? new WallClock(this.cfg.speedup);
     this.log = options.log ?? (() => {});
     this.engineId = options.engineId ?? `sim-${randomBytes(6).toString('hex')}`;

@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { applyChatTemplate, BOS_TOKEN_ID, tokenizeWithStrings } from '../tokens/index.js';
+import { chatOptionsOf, templateMessages } from '../tokens/index.js';
 import type { Engine, FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 import { HttpError, sendError, sendJson } from './openai-errors.js';
-import { type ParsedGeneration, parseGeneration, parseMessages } from './openai-request.js';
+import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
 import { tokensText } from './text-gen.js';
 
@@ -112,6 +112,9 @@ export class EngineServer {
       case '/tokenize':
         if (method !== 'POST') throw new HttpError(405, 'method not allowed');
         return this.tokenize(req, res);
+      case '/detokenize':
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        return this.detokenize(req, res);
       case '/v1/load_lora_adapter':
         return this.loadLora(req, res);
       case '/v1/unload_lora_adapter':
@@ -133,6 +136,21 @@ export class EngineServer {
     }
   }
 
+  /**
+   * What a router needs to know about this simulator (ours; real engines have no such field): whose tokenizer it
+   * uses — "simulator" means the router can compute the same ids itself, "hf" that it must use the model's
+   * tokenizer or ask /tokenize — and where its KV-event replay socket listens.
+   */
+  private announcement(): Record<string, unknown> {
+    const e = this.engine;
+    return {
+      tokenizer: e.tokenizer.kind,
+      tokenizer_source: e.tokenizer.source,
+      block_size: e.cfg.blockSize,
+      kv_events_replay_port: replayPort(e.kvEventsReplayEndpoint),
+    };
+  }
+
   private models(): unknown {
     const e = this.engine;
     const created = Math.floor(Date.now() / 1000);
@@ -146,6 +164,7 @@ export class EngineServer {
       parent: null,
       max_model_len: e.cfg.maxModelLen,
       permission: [],
+      kthena_sim: this.announcement(),
     }));
     for (const a of e.loras.values())
       data.push({
@@ -232,29 +251,35 @@ export class EngineServer {
       if (typeof b[k] !== 'boolean') throw new HttpError(400, `${k} must be a boolean`);
       return b[k] as boolean;
     };
-    let ids: number[];
-    let strs: string[];
+    // vLLM's shapes: {prompt, add_special_tokens=true} or {messages, add_generation_prompt=true,
+    // continue_final_message, tools, chat_template_kwargs, add_special_tokens=false}.
+    const tok = this.engine.tokenizer;
+    let text: string;
+    let addSpecial: boolean;
     if (b.messages !== undefined) {
-      const msgs = parseMessages(b.messages);
-      const r = tokenizeWithStrings(applyChatTemplate(msgs, bool('add_generation_prompt', true)));
-      ids = r.ids;
-      strs = r.strs;
-      if (bool('add_special_tokens', false) && ids[0] !== BOS_TOKEN_ID) {
-        ids.unshift(BOS_TOKEN_ID);
-        strs.unshift('<|begin_of_text|>');
+      bool('add_generation_prompt', true);
+      try {
+        text = tok.renderChat(templateMessages(b.messages), chatOptionsOf(b));
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
       }
+      addSpecial = bool('add_special_tokens', false);
     } else if (typeof b.prompt === 'string') {
-      const r = tokenizeWithStrings(b.prompt);
-      ids = r.ids;
-      strs = r.strs;
-      if (bool('add_special_tokens', true)) {
-        ids.unshift(BOS_TOKEN_ID);
-        strs.unshift('<|begin_of_text|>');
-      }
+      text = b.prompt;
+      addSpecial = bool('add_special_tokens', true);
     } else throw new HttpError(400, 'tokenize needs a string prompt or a messages array');
+    const { ids, strs } = tok.encodeWithStrings(text, addSpecial);
     const out: Record<string, unknown> = { count: ids.length, max_model_len: this.engine.cfg.maxModelLen, tokens: ids };
     if (bool('return_token_strs', false)) out.token_strs = strs;
     return sendJson(res, 200, out);
+  }
+
+  private async detokenize(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await readJson(req);
+    const tokens = (b as { tokens?: unknown } | null)?.tokens;
+    if (!Array.isArray(tokens) || !tokens.every((t) => Number.isInteger(t) && t >= 0))
+      throw new HttpError(400, 'tokens must be an array of non-negative integers');
+    return sendJson(res, 200, { prompt: this.engine.tokenizer.decode(tokens as number[]) });
   }
 
   private async loadLora(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -300,7 +325,7 @@ export class EngineServer {
       return;
     }
     const body = await readJson(req);
-    const p = parseGeneration(kind, body);
+    const p = parseGeneration(kind, body, e.tokenizer);
     const target = e.resolveModel(p.model);
     if (!target) throw new HttpError(404, `The model \`${p.model}\` does not exist.`, 'NotFoundError', 'model');
     const maxLen = e.cfg.maxModelLen;
@@ -497,4 +522,10 @@ class ResponseWriter {
           };
     if (!this.res.destroyed) sendJson(this.res, 200, body);
   }
+}
+
+/** The port of a tcp:// replay endpoint (bound with a wildcard host), or null. */
+function replayPort(ep: string | null): number | null {
+  const m = ep ? /^tcp:\/\/.*:(\d+)$/.exec(ep) : null;
+  return m ? Number(m[1]) : null;
 }

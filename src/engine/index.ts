@@ -1,6 +1,8 @@
 // Public entry points of the engine simulator: start one engine or N replicas. The tokenizer and the block-hash
 // scheme live in the tokens room (src/tokens), which the router imports directly; they are re-exported here for
 // callers that only know the engine.
+
+import { HfTokenizer } from '../tokens/index.js';
 import type { EngineOptions } from './config.js';
 import { Engine } from './engine.js';
 import { EngineServer } from './http.js';
@@ -43,6 +45,7 @@ export interface RunningEngine {
 
 /** Starts one engine with its HTTP server (port 0 = ephemeral) and, if asked, its KV-event publisher. */
 export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
+  if (typeof opts.tokenizer === 'string') opts = { ...opts, tokenizer: await loadTokenizer(opts.tokenizer) };
   const engine = new Engine(opts);
   const server = new EngineServer(engine);
   const host = opts.host ?? '127.0.0.1';
@@ -58,7 +61,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     try {
       publisher = await startKvEventPublisher(engine, {
         endpoint: opts.kvEventsEndpoint,
-        replayEndpoint: opts.kvEventsReplayEndpoint,
+        replayEndpoint: opts.kvEventsReplayEndpoint ?? defaultReplayEndpoint(opts.kvEventsEndpoint),
         topic: opts.kvEventsTopic ?? '',
         format: opts.kvEventsFormat,
       });
@@ -68,6 +71,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       throw err;
     }
   }
+  engine.kvEventsReplayEndpoint = publisher?.replayEndpoint ?? null;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closed = false;
   return {
@@ -97,6 +101,8 @@ export async function startEngines(
 ): Promise<RunningEngine[]> {
   const { replicas, basePort, ...rest } = opts;
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a positive integer');
+  // Load a tokenizer path once for all replicas.
+  if (typeof rest.tokenizer === 'string') rest.tokenizer = await loadTokenizer(rest.tokenizer);
   const out: RunningEngine[] = [];
   try {
     for (let i = 0; i < replicas; i++) {
@@ -114,6 +120,25 @@ export async function startEngines(
     throw err;
   }
   return out;
+}
+
+/**
+ * Without an explicit replay endpoint, a bound tcp publisher gets a replay socket on an ephemeral port of the same
+ * host (announced on /v1/models), so a router that starts later can ask for what was published before it came.
+ * "none" turns it off.
+ */
+export function defaultReplayEndpoint(pub: string): string | undefined {
+  const m = /^tcp:\/\/(\*|\[::\]|0\.0\.0\.0):\d+$/.exec(pub);
+  return m ? `tcp://${m[1]}:*` : undefined;
+}
+
+/** A tokenizer directory or tokenizer.json, with the reason in the message when it does not load. */
+export async function loadTokenizer(path: string): Promise<HfTokenizer> {
+  try {
+    return await HfTokenizer.load(path);
+  } catch (err) {
+    throw new Error(`cannot load tokenizer from ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** tcp://host:5557 → tcp://host:5557+i; other transports get a suffix. */

@@ -151,7 +151,7 @@ export async function startKvEventPublisher(
   });
 
   let router: InstanceType<typeof zmq.Router> | null = null;
-  if (opts.replayEndpoint) {
+  if (opts.replayEndpoint && opts.replayEndpoint !== 'none') {
     router = new zmq.Router({ linger: 0 });
     await router.bind(opts.replayEndpoint);
     const r = router;

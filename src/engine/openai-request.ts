@@ -1,7 +1,14 @@
 // Validation of OpenAI-compatible request bodies into what the engine needs. Wrong types and impossible
 // values become 400s with vLLM-like messages; unknown fields are ignored, as vLLM does (with a warning).
 
-import { type ChatMessage, encodeChat, encodePrompt } from '../tokens/index.js';
+import {
+  type ChatMessage,
+  chatOptionsOf,
+  encodeChat,
+  type ModelTokenizer,
+  SIM_TOKENIZER,
+  templateMessages,
+} from '../tokens/index.js';
 import type { KvTransferParams } from './engine.js';
 import { HttpError } from './openai-errors.js';
 
@@ -74,6 +81,26 @@ export function messageText(content: unknown, index: number): string {
   throw new HttpError(400, `messages[${index}].content must be a string or an array of parts`, undefined, 'messages');
 }
 
+/** Token ids of a chat body with the engine's tokenizer and template; bad messages or a failing template → 400. */
+export function chatTokens(body: Record<string, unknown>, tok: ModelTokenizer): number[] {
+  if (tok.kind === 'simulator') {
+    const messages = parseMessages(body.messages);
+    return encodeChat(messages, optBool(body, 'add_generation_prompt') ?? true);
+  }
+  optBool(body, 'add_generation_prompt');
+  let msgs: ReturnType<typeof templateMessages>;
+  try {
+    msgs = templateMessages(body.messages);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message, undefined, 'messages');
+  }
+  try {
+    return tok.encodeChat(msgs, chatOptionsOf(body));
+  } catch (err) {
+    throw new HttpError(400, `chat template failed: ${(err as Error).message}`, undefined, 'messages');
+  }
+}
+
 export function parseMessages(v: unknown): ChatMessage[] {
   if (!Array.isArray(v) || v.length === 0)
     throw new HttpError(400, 'messages must be a non-empty array', undefined, 'messages');
@@ -84,12 +111,12 @@ export function parseMessages(v: unknown): ChatMessage[] {
   });
 }
 
-function parsePrompt(v: unknown): { tokens: number[]; text: string } {
+function parsePrompt(v: unknown, tok: ModelTokenizer, addSpecial: boolean): { tokens: number[]; text: string } {
   let p = v;
   if (Array.isArray(p) && p.length === 1 && (typeof p[0] === 'string' || Array.isArray(p[0]))) p = p[0];
   if (typeof p === 'string') {
     if (p.length === 0) throw new HttpError(400, 'prompt must not be empty', undefined, 'prompt');
-    return { tokens: encodePrompt(p), text: p };
+    return { tokens: tok.encodePrompt(p, addSpecial), text: p };
   }
   if (isTokenArray(p)) return { tokens: p.slice(), text: '' };
   if (Array.isArray(p) && p.length > 1)
@@ -107,7 +134,11 @@ function parsePrompt(v: unknown): { tokens: number[]; text: string } {
   );
 }
 
-export function parseGeneration(kind: 'completion' | 'chat', body: unknown): ParsedGeneration {
+export function parseGeneration(
+  kind: 'completion' | 'chat',
+  body: unknown,
+  tok: ModelTokenizer = SIM_TOKENIZER,
+): ParsedGeneration {
   if (!isObj(body)) throw new HttpError(400, 'request body must be a JSON object');
   const model = body.model;
   if (model !== undefined && model !== null && typeof model !== 'string')
@@ -117,13 +148,11 @@ export function parseGeneration(kind: 'completion' | 'chat', body: unknown): Par
   if (kind === 'completion') {
     if (body.prompt === undefined || body.prompt === null)
       throw new HttpError(400, 'prompt is required', undefined, 'prompt');
-    const p = parsePrompt(body.prompt);
+    const p = parsePrompt(body.prompt, tok, optBool(body, 'add_special_tokens') ?? true);
     promptTokens = p.tokens;
     promptText = p.text;
   } else {
-    const messages = parseMessages(body.messages);
-    const addGen = optBool(body, 'add_generation_prompt') ?? true;
-    promptTokens = encodeChat(messages, addGen);
+    promptTokens = chatTokens(body, tok);
   }
   const maxTokens = optInt(body, 'max_completion_tokens', 1) ?? optInt(body, 'max_tokens', 1) ?? null;
   if (kind === 'completion' && body.max_completion_tokens !== undefined) optInt(body, 'max_completion_tokens', 1);

@@ -93,6 +93,8 @@ export class RouterError extends Error {
     message: string,
     /** Extra response headers (Retry-After, WWW-Authenticate). */
     readonly headers: Readonly<Record<string, string>> = {},
+    /** OpenAI's `param`: the request field at fault, when one is. */
+    readonly param: string | null = null,
   ) {
     super(message);
     this.name = 'RouterError';
@@ -111,7 +113,7 @@ export class RouterError extends Error {
   }
 
   toBody(): string {
-    return JSON.stringify({ error: { message: this.message, type: this.type, code: this.code } });
+    return JSON.stringify({ error: { message: this.message, type: this.type, param: this.param, code: this.code } });
   }
 }
 
@@ -123,9 +125,23 @@ export const errors = {
   bodyReadFailed: (detail: string) =>
     new RouterError(400, 'body_read_failed', `request body could not be read: ${detail}`),
   requestTimeout: () => new RouterError(408, 'request_timeout', 'request body was not received in time'),
-  modelNotFound: () => new RouterError(404, 'model_not_found', 'model not found: the body has no "model" string'),
-  promptNotFound: () =>
-    new RouterError(404, 'prompt_not_found', 'prompt not found: the body has no "prompt", "messages" or "input"'),
+  // 400 with `param`, as OpenAI answers; upstream Kthena answers 404 here (docs/router.md, deviations).
+  modelNotFound: (present = false) =>
+    new RouterError(
+      400,
+      'model_not_found',
+      present ? '"model" must be a non-empty string' : 'you must provide a model parameter ("model" is missing)',
+      {},
+      'model',
+    ),
+  promptNotFound: (param: 'prompt' | 'messages' | 'input' = 'messages') =>
+    new RouterError(
+      400,
+      'prompt_not_found',
+      `"${param}" is missing or has the wrong type (want ${param === 'messages' ? 'an array of messages' : param === 'prompt' ? 'a string or an array' : 'a string or an array of items'})`,
+      {},
+      param,
+    ),
   routeNotFound: (model: string) =>
     new RouterError(404, 'route_not_found', `route not found: no ModelRoute serves model "${model}"`),
   // Inference Extension mode (HTTPRoute → InferencePool), upstream's statuses and messages.

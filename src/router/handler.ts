@@ -21,7 +21,7 @@ import {
 import type { UpstreamPools } from './proxy/pools.js';
 import { type BodyLimits, parseJsonObject, readBody } from './request/body.js';
 import { buildRequestContext, type RequestContext, type ResponseOutcome } from './request/context.js';
-import { resolveRoute } from './routing/match.js';
+import { pickTarget, type RouteMatch, resolveRoute } from './routing/match.js';
 import type { EndpointScore, Scheduler } from './scheduler/framework.js';
 import { commitAttempt, dispatchAttempt, releaseAttempt, reportAttempt, responseDone } from './scheduler/lifecycle.js';
 import { keyOf, type ModelRoute } from './store/resources.js';
@@ -44,13 +44,18 @@ export interface HandlerDeps {
   providers?: ProviderHook;
   /** Holds requests for scalable-to-zero ModelServers with no ready endpoint (src/router/policy/scale-from-zero). */
   scaleFromZero?: ScaleFromZeroGate;
+  /** After the first bytes: stall bound and mid-stream failover (src/router/proxy/forward.ts, midstream.ts). */
+  streams?: { stallTimeoutMs: number; midStreamFailover: boolean };
 }
 
 const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
 
 export class RequestHandler {
-  /** Last scheduling decision per endpoint, for the debug view. */
-  readonly lastScores = new Map<string, EndpointScore & { at: string; model: string }>();
+  /**
+   * Last ranking per model, for the debug view. Kept by reference and turned into per-endpoint scores only when the
+   * debug view asks: a copy per candidate per request would cost more than the decision itself.
+   */
+  private readonly lastRankings = new Map<string, { ranking: { readonly scores: EndpointScore[] }; at: number }>();
   active = 0;
   /** Prefill/decode disaggregation (src/router/pd). */
   readonly pd: PdRouter;
@@ -58,9 +63,40 @@ export class RequestHandler {
   constructor(private readonly d: HandlerDeps) {
     this.pd = new PdRouter(d);
     d.store.on('endpoint-removed', (s) => {
-      this.lastScores.delete(s.key);
       for (const p of d.scheduler.plugins) p.onEndpointRemoved?.(s);
     });
+    d.store.on('endpoint-added', (s) => {
+      for (const p of d.scheduler.plugins) p.onEndpointAdded?.(s);
+    });
+    // Endpoints already in the store when the router starts.
+    for (const eps of d.store.view.endpointsByServer.values())
+      for (const ep of eps) for (const p of d.scheduler.plugins) p.onEndpointAdded?.(ep.state);
+  }
+
+  /** The newest score given to an endpoint, over the last ranking of each model (debug view). */
+  lastScore(endpoint: string): (EndpointScore & { at: string; model: string }) | null {
+    let best: (EndpointScore & { at: string; model: string }) | null = null;
+    let bestAt = -1;
+    for (const [model, { ranking, at }] of this.lastRankings) {
+      if (at <= bestAt) continue;
+      const sc = ranking.scores.find((x) => x.endpoint === endpoint);
+      if (!sc) continue;
+      best = { ...sc, at: new Date(at).toISOString(), model };
+      bestAt = at;
+    }
+    return best;
+  }
+
+  /** GET /v1/models/{id}: the model object of a model or adapter some ModelRoute serves, else 404 (as OpenAI). */
+  modelInfo(res: ServerResponse, id: string): void {
+    const v = this.d.store.view;
+    if (!v.routesByModel.has(id) && !v.routesByLora.has(id)) {
+      sendError(res, new RouterError(404, 'model_not_found', `the model "${id}" does not exist`, {}, 'model'));
+      return;
+    }
+    const body = JSON.stringify({ id, object: 'model', created: 0, owned_by: 'kthena' });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   }
 
   modelsList(res: ServerResponse): void {
@@ -124,7 +160,10 @@ export class RequestHandler {
     const raw = await readBody(req, this.d.limits);
     const body = parseJsonObject(raw);
     const model = body.model;
-    if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound();
+    if (typeof model !== 'string' || model.trim() === '') throw errors.modelNotFound(model !== undefined);
+    const so = body.stream_options;
+    if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so)))
+      throw new RouterError(400, 'invalid_request_body', '"stream_options" must be an object', {}, 'stream_options');
     s.model = model;
     const view = this.d.store.view;
     const lora = !view.routesByModel.has(model);
@@ -154,6 +193,8 @@ export class RequestHandler {
         lora,
         { model, path: s.path, header: (n) => headerValue(req.headers[n]) },
         this.d.rand,
+        (route, t) =>
+          !t.modelServerName || view.servers.has(`${route.metadata.namespace ?? 'default'}/${t.modelServerName}`),
       );
     // Inference Extension mode: ModelRoutes first, then HTTPRoute → InferencePool (reference §2.3).
     const pool = match ? undefined : scope?.inferencePool?.();
@@ -176,7 +217,38 @@ export class RequestHandler {
       if (signal.aborted) return;
       return this.useProvider(await this.d.providers.serveTarget(ctx, res, name), s, name);
     }
-    const serverKey = pool ? pool.serverKey : `${ns}/${match?.target.modelServerName}`;
+    const first = pool ? pool.serverKey : `${ns}/${match?.target.modelServerName}`;
+    // Target failover: when a weighted target's ModelServer cannot serve (no endpoint, every attempt failed before a
+    // byte reached the client), the rule's other ModelServer targets are tried, weighted, before the error is final.
+    const tried = new Set<string>();
+    for (let serverKey: string | undefined = first; serverKey; ) {
+      tried.add(serverKey);
+      try {
+        return await this.serveFromServer(req, res, s, ctx, serverKey, setReleases);
+      } catch (e) {
+        const next =
+          match && !res.headersSent && !signal.aborted ? nextTarget(e, match, ns, tried, this.d.rand) : undefined;
+        if (!next) throw e;
+        this.d.log.debug({ requestId: s.requestId, from: serverKey, to: next }, 'target failed; trying the next one');
+        serverKey = next;
+      }
+    }
+  }
+
+  /** Schedules and proxies the request to one ModelServer (aggregated or prefill/decode). Throws its RouterError. */
+  private async serveFromServer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    s: RequestState,
+    ctx: RequestContext,
+    serverKey: string,
+    setReleases: (r: Release[]) => void,
+  ): Promise<void> {
+    const signal = ctx.signal;
+    const model = ctx.model;
+    const lora = ctx.isLora;
+    const view = this.d.store.view;
+    const earlier = s.proxy?.attempts; // attempts on targets tried before this one
     const server = view.servers.get(serverKey);
     s.dest = { ...s.dest, backend_type: 'model_server', backend_name: serverKey };
     if (!server) throw errors.modelServerNotFound(serverKey);
@@ -189,7 +261,7 @@ export class RequestHandler {
       : (view.endpointsByServer.get(serverKey) ?? []);
     if (endpoints.length === 0) throw errors.noEndpoints(serverKey);
 
-    setReleases(await admit(this.d.admission, ctx));
+    if (!s.admitted) setReleases(await admit(this.d.admission, ctx));
     if (signal.aborted) return;
 
     if (server.spec.workloadSelector?.pdGroup) {
@@ -202,11 +274,10 @@ export class RequestHandler {
         serverKey,
         topology: this.d.store.view.pdByServer.get(serverKey), // fresh: a scale from zero may have waited
         dest: s.dest,
-        onScheduled: (top, scores) => {
+        onScheduled: (top, ranking) => {
           s.selected = top;
           s.schedDoneAt = performance.now();
-          const at = new Date().toISOString();
-          for (const sc of scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+          this.lastRankings.set(model, { ranking, at: Date.now() });
         },
       });
       if (s.proxy.error) throw s.proxy.error;
@@ -216,8 +287,7 @@ export class RequestHandler {
     if (this.d.providers?.saturated(ctx, endpoints))
       throw errors.schedulingFailed('every endpoint is past the route fallback thresholds');
     const sched = await this.d.scheduler.schedule(ctx, endpoints);
-    const at = new Date().toISOString();
-    for (const sc of sched.scores) this.lastScores.set(sc.endpoint, { ...sc, at, model });
+    this.lastRankings.set(model, { ranking: sched, at: Date.now() });
     s.selected = sched.ranked[0];
     s.schedDoneAt = performance.now();
 
@@ -229,6 +299,8 @@ export class RequestHandler {
       maxAttempts: retry ? 1 + Math.max(0, retry.attempts ?? 0) : sched.ranked.length,
       retryIntervalMs: retry ? parseDuration(retry.retryInterval ?? '100ms') : 0,
       attemptTimeoutMs: timeoutMs,
+      stallTimeoutMs: this.d.streams?.stallTimeoutMs ?? 0,
+      midStreamFailover: this.d.streams?.midStreamFailover ?? false,
     };
     const up = buildUpstreamBody(ctx);
     const headers = upstreamHeaders(req.headers, s.requestId, up.body.length);
@@ -257,6 +329,7 @@ export class RequestHandler {
         },
       },
     );
+    if (earlier?.length) result.attempts.unshift(...earlier);
     s.proxy = result;
     if (result.error) throw result.error;
   }
@@ -360,7 +433,8 @@ export class RequestHandler {
       ...s.gateway,
       model_server: s.dest.backend_type === 'model_server' ? s.dest.backend_name : s.fallback?.from,
       fallback: s.fallback?.reason,
-      selected_pod: s.selected?.state.name,
+      // The pod that served (after failover), else the one the scheduler picked first.
+      selected_pod: (p?.endpoint ?? s.selected)?.state.name,
       ...pdPodsOf(p),
       request_id: s.requestId,
       backend_type: s.dest.backend_type === 'unresolved' ? undefined : s.dest.backend_type,
@@ -406,4 +480,28 @@ interface RequestState {
 function headerValue(v: string | string[] | undefined): string {
   if (v === undefined) return '';
   return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Failures of one ModelServer that another target of the same rule may not share. */
+const TARGET_FAILOVER_CODES: ReadonlySet<string> = new Set([
+  'no_available_endpoints',
+  'all_upstreams_failed',
+  'scheduling_failed',
+  'model_server_not_found',
+]);
+
+/** The next ModelServer target of the matched rule to try after `e`, weighted among those not tried yet. */
+function nextTarget(
+  e: unknown,
+  match: RouteMatch,
+  ns: string,
+  tried: ReadonlySet<string>,
+  rand: () => number,
+): string | undefined {
+  if (!(e instanceof RouterError) || !TARGET_FAILOVER_CODES.has(e.code)) return undefined;
+  const left = (match.rule.targetModels ?? []).filter(
+    (t) => t.modelServerName && !tried.has(`${ns}/${t.modelServerName}`),
+  );
+  const t = pickTarget(left, rand);
+  return t ? `${ns}/${t.modelServerName}` : undefined;
 }

@@ -82,7 +82,7 @@ describe('router end to end over loopback', () => {
     assert.match(r.text, /"usage":\{"prompt_tokens":5/);
   });
 
-  test('errors: invalid JSON 400, unknown model 404, missing prompt 404, wrong method 405, unknown path 404', async () => {
+  test('errors: invalid JSON 400, unknown model 404, missing model or prompt 400 with param, wrong method 405, unknown path 404', async () => {
     const bad = await h.post('/v1/chat/completions', '{"model": ');
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.code, 'invalid_json');
@@ -92,11 +92,39 @@ describe('router end to end over loopback', () => {
     assert.equal(unk.status, 404);
     assert.equal(unk.json.error.code, 'route_not_found');
     const noModel = await h.post('/v1/chat/completions', { messages: [] });
-    assert.equal(noModel.status, 404);
+    assert.equal(noModel.status, 400);
     assert.equal(noModel.json.error.code, 'model_not_found');
+    assert.equal(noModel.json.error.param, 'model');
+    const numModel = await h.post('/v1/chat/completions', { model: 7, messages: [] });
+    assert.equal(numModel.status, 400);
+    assert.equal(numModel.json.error.param, 'model');
     const noPrompt = await h.post('/v1/chat/completions', { model: 'm1' });
-    assert.equal(noPrompt.status, 404);
+    assert.equal(noPrompt.status, 400);
     assert.equal(noPrompt.json.error.code, 'prompt_not_found');
+    assert.equal(noPrompt.json.error.param, 'messages');
+    const badMessages = await h.post('/v1/chat/completions', { model: 'm1', messages: 'hi' });
+    assert.equal(badMessages.status, 400);
+    assert.equal(badMessages.json.error.param, 'messages');
+    const badOptions = await h.post('/v1/chat/completions', {
+      model: 'm1',
+      stream: true,
+      stream_options: 'yes',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    assert.equal(badOptions.status, 400);
+    assert.equal(badOptions.json.error.param, 'stream_options');
+    const noPromptCompletion = await h.post('/v1/completions', { model: 'm1' });
+    assert.equal(noPromptCompletion.json.error.param, 'prompt');
+    assert.equal(unk.json.error.param, null, 'param is null when no field is at fault');
+    const one = await request(`${h.router.url}/v1/models/m1`);
+    assert.equal(one.statusCode, 200);
+    assert.deepEqual(await one.body.json(), { id: 'm1', object: 'model', created: 0, owned_by: 'kthena' });
+    const none = await request(`${h.router.url}/v1/models/${encodeURIComponent('no/such')}`);
+    assert.equal(none.statusCode, 404);
+    assert.equal(((await none.body.json()) as any).error.code, 'model_not_found');
+    const mangled = await request(`${h.router.url}/v1/models/%E0%A4%A`);
+    assert.equal(mangled.statusCode, 400);
+    await mangled.body.dump();
     const arr = await h.post('/v1/chat/completions', '[1,2]');
     assert.equal(arr.status, 400);
     const get = await request(`${h.router.url}/v1/chat/completions`);

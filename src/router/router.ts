@@ -54,6 +54,10 @@ export interface RouterOptions {
   configSettleMs?: number;
   upstreamConnections?: number | null;
   upstreamBodyTimeoutMs?: number;
+  /** After a response started, the longest gap allowed between upstream chunks (default 60 s; 0 = none). */
+  streamStallTimeoutMs?: number;
+  /** Continue streams that break or stall after their first bytes on another endpoint (src/router/proxy/midstream). */
+  midStreamFailover?: boolean;
   accessLog?: AccessLogOptions;
   logger?: Logger;
   rand?: () => number;
@@ -172,6 +176,10 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     rand,
     providers: providers.hook,
     scaleFromZero,
+    streams: {
+      stallTimeoutMs: opts.streamStallTimeoutMs ?? 60_000,
+      midStreamFailover: opts.midStreamFailover ?? false,
+    },
   });
   metrics.sources.activeRequests = () => handler.active;
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
@@ -246,6 +254,15 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       return sendError(res, errors.shuttingDown());
     }
     if ((path === '/v1/models' || path === '/models') && req.method === 'GET') return handler.modelsList(res);
+    if (path.startsWith('/v1/models/') && req.method === 'GET') {
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice('/v1/models/'.length));
+      } catch {
+        return sendError(res, errors.invalidBody(`malformed model id in ${path}`));
+      }
+      return handler.modelInfo(res, id);
+    }
     if (path.startsWith('/v1/')) {
       if (req.method !== 'POST') return sendError(res, errors.methodNotAllowed(req.method ?? '', path));
       return void handler.handle(req, res, path, scope);
@@ -254,7 +271,11 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if (scope?.inferencePool) return void handler.handle(req, res, path, scope);
     sendError(res, errors.notFound(path));
   };
-  const main = createServer((req: IncomingMessage, res: ServerResponse) => serveRequest(req, res));
+  // Node checks the header and request timeouts of incomplete requests on this interval (default 30 s, so a
+  // 60 s headers timeout fired after up to 90 s); once a second keeps the documented bound.
+  const main = createServer({ connectionsCheckingInterval: 1000 }, (req: IncomingMessage, res: ServerResponse) =>
+    serveRequest(req, res),
+  );
   // Streams outlive Node's 300 s default request timeout; slow clients are bounded by headers/body timeouts instead.
   main.requestTimeout = 0;
   main.headersTimeout = opts.headersTimeoutMs ?? 60_000;

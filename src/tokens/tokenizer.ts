@@ -184,3 +184,13 @@ export function encodeChat(messages: readonly ChatMessage[], addGenerationPrompt
 export function specialTokenName(id: number): string | undefined {
   return SPECIAL_BY_ID.get(id);
 }
+
+/**
+ * Text of token ids. The built-in vocabulary is a hash, so ordinary ids cannot be turned back into their piece:
+ * special tokens come back by name and every other id as a placeholder `<id>` (enough for /detokenize to answer).
+ */
+export function decodeTokens(ids: readonly number[]): string {
+  let s = '';
+  for (const id of ids) s += specialTokenName(id) ?? `<${id}>`;
+  return s;
+}

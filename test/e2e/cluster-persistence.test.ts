@@ -139,18 +139,21 @@ test('kthena cluster --data-dir: writes acknowledged before a SIGKILL are there 
   const kubeconfig = join(dataDir, 'kc.yaml');
   let child = startCli(dataDir, kubeconfig);
   let base = await serverOf(kubeconfig, child);
+  // The CLI's API server requires the token it wrote into the kubeconfig (kept in the data dir across restarts).
+  const token = /token: (\S+)/.exec(await readFile(kubeconfig, 'utf8'))?.[1] ?? '';
+  const auth = { headers: { authorization: `Bearer ${token}` } };
   const names: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const r = await call(base, 'POST', CMS, { metadata: { name: `k${i}` }, data: { i: String(i) } });
+    const r = await call(base, 'POST', CMS, { metadata: { name: `k${i}` }, data: { i: String(i) } }, auth);
     assert.equal(r.status, 201);
     names.push(r.body.metadata.name);
   }
-  await call(base, 'DELETE', `${CMS}/k0`);
+  await call(base, 'DELETE', `${CMS}/k0`, undefined, auth);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   child = startCli(dataDir, kubeconfig);
   base = await serverOf(kubeconfig, child);
-  const list = await call(base, 'GET', CMS);
+  const list = await call(base, 'GET', CMS, undefined, auth);
   const got = list.body.items.map((i: any) => i.metadata.name).sort();
   assert.deepEqual(got, names.slice(1).sort());
   child.kill('SIGTERM');

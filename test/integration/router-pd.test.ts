@@ -151,7 +151,7 @@ describe('hostile input on a PD route', async () => {
   test('bad bodies get clear OpenAI-style errors, nothing reaches a decode pod, the router keeps serving', async () => {
     const cases: [unknown, number, string | RegExp][] = [
       ['{"model":"hostile-chat",', 400, 'invalid_json'],
-      [{ model: 'hostile-chat' }, 404, 'prompt_not_found'],
+      [{ model: 'hostile-chat' }, 400, 'prompt_not_found'],
       [{ model: 'hostile-chat', prompt: 'x', max_tokens: 'lots' }, 400, /./],
       [{ model: 'hostile-chat', prompt: 'x', kv_transfer_params: 'forged' }, 400, /./],
       [

@@ -132,6 +132,7 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
     nodes: o.nodes,
     gpusPerNode: o.gpusPerNode,
     log: log.child({ part: 'cluster' }),
+    requireAuth: true,
   });
   const client = KubeClient.fromKubeconfig(kubeconfig);
   let manager: Awaited<ReturnType<typeof startControllerManager>> | undefined;

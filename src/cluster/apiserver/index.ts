@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { isLoopback, requireBearer } from './auth.js';
 import { Controllers } from './controllers.js';
 import { ApiCore } from './core.js';
 import { DisruptionStatusWriter } from './disruption.js';
@@ -43,6 +44,11 @@ export interface ApiServerOptions {
   nodeMonitorPeriodMs?: number;
   log?: Logger;
   now?: () => number;
+  /**
+   * Bearer token every request must carry (401 otherwise), written into the kubeconfig. Absent: no authentication
+   * (in-process tests); `kthena cluster` and `kthena up` always set one (src/cluster/auth.ts).
+   */
+  token?: string;
 }
 
 export interface ApiServer {
@@ -99,7 +105,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     serverAddress: () => address,
     logPollMs: opts.logPollMs,
   });
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, handler.handle);
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000 },
+    opts.token ? requireBearer(opts.token, handler.handle) : handler.handle,
+  );
   server.headersTimeout = 70_000;
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
@@ -113,7 +122,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   address = `${clientHost}:${port}`;
   const url = `http://${address}`;
-  if (opts.kubeconfigPath) await writeKubeconfig(opts.kubeconfigPath, url);
+  if (opts.kubeconfigPath) await writeKubeconfig(opts.kubeconfigPath, url, opts.token);
+  if (!isLoopback(host)) {
+    const warning = `the local API server listens on ${host}, beyond loopback: anyone who can reach ${address} ${opts.token ? 'with the token' : 'WITHOUT ANY CREDENTIAL'} can run processes on this machine as this user, over plain HTTP`;
+    opts.log?.warn(warning);
+    process.stderr.write(`kthena cluster: WARNING: ${warning}\n`);
+  }
   opts.log?.info({ url, dataDir: opts.dataDir, kubeconfig: opts.kubeconfigPath }, 'API server listening');
 
   let closed = false;

@@ -7,21 +7,22 @@ import { stringify } from 'yaml';
 
 export const DEFAULT_KUBECONFIG = join(homedir(), '.kube', 'kthena-local.yaml');
 
-export function kubeconfigYaml(server: string, name = 'kthena-local'): string {
+/** `token`: the API server's bearer token (absent: a placeholder, for servers without authentication). */
+export function kubeconfigYaml(server: string, name = 'kthena-local', token = 'kthena-local'): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
     clusters: [{ name, cluster: { server } }],
-    users: [{ name, user: { token: 'kthena-local' } }],
+    users: [{ name, user: { token } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: 'default' } }],
     'current-context': name,
   });
 }
 
-export async function writeKubeconfig(path: string, server: string): Promise<void> {
+export async function writeKubeconfig(path: string, server: string, token?: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, kubeconfigYaml(server), { mode: 0o600 });
+  await writeFile(tmp, kubeconfigYaml(server, undefined, token), { mode: 0o600 });
   await rename(tmp, path);
 }

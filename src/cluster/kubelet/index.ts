@@ -17,6 +17,7 @@ import {
   PODS,
   SECRETS,
 } from '../../kube/index.js';
+import { authHeaders } from '../apiserver/auth.js';
 import { kubeconfigYaml } from '../apiserver/kubeconfig.js';
 import { logFilePath } from '../apiserver/logs.js';
 import type { ClusterComponent, ClusterContext } from '../components.js';
@@ -43,6 +44,8 @@ export interface KubeletOptions {
   workDir?: string;
   logDir: string;
   simulateEngines: boolean;
+  /** The API server's bearer token, written into the pods' kubeconfig. */
+  apiServerToken?: string;
   /** Base URL of the API server, exported to pods as KUBERNETES_SERVICE_HOST/PORT. */
   apiServerUrl: string;
   timers?: Timers;
@@ -194,9 +197,10 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       }),
   };
   // The local API server speaks plain HTTP without service-account tokens, so in-cluster credentials cannot
-  // work here: pods get a kubeconfig for it instead (KUBECONFIG), which `kthena` commands read before in-cluster.
+  // work here: pods get a kubeconfig for it instead (KUBECONFIG, with the cluster's token), which `kthena` commands
+  // read before in-cluster.
   const podKubeconfig = join(workDir, 'pod-kubeconfig.yaml');
-  writeFileSync(podKubeconfig, kubeconfigYaml(o.apiServerUrl), { mode: 0o600 });
+  writeFileSync(podKubeconfig, kubeconfigYaml(o.apiServerUrl, undefined, o.apiServerToken), { mode: 0o600 });
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -331,7 +335,7 @@ export function nodesFromContext(ctx: Pick<ClusterContext, 'nodes' | 'gpusPerNod
 export const kubeletComponent: ClusterComponent = {
   name: 'kubelet',
   async start(ctx) {
-    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-kubelet' });
+    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-kubelet', headers: authHeaders(ctx.token) });
     const { nodes, hyperNodes } = nodesFromContext(ctx);
     const port = Number(new URL(ctx.url).port) || 6443;
     const kubelet = await startKubelet({
@@ -343,6 +347,7 @@ export const kubeletComponent: ClusterComponent = {
       logDir: ctx.logDir,
       simulateEngines: ctx.runEngines,
       apiServerUrl: ctx.url,
+      apiServerToken: ctx.token,
       log: ctx.log,
     });
     return {

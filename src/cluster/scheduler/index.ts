@@ -5,6 +5,7 @@
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
 import { HYPERNODES, Informer, KubeApiError, KubeClient, NODES, PODGROUPS, PODS } from '../../kube/index.js';
+import { authHeaders } from '../apiserver/auth.js';
 import type { ClusterComponent } from '../components.js';
 import { postPodEvent } from '../kubelet/events.js';
 import { realTimers, rfc3339, type Timers } from '../kubelet/timers.js';
@@ -392,7 +393,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<RunningSchedu
 export const schedulerComponent: ClusterComponent = {
   name: 'scheduler',
   async start(ctx) {
-    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-scheduler' });
+    const client = new KubeClient({ server: ctx.url, userAgent: 'kthena-scheduler', headers: authHeaders(ctx.token) });
     const s = await startScheduler({ client, log: ctx.log });
     return {
       async stop() {

@@ -2,7 +2,7 @@
 // nodes with what is already bound to them. No I/O here — the scheduler component feeds snapshots in and
 // turns the answers into bindings, conditions and events.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { filterNode, fitErrorMessage, freeResources, type NodeInfo } from './predicates.js';
+import { filterNode, fitErrorMessage, freeResources, matchesRequirement, type NodeInfo } from './predicates.js';
 import { addInto, insufficient, podRequests, type ResourceList, toResourceList } from './resources.js';
 import { candidateHyperNodes, type HyperNode, resolveHyperNodes, tierOfName } from './topology.js';
 
@@ -31,17 +31,7 @@ function preferredAffinityScore(pod: Pod, node: NodeInfo): number {
   let score = 0;
   for (const p of pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
     const exprs = p.preference?.matchExpressions ?? [];
-    const ok =
-      exprs.length > 0 &&
-      exprs.every((e) => {
-        const v = node.labels[e.key];
-        const has = Object.hasOwn(node.labels, e.key);
-        if (e.operator === 'In') return has && (e.values ?? []).includes(v);
-        if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(v);
-        if (e.operator === 'Exists') return has;
-        if (e.operator === 'DoesNotExist') return !has;
-        return false;
-      });
+    const ok = exprs.length > 0 && exprs.every((e) => matchesRequirement(node.labels, e));
     if (ok) score += p.weight ?? 0;
   }
   return score;

@@ -1,6 +1,7 @@
 // Volcano HyperNodes (topology.volcano.sh/v1alpha1): a tree whose leaves select Nodes and whose inner vertices
 // select other HyperNodes; `spec.tier` grows away from the nodes (tier 1 = one leaf switch).
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import { labelSelectorMatches } from '../../api/selector.js';
 
 export interface HyperNodeMember {
   type?: 'Node' | 'HyperNode' | string;
@@ -15,18 +16,9 @@ export interface HyperNode {
   spec?: { tier?: number; tierName?: string; members?: HyperNodeMember[] };
 }
 
+/** A member's labelMatch: an absent selector selects nothing here (metav1 semantics otherwise). */
 export function matchesLabelSelector(labels: Record<string, string>, sel: LabelSelector | undefined): boolean {
-  if (!sel) return false;
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const values = e.values ?? [];
-    if (e.operator === 'In' && !(has && values.includes(labels[e.key]))) return false;
-    if (e.operator === 'NotIn' && has && values.includes(labels[e.key])) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
+  return sel !== undefined && labelSelectorMatches(sel, labels);
 }
 
 function memberMatches(m: HyperNodeMember, name: string, labels: Record<string, string>): boolean {

@@ -1,22 +1,25 @@
 // Precise KV awareness: the state shared by the precise-prefix-cache and latency-predictor scorers of one router.
-//   - token ids of the request (local tokenizer, or the engine's /tokenize), hashed with the engines' chained
-//     block-hash scheme at each endpoint's block size (learned from its BlockStored events);
-//   - the KvBlockIndex fed by one ZMQ subscription per endpoint, plus speculative inserts at dispatch;
+//   - token ids of the request from its tokenizer source (tokenizer-source.ts: the model's own tokenizer, the engine's
+//     /tokenize, or the simulator's), hashed with the router's chained block-hash scheme at each endpoint's block size;
+//   - the KvBlockIndex fed by one ZMQ subscription per endpoint — opened when the endpoint enters the store, with a
+//     replay of what the engine published before — plus speculative inserts at dispatch;
 //   - per-endpoint queued prefill work the router itself sent (uncached tokens not yet at first byte);
 //   - the online TTFT model, fed at each first byte;
 //   - self-verification: predicted cached tokens vs the engine's usage.prompt_tokens_details.cached_tokens.
-import { request } from 'undici';
-import { blockHashes, localTokens } from '../../tokens/index.js';
+import { blockHashes } from '../../tokens/index.js';
 import type { RequestContext } from '../request/context.js';
+import type { EndpointState } from '../store/endpoint-state.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { DEFAULT_KV_INDEX_OPTIONS, KvBlockIndex, type KvIndexOptions } from './block-index.js';
 import { type LatencyInputs, OnlineLatencyModel, predictTtft } from './latency-model.js';
 import { KvEventSubscriber, type SubscriberLog } from './subscriber.js';
+import { type TokenizerMode, type TokenSource, TokenSources } from './tokenizer-source.js';
 import { PredictionVerifier } from './verifier.js';
 
 export interface AwarenessOptions {
-  /** 'local': the built-in tokenizer (same vocabulary as the simulated engines); 'remote': POST {endpoint}/tokenize. */
-  tokenizer: 'local' | 'remote';
+  tokenizer: TokenizerMode;
+  /** Model name (ModelServer spec.model, or the client's model) → tokenizer directory or tokenizer.json. */
+  tokenizers?: Record<string, string>;
   /** Used until an endpoint's events announce its block size. */
   blockSize: number;
   hashSeed: number;
@@ -27,9 +30,16 @@ export interface AwarenessOptions {
   index?: Partial<Omit<KvIndexOptions, 'now'>>;
   now?: () => number;
   log?: SubscriberLog & { info?(obj: object, msg: string): void };
+  /** Called once per tokenization failure (the request is then scored on load only). */
+  onTokenizerFailure?(model: string, source: TokenSource): void;
+  /** Whether to GET each new endpoint's /v1/models for a simulator's announcement (default: when subscribing). */
+  probe?: boolean;
 }
 
 export const KV_EVENTS_PORT_LABEL = 'kthena.io/kv-events-port';
+/** Port of the engine's KV-event replay socket (vLLM's kv-events-config replay_endpoint). */
+export const KV_REPLAY_PORT_LABEL = 'kthena.io/kv-replay-port';
+const PROMPT_LEN = 'kv.promptLen';
 const TOKENS = 'kv.tokens';
 
 interface Dispatch {
@@ -52,12 +62,26 @@ export class KvAwareness {
   private readonly queued = new Map<string, { tokens: number; requests: number }>();
   private readonly dispatches = new Map<string, Dispatch>();
   private readonly now: () => number;
+  readonly tokenizers: TokenSources;
 
   constructor(readonly opts: AwarenessOptions) {
     this.now = opts.now ?? (() => performance.now());
-    this.index = new KvBlockIndex({ ...DEFAULT_KV_INDEX_OPTIONS, ...opts.index, now: this.now });
+    this.index = new KvBlockIndex({
+      ...DEFAULT_KV_INDEX_OPTIONS,
+      ...opts.index,
+      hashSeed: opts.hashSeed,
+      now: this.now,
+    });
     this.subscriber = opts.subscribe ? new KvEventSubscriber(this.index, opts.log) : undefined;
     this.verifier = new PredictionVerifier({ log: opts.log });
+    this.tokenizers = new TokenSources({
+      mode: opts.tokenizer,
+      tokenizers: opts.tokenizers,
+      probe: opts.probe ?? !!this.subscriber,
+      log: opts.log,
+      onFailure: (model, source) => opts.onTokenizerFailure?.(model, source),
+      onAnnounced: (state) => this.ensureSubscribed(state),
+    });
   }
 
   close(): void {
@@ -66,33 +90,49 @@ export class KvAwareness {
 
   /** tcp://address:port of the endpoint's KV-event publisher. */
   eventsUrl(ep: ServerEndpoint): string {
-    const label = Number(ep.state.labels[KV_EVENTS_PORT_LABEL]);
-    const port = Number.isInteger(label) && label > 0 && label < 65536 ? label : this.opts.kvEventsPort;
-    const host = ep.state.address.includes(':') ? `[${ep.state.address}]` : ep.state.address;
-    return `tcp://${host}:${port}`;
+    return this.eventsUrlOf(ep.state);
+  }
+
+  private eventsUrlOf(state: EndpointState): string {
+    const label = Number(state.labels[KV_EVENTS_PORT_LABEL]);
+    return `tcp://${hostOf(state.address)}:${validPort(label) ? label : this.opts.kvEventsPort}`;
+  }
+
+  /**
+   * An endpoint entered the store: subscribe to its KV events now (not at its first request), so what it caches —
+   * and, through the replay, what it cached before this router started — is known from the start.
+   */
+  endpointAdded(state: EndpointState): void {
+    this.ensureSubscribed(state);
+    this.tokenizers.endpointAdded(state);
+  }
+
+  private ensureSubscribed(state: EndpointState): void {
+    const sub = this.subscriber;
+    if (!sub) return;
+    const url = this.eventsUrlOf(state);
+    if (!sub.has(state.key, url)) {
+      sub.subscribe(state.key, url).catch((err: Error) => {
+        this.opts.log?.warn({ endpoint: state.key, err: (err as Error).message }, 'KV event subscription failed');
+      });
+    }
+    const label = Number(state.labels[KV_REPLAY_PORT_LABEL]);
+    const port = validPort(label) ? label : this.tokenizers.announced.get(state.key)?.replayPort;
+    if (port) sub.setReplay(state.key, `tcp://${hostOf(state.address)}:${port}`);
   }
 
   /** Per request, before scoring: subscriptions for new endpoints, token ids of the prompt. */
   async prepare(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): Promise<void> {
-    if (this.subscriber) {
-      for (const ep of endpoints) {
-        const url = this.eventsUrl(ep);
-        if (!this.subscriber.has(ep.state.key, url)) {
-          this.subscriber.subscribe(ep.state.key, url).catch((err: Error) => {
-            this.opts.log?.warn({ endpoint: ep.state.key, err: err.message }, 'KV event subscription failed');
-          });
-        }
-      }
-    }
+    if (this.subscriber) for (const ep of endpoints) this.ensureSubscribed(ep.state);
     if (ctx.attrs.has(TOKENS)) return;
-    let tokens: number[] | undefined;
-    try {
-      tokens =
-        this.opts.tokenizer === 'local' ? localTokens(ctx.body) : await remoteTokens(ctx, endpoints[0], ctx.signal);
-    } catch (err) {
-      this.opts.log?.debug({ err: (err as Error).message }, 'tokenization failed; scoring without cache affinity');
-    }
-    ctx.attrs.set(TOKENS, tokens ?? []);
+    const { tokens, promptLen } = await this.tokenizers.tokens(ctx, endpoints);
+    ctx.attrs.set(TOKENS, tokens);
+    if (promptLen !== undefined) ctx.attrs.set(PROMPT_LEN, promptLen);
+  }
+
+  /** Prompt length: the tokens, or the prefix's tokens plus an estimate of the last message when only those are known. */
+  promptLenOf(ctx: RequestContext): number {
+    return (ctx.attrs.get(PROMPT_LEN) as number | undefined) ?? this.tokensOf(ctx).length;
   }
 
   tokensOf(ctx: RequestContext): number[] {
@@ -116,13 +156,21 @@ export class KvAwareness {
 
   /** Prompt tokens each endpoint already holds, as far as the index knows. */
   cachedTokens(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): number[] {
-    const promptLen = this.tokensOf(ctx).length;
-    return endpoints.map((ep) => {
-      const bs = this.blockSizeFor(ep.state.key);
-      const [blocks] = this.index.prefixMatch(this.hashesOf(ctx, bs), [ep.state.key]);
-      // The engine always recomputes at least the last token.
-      return Math.min(blocks * bs, Math.max(0, promptLen - 1));
-    });
+    // The engine always recomputes at least the last token.
+    const most = Math.max(0, this.promptLenOf(ctx) - 1);
+    const out = new Array<number>(endpoints.length);
+    let lastSize = -1;
+    let hashes: number[] = [];
+    for (let i = 0; i < endpoints.length; i++) {
+      const key = endpoints[i].state.key;
+      const bs = this.blockSizeFor(key);
+      if (bs !== lastSize) {
+        hashes = this.hashesOf(ctx, bs);
+        lastSize = bs;
+      }
+      out[i] = Math.min(this.index.prefixLength(hashes, key) * bs, most);
+    }
+    return out;
   }
 
   queuedOf(endpoint: string): { tokens: number; requests: number } {
@@ -132,7 +180,7 @@ export class KvAwareness {
   /** Latency-model inputs for each candidate. */
   inputsFor(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): LatencyInputs[] {
     const cached = this.cachedTokens(ctx, endpoints);
-    const promptTokens = this.tokensOf(ctx).length || ctx.inputTokens;
+    const promptTokens = this.promptLenOf(ctx) || ctx.inputTokens;
     const backlog = this.backlog();
     return endpoints.map((ep, i) => {
       const q = this.queuedOf(ep.state.key);
@@ -217,6 +265,7 @@ export class KvAwareness {
 
   forgetEndpoint(endpoint: string): void {
     this.subscriber?.unsubscribe(endpoint);
+    this.tokenizers.forget(endpoint);
     this.index.removeEndpoint(endpoint);
     this.queued.delete(endpoint);
   }
@@ -235,8 +284,12 @@ export class KvAwareness {
             sockets: this.subscriber.size,
             disconnects: this.subscriber.disconnects,
             decodeErrors: this.subscriber.decodeErrors,
+            replays: this.subscriber.replays,
+            replayedBatches: this.subscriber.replayedBatches,
+            replayFailures: this.subscriber.replayFailures,
           }
         : null,
+      tokenizer: this.tokenizers.debugState(),
     };
   }
 
@@ -255,26 +308,5 @@ export class KvAwareness {
   }
 }
 
-async function remoteTokens(
-  ctx: RequestContext,
-  ep: ServerEndpoint | undefined,
-  signal: AbortSignal,
-): Promise<number[]> {
-  if (!ep) return [];
-  const b = ctx.body;
-  const payload: Record<string, unknown> = { model: ctx.upstreamModel };
-  if (Array.isArray(b.messages)) {
-    payload.messages = b.messages;
-    if (typeof b.add_generation_prompt === 'boolean') payload.add_generation_prompt = b.add_generation_prompt;
-  } else if (typeof b.prompt === 'string') payload.prompt = b.prompt;
-  else return localTokens(b);
-  const res = await request(`${ep.origin}/tokenize`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-    signal,
-  });
-  const json = (await res.body.json()) as { tokens?: unknown };
-  if (res.statusCode !== 200 || !Array.isArray(json.tokens)) throw new Error(`/tokenize answered ${res.statusCode}`);
-  return json.tokens as number[];
-}
+const validPort = (n: number) => Number.isInteger(n) && n > 0 && n < 65536;
+const hostOf = (address: string) => (address.includes(':') ? `[${address}]` : address);

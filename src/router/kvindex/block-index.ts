@@ -14,9 +14,25 @@
 //   seq <  next      seq 0 means the engine restarted (its counter starts at 0): forget everything, apply;
 //                    otherwise a duplicate (replay overlap): ignore
 
+import { extraKey, hashBlock } from '../../tokens/index.js';
+
+/** An engine's own block hash, opaque: a number, or a string for 64-bit ints and bytes (see wire.ts). */
+export type EngineHash = number | string;
+
 export type KvEvent =
-  | { type: 'BlockStored'; blockHashes: readonly number[]; blockSize?: number }
-  | { type: 'BlockRemoved'; blockHashes: readonly number[] }
+  | {
+      type: 'BlockStored';
+      blockHashes: readonly EngineHash[];
+      blockSize?: number;
+      parentBlockHash?: EngineHash | null;
+      /** Token ids of all the stored blocks, in order (vLLM sends them; the index re-hashes them). */
+      tokenIds?: readonly number[];
+      loraName?: string | null;
+      medium?: string | null;
+      extraKeys?: readonly unknown[] | null;
+      groupIdx?: number | null;
+    }
+  | { type: 'BlockRemoved'; blockHashes: readonly EngineHash[]; medium?: string | null; groupIdx?: number | null }
   | { type: 'AllBlocksCleared' };
 
 export interface KvIndexOptions {
@@ -28,7 +44,22 @@ export interface KvIndexOptions {
   reorderWindow: number;
   /** How long a gap may stay open before it is declared lost. */
   gapTimeoutMs: number;
+  /** Seed of the router's block-hash scheme (re-hashing of token_ids). */
+  hashSeed?: number;
   now: () => number;
+}
+
+const onGpu = (medium: string | null | undefined) => !medium || medium.toUpperCase() === 'GPU';
+
+/**
+ * vLLM's per-block extra keys (LoRA name, multimodal hashes, cache_salt): the LoRA name is already in `extra`; anything
+ * else makes the block differ from one with the same tokens, so it is mixed in (such blocks never match a text-only
+ * lookup, which is right: the router cannot know an image's hash).
+ */
+function extraKeysOf(keys: unknown, loraName: string | null | undefined): number {
+  if (!Array.isArray(keys)) return 0;
+  const rest = keys.filter((k) => k !== loraName && k !== null && k !== undefined);
+  return rest.length ? extraKey(JSON.stringify(rest, (_k, v) => (typeof v === 'bigint' ? String(v) : v))) : 0;
 }
 
 export const DEFAULT_KV_INDEX_OPTIONS: Omit<KvIndexOptions, 'now'> = {
@@ -52,6 +83,13 @@ interface EndpointBlocks {
   nextSeq: bigint | undefined;
   held: Map<bigint, { events: readonly KvEvent[]; at: number }>;
   blockSize: number | undefined;
+  /**
+   * Engine hash → the router's hash of the same block (re-hashed from token_ids), where they differ: real vLLM's
+   * hashes never equal ours; the simulator's do, and then no entry is kept. BlockRemoved and parents go through it.
+   */
+  alias: Map<EngineHash, number>;
+  /** BlockStored events whose blocks could not be re-hashed (no token ids, or an unknown parent). */
+  unchained: number;
   /** Counters, for the debug view and metrics. */
   batches: number;
   resyncs: number;
@@ -86,10 +124,16 @@ export class KvBlockIndex {
     return this.eps.get(endpoint)?.blockSize;
   }
 
-  stats(
-    endpoint: string,
-  ):
-    | { blocks: number; nextSeq: string | null; held: number; batches: number; resyncs: number; restarts: number }
+  stats(endpoint: string):
+    | {
+        blocks: number;
+        nextSeq: string | null;
+        held: number;
+        batches: number;
+        resyncs: number;
+        restarts: number;
+        unchained: number;
+      }
     | undefined {
     const s = this.eps.get(endpoint);
     if (!s) return undefined;
@@ -100,6 +144,7 @@ export class KvBlockIndex {
       batches: s.batches,
       resyncs: s.resyncs,
       restarts: s.restarts,
+      unchained: s.unchained,
     };
   }
 
@@ -181,22 +226,25 @@ export class KvBlockIndex {
 
   /** Number of leading blocks of `hashes` each endpoint holds (chained hashes: a prefix match is a block-run match). */
   prefixMatch(hashes: readonly number[], endpoints: readonly string[]): number[] {
+    return endpoints.map((ep) => this.prefixLength(hashes, ep));
+  }
+
+  /** Leading blocks of `hashes` one endpoint holds; the per-candidate lookup of every decision, so no allocation. */
+  prefixLength(hashes: readonly number[], endpoint: string): number {
+    const s = this.eps.get(endpoint);
+    if (!s) return 0;
     const now = this.opts.now();
-    return endpoints.map((ep) => {
-      const s = this.eps.get(ep);
-      if (!s) return 0;
-      let n = 0;
-      for (const h of hashes) {
-        const until = s.blocks.get(h);
-        if (until === undefined) break;
-        if (until < now) {
-          this.remove(ep, s, h);
-          break;
-        }
-        n++;
+    const blocks = s.blocks;
+    let n = 0;
+    for (; n < hashes.length; n++) {
+      const until = blocks.get(hashes[n]);
+      if (until === undefined) break;
+      if (until < now) {
+        this.remove(endpoint, s, hashes[n]);
+        break;
       }
-      return n;
-    });
+    }
+    return n;
   }
 
   /** Endpoints holding `hash` (confirmed or live speculative). */
@@ -212,6 +260,8 @@ export class KvBlockIndex {
         nextSeq: undefined,
         held: new Map(),
         blockSize: undefined,
+        alias: new Map(),
+        unchained: 0,
         batches: 0,
         resyncs: 0,
         restarts: 0,
@@ -244,9 +294,12 @@ export class KvBlockIndex {
     s.nextSeq = seq + 1n;
     s.batches++;
     for (const e of events) {
+      // Only the main KV cache group on the GPU: other groups (sliding-window layers of hybrid models) hold the same
+      // tokens under other ids and drop them early; offloaded copies (CPU…) are not what prefix caching hits first.
+      if (e.type !== 'AllBlocksCleared' && (!onGpu(e.medium) || (e.groupIdx ?? 0) !== 0)) continue;
       if (e.type === 'BlockStored') {
         if (e.blockSize) s.blockSize = e.blockSize;
-        for (const h of e.blockHashes) {
+        for (const h of this.routerHashes(s, e)) {
           if (s.blocks.has(h)) {
             // Re-stored (e.g. after eviction and recompute): confirmed and youngest.
             s.blocks.delete(h);
@@ -254,10 +307,46 @@ export class KvBlockIndex {
           } else this.insert(endpoint, s, h, CONFIRMED);
         }
       } else if (e.type === 'BlockRemoved') {
-        for (const h of e.blockHashes) this.remove(endpoint, s, h);
-      } else this.forget(endpoint, s);
+        for (const eh of e.blockHashes) {
+          const h = s.alias.get(eh) ?? eh;
+          s.alias.delete(eh);
+          if (typeof h === 'number') this.remove(endpoint, s, h);
+        }
+      } else {
+        this.forget(endpoint, s);
+      }
     }
     this.enforceBound();
+  }
+
+  /**
+   * The router's hashes of the stored blocks: token_ids re-hashed with our chained scheme from the parent's router
+   * hash, so the engine's hash function never needs reproducing. Without token ids, or when the parent is unknown
+   * (missed or evicted), the engine's numeric hashes are used as they are (right for the simulator, whose scheme is
+   * ours; never matching for others).
+   */
+  private routerHashes(s: EndpointBlocks, e: Extract<KvEvent, { type: 'BlockStored' }>): number[] {
+    const n = e.blockHashes.length;
+    const bs = e.blockSize ?? s.blockSize;
+    let parent: number | null | undefined = null;
+    if (e.parentBlockHash !== null && e.parentBlockHash !== undefined) {
+      const p = e.parentBlockHash;
+      parent = s.alias.get(p) ?? (typeof p === 'number' && s.blocks.has(p) ? p : undefined);
+    }
+    const toks = e.tokenIds;
+    if (!toks || !bs || toks.length < n * bs || parent === undefined) {
+      s.unchained++;
+      return e.blockHashes.filter((h): h is number => typeof h === 'number');
+    }
+    const lora = extraKey(e.loraName);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const extra = lora ^ extraKeysOf(e.extraKeys?.[i], e.loraName);
+      parent = hashBlock(parent, toks, i * bs, (i + 1) * bs, extra, this.opts.hashSeed ?? 0);
+      out.push(parent);
+      if (parent !== e.blockHashes[i]) s.alias.set(e.blockHashes[i], parent);
+    }
+    return out;
   }
 
   private insert(endpoint: string, s: EndpointBlocks, h: number, until: number): void {
@@ -289,6 +378,7 @@ export class KvBlockIndex {
     }
     this.total -= s.blocks.size;
     s.blocks.clear();
+    s.alias.clear();
   }
 
   private enforceBound(): void {

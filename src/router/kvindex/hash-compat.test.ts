@@ -15,7 +15,7 @@ test('hashes from local tokenization equal the blocks the engine caches and anno
   eng.engine.setKvEventSink((evs) => {
     // Round-trip through the wire format the router decodes.
     for (const e of decodeKvBatch(encodeKvEventBatch(evs, 0)).events)
-      if (e.type === 'BlockStored') published.push(...e.blockHashes);
+      if (e.type === 'BlockStored') published.push(...(e.blockHashes as number[]));
   });
   try {
     const bodies = [

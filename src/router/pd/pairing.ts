@@ -47,7 +47,12 @@ export class PairPlanner {
   rankDecodes(ctx: RequestContext, topo: PdTopology): RankedDecodes {
     if (topo.decode.length === 0) throw errors.schedulingFailed('no decode pod found');
     const r = this.decodeScheduler.rank(ctx, topo.decode);
-    return { decodes: r.ranked, scores: r.scores };
+    return {
+      decodes: r.ranked,
+      get scores() {
+        return r.scores;
+      },
+    };
   }
 
   /** Prefill endpoints of one group, best first; empty when the group has none or the filters removed them all. */

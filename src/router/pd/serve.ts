@@ -60,7 +60,8 @@ export interface PdServeInput {
   topology: PdTopology | undefined;
   dest: Destination;
   /** Pairs are ranked: the best decode endpoint and the decode scores (access log, debug view). */
-  onScheduled?(top: ServerEndpoint | undefined, scores: EndpointScore[]): void;
+  /** `ranking.scores` is built when read: keep the object, read it only when needed. */
+  onScheduled?(top: ServerEndpoint | undefined, ranking: { readonly scores: EndpointScore[] }): void;
 }
 
 /** Access-log fields of a request served in PD mode: both pods of the pair that answered (or was tried last). */
@@ -106,7 +107,7 @@ export class PdRouter {
     await this.planner.prepare(ctx, topo);
     const ranked = this.planner.rankDecodes(ctx, topo);
     const prefillsFor = prefillsByGroup(this.planner, ctx, topo);
-    i.onScheduled?.(ranked.decodes[0], ranked.scores);
+    i.onScheduled?.(ranked.decodes[0], ranked);
 
     const tp = server.spec.trafficPolicy;
     const timeoutMs = tp?.timeout ? parseDuration(tp.timeout) : 0;

@@ -126,7 +126,7 @@ describe('failover, timeouts, retries, pass-through and abort', () => {
     assert.equal(inflight(), 0);
   });
 
-  test('an engine dying mid-stream cuts the client connection (no fake success), accounting stays exact', async () => {
+  test('an engine dying mid-stream ends the stream with an SSE error event and [DONE], never a silent success', async () => {
     a.fallback = { kind: 'die-after', chunks: 2 };
     b.fallback = { kind: 'die-after', chunks: 2 };
     const res = await request(`${h.router.url}/v1/chat/completions`, {
@@ -135,8 +135,19 @@ describe('failover, timeouts, retries, pass-through and abort', () => {
       body: JSON.stringify(chat({ stream: true })),
     });
     assert.equal(res.statusCode, 200);
-    await assert.rejects(res.body.text());
+    const text = await res.body.text();
+    const events = text.split('\n\n').filter(Boolean);
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => JSON.parse(e.slice(6)).choices[0].delta.content),
+      ['t0 ', 't1 '],
+    );
+    const err = JSON.parse(events[2].slice(6));
+    assert.equal(err.error.code, 'upstream_stream_failed');
+    assert.equal(err.error.type, 'server_error');
+    assert.equal(events[3], 'data: [DONE]');
+    assert.equal(events.length, 4);
     await until(() => inflight() === 0, 'in-flight back to 0');
+    assert.ok((await metricSum(h.router, 'kthena_router_upstream_attempts_total', { outcome: 'stream_broken' })) >= 1);
     a.fallback = { kind: 'ok' };
     b.fallback = { kind: 'ok' };
   });

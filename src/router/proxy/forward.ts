@@ -1,10 +1,13 @@
 // Sends one request upstream with failover across the scheduler's candidates, then streams the response bytes
-// verbatim with backpressure. Failover happens only before the first byte reaches the client.
+// verbatim with backpressure. Failover happens before the first byte reaches the client; after it, a stream that
+// breaks or stalls (no bytes for stallTimeoutMs) ends with an SSE error event — or, with mid-stream failover on,
+// continues on the next candidate from the prompt plus the text already relayed (./midstream.ts).
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { errors, type RouterError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import type { ServerEndpoint } from '../store/store.js';
+import { continuableKind, continuationBody, GeneratedText, sseErrorEvent } from './midstream.js';
 import type { UpstreamPools } from './pools.js';
 import { spliceIncludeUsage } from './upstream-body.js';
 import { countDataEvents, TailBuffer, type Usage, UsageChunkFilter, usageFromTail } from './usage.js';
@@ -21,7 +24,17 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-export type AttemptOutcome = 'ok' | 'client_error' | 'server_error' | 'connect_error' | 'timeout' | 'aborted';
+export type AttemptOutcome =
+  | 'ok'
+  | 'client_error'
+  | 'server_error'
+  | 'connect_error'
+  | 'timeout'
+  | 'aborted'
+  /** the stream broke after its first bytes (engine died, connection cut) */
+  | 'stream_broken'
+  /** no bytes for the stall timeout after the first ones */
+  | 'stalled';
 
 export interface AttemptRecord {
   endpoint: string;
@@ -37,6 +50,10 @@ export interface ProxyPlan {
   retryIntervalMs: number;
   /** Per-attempt bound on connect + send + wait for response headers; 0 = none. */
   attemptTimeoutMs: number;
+  /** After the first bytes, the longest gap allowed between two chunks; 0 = none. */
+  stallTimeoutMs?: number;
+  /** Continue a broken or stalled stream on the next candidate (chat/completions streams with one choice). */
+  midStreamFailover?: boolean;
 }
 
 export interface ProxyHooks {
@@ -61,8 +78,10 @@ export interface ProxyResult {
   endedAt?: number;
   dataEvents: number;
   aborted: boolean;
-  /** The stream broke after the first byte (upstream died or timed out mid-body). */
+  /** The stream broke after the first byte (upstream died or timed out mid-body) and was not continued. */
   brokenStream: boolean;
+  /** Times the stream was continued on another endpoint after its first bytes. */
+  continuations?: number;
 }
 
 export interface UpstreamRequest {
@@ -166,6 +185,9 @@ export async function proxyWithFailover(
 ): Promise<ProxyResult> {
   const result: ProxyResult = { attempts: [], dataEvents: 0, aborted: false, brokenStream: false };
   const n = plan.candidates.length;
+  /** Set once bytes went to the client: the response head is out, later attempts continue that stream. */
+  let client: ClientStream | undefined;
+  let upstreamBody = up.body;
   for (let i = 0; i < plan.maxAttempts && n > 0; i++) {
     if (ctx.signal.aborted) break;
     if (i > 0 && plan.retryIntervalMs > 0) await sleep(plan.retryIntervalMs, ctx.signal);
@@ -192,16 +214,41 @@ export async function proxyWithFailover(
             ac.abort();
           }, plan.attemptTimeoutMs)
         : undefined;
+    // A stream's head and first event come at once from a live engine (vLLM answers streams from its event loop
+    // before the first token): nothing at all within the stall timeout means the engine is stuck, so fail over.
+    // Not for non-streaming bodies, which arrive only when the whole generation is done.
+    let stalledEarly = false;
+    const stallMs = plan.stallTimeoutMs ?? 0;
+    const earlyStall =
+      ctx.stream && stallMs > 0
+        ? setTimeout(() => {
+            stalledEarly = true;
+            ac.abort();
+          }, stallMs)
+        : undefined;
+    const stalledRecord = (): AttemptRecord => ({
+      endpoint: ep.state.key,
+      outcome: 'stalled',
+      detail: `no response from ${ep.state.key} within the stall timeout (${stallMs} ms)`,
+    });
     try {
       r = await pools.get(ep.origin).request({
         path: ctx.url,
         method: ctx.method as Dispatcher.HttpMethod,
-        headers: up.headers,
-        body: up.body,
+        headers:
+          upstreamBody === up.body ? up.headers : { ...up.headers, 'content-length': String(upstreamBody.length) },
+        body: upstreamBody,
         signal: ac.signal,
       });
     } catch (e) {
       release();
+      clearTimeout(earlyStall);
+      if (stalledEarly && !ctx.signal.aborted) {
+        const rec = stalledRecord();
+        result.attempts.push(rec);
+        hooks.attempt(ep, rec);
+        continue;
+      }
       const c = timedOut
         ? {
             outcome: 'timeout' as const,
@@ -219,6 +266,7 @@ export async function proxyWithFailover(
     // A LoRA adapter unloaded since the last scrape answers 404: try the next candidate (LoRA hot-plug without errors).
     const loraGone = r.statusCode === 404 && ctx.isLora && i + 1 < Math.min(plan.maxAttempts, n);
     if (r.statusCode >= 500 || loraGone) {
+      clearTimeout(earlyStall);
       // Server error before anything was written: discard the body and fail over.
       r.body.on('error', () => undefined);
       r.body.destroy();
@@ -233,9 +281,33 @@ export async function proxyWithFailover(
       hooks.attempt(ep, rec);
       continue;
     }
+    if (client && r.statusCode !== 200) {
+      clearTimeout(earlyStall);
+      // A continuation must be a stream like the first leg; anything else cannot be spliced into it.
+      r.body.on('error', () => undefined);
+      r.body.destroy();
+      release();
+      const rec: AttemptRecord = {
+        endpoint: ep.state.key,
+        outcome: r.statusCode >= 500 ? 'server_error' : 'client_error',
+        status: r.statusCode,
+        detail: `${ep.state.key} answered ${r.statusCode} to the continuation`,
+      };
+      result.attempts.push(rec);
+      hooks.attempt(ep, rec);
+      continue;
+    }
     // Nothing is sent to the client until the first body bytes arrive: an engine that dies between its headers and
     // its first chunk is still failed over.
     const first = await firstChunk(r.body);
+    clearTimeout(earlyStall);
+    if (first.error && stalledEarly && !ctx.signal.aborted) {
+      release();
+      const rec = stalledRecord();
+      result.attempts.push(rec);
+      hooks.attempt(ep, rec);
+      continue;
+    }
     if (first.error) {
       release();
       const c = classify(first.error, ctx.signal.aborted);
@@ -257,18 +329,64 @@ export async function proxyWithFailover(
     };
     result.attempts.push(rec);
     result.endpoint = ep;
-    result.status = r.statusCode;
+    const continuing = client !== undefined;
+    if (!client) {
+      result.status = r.statusCode;
+      const kind =
+        plan.midStreamFailover && r.statusCode === 200 && isEventStream(r.headers)
+          ? continuableKind(ctx.path, ctx.body)
+          : undefined;
+      client = new ClientStream(ctx, res, result, up.hideUsageChunk && r.statusCode < 400, kind);
+    } else {
+      rec.detail = `continued the stream after ${client.generated?.events ?? 0} events`;
+      result.continuations = (result.continuations ?? 0) + 1;
+    }
     // Bookkeeping (attempt metric, postSchedule hooks such as the prefix index) runs right after the first bytes are
     // handed to the socket, in the same tick: same order for every other request, but off the client's TTFT.
     const afterFirstWrite = () => {
       hooks.attempt(ep, rec);
-      if (r.statusCode < 400) hooks.committed(ep);
+      if (r.statusCode < 400 && !continuing) hooks.committed(ep);
     };
-    await pipeBody(ctx, res, r, first.chunk, up.hideUsageChunk && r.statusCode < 400, result, afterFirstWrite);
+    const end = await client.pump(r, first.chunk, afterFirstWrite, plan.stallTimeoutMs ?? 0);
     release();
-    return result;
+    if (end === 'end' || end === 'aborted') {
+      // A continued stream's usage is the last leg's: add what the earlier legs generated (one token per event).
+      if (result.usage && client.carriedEvents > 0) {
+        result.usage.completionTokens += client.carriedEvents;
+        result.usage.promptTokens = Math.max(0, result.usage.promptTokens - client.carriedEvents);
+      }
+      return result;
+    }
+    // Broke or stalled after bytes reached the client: record it against this endpoint, then continue or end.
+    const broke: AttemptRecord = {
+      endpoint: ep.state.key,
+      outcome: end === 'stalled' ? 'stalled' : 'stream_broken',
+      status: r.statusCode,
+      detail:
+        end === 'stalled'
+          ? `${ep.state.key}: no bytes for ${plan.stallTimeoutMs} ms after the stream started`
+          : `${ep.state.key}: the stream broke after its first bytes`,
+    };
+    result.attempts.push(broke);
+    hooks.attempt(ep, broke);
+    const next = client.continuation(up.body);
+    if (next === 'complete') {
+      client.endWith(DONE_EVENT);
+      return result;
+    }
+    if (!next || i + 1 >= plan.maxAttempts || n < 2) break;
+    upstreamBody = next;
   }
   result.aborted = ctx.signal.aborted;
+  if (client) {
+    // Headers are out: end the stream with an error the client can see (SSE), or cut it (a JSON body cannot be fixed).
+    if (!result.aborted) {
+      result.brokenStream = true;
+      const last = result.attempts.at(-1);
+      client.fail(`the upstream stream failed: ${last?.detail ?? 'broken'}`);
+    }
+    return result;
+  }
   if (!result.aborted) {
     const last = result.attempts.at(-1);
     result.error = errors.allUpstreamsFailed(
@@ -276,6 +394,13 @@ export async function proxyWithFailover(
     );
   }
   return result;
+}
+
+const DONE_EVENT = Buffer.from('data: [DONE]\n\n');
+
+function isEventStream(h: IncomingHttpHeaders): boolean {
+  const ct = h['content-type'];
+  return typeof ct === 'string' && ct.startsWith('text/event-stream');
 }
 
 /** Waits for the first bytes of a body (or its end, or its failure) without switching it to flowing mode. */
@@ -299,96 +424,168 @@ export function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chu
   });
 }
 
-/** Streams the upstream body to the client with backpressure; resolves on end, upstream error or client abort. */
-function pipeBody(
-  ctx: RequestContext,
-  res: ServerResponse,
-  r: Dispatcher.ResponseData,
-  firstBytes: Buffer | null,
-  hide: boolean,
-  result: ProxyResult,
-  afterFirstWrite: () => void,
-): Promise<void> {
-  const body = r.body;
-  const tail = new TailBuffer(16 * 1024);
-  const filter = hide ? new UsageChunkFilter() : undefined;
-  res.writeHead(r.statusCode, responseHeaders(r.headers, hide));
-  // No flushHeaders(): the first bytes are written right below, so the headers leave in the same packet as them (one
-  // syscall and one client wake-up fewer per request). Flushed explicitly only when nothing was written.
-  const corker = new TickCorker(res);
-  return new Promise((resolve) => {
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      body.off('data', onData);
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      result.endedAt = performance.now() - ctx.startedAt;
-      const u = usageFromTail(tail.toString());
-      if (u) result.usage = u;
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      if (result.firstByteAt === undefined) result.firstByteAt = performance.now() - ctx.startedAt;
-      tail.push(chunk);
-      result.dataEvents += countDataEvents(chunk);
-      const out = filter ? filter.push(chunk) : chunk;
-      if (out) corker.cork();
-      if (out && !res.write(out)) {
-        backpressured = true;
-        body.pause();
-      }
-    };
-    let backpressured = false;
-    const onDrain = () => {
-      backpressured = false;
-      body.resume();
-    };
-    const onClose = () => {
-      if (!res.writableFinished) {
+type PumpEnd = 'end' | 'broken' | 'stalled' | 'aborted';
+
+/**
+ * The client's side of one proxied response: the head (written once), the usage filter, the tail kept for usage, and
+ * — when the stream may be continued elsewhere — the text relayed so far. Each upstream leg is pumped into it with
+ * backpressure until it ends, breaks, stalls or the client leaves.
+ */
+class ClientStream {
+  private readonly tail = new TailBuffer(16 * 1024);
+  private readonly filter: UsageChunkFilter | undefined;
+  private readonly corker: TickCorker;
+  readonly generated: GeneratedText | undefined;
+  /** Content events relayed before the current leg began (its usage counts only its own tokens). */
+  carriedEvents = 0;
+  private headWritten = false;
+  /** The response head sent to the client said text/event-stream. */
+  private eventStream = false;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly res: ServerResponse,
+    private readonly result: ProxyResult,
+    private readonly hide: boolean,
+    kind: 'chat' | 'completion' | undefined,
+  ) {
+    this.filter = hide ? new UsageChunkFilter() : undefined;
+    this.corker = new TickCorker(res);
+    this.generated = kind ? new GeneratedText(kind) : undefined;
+  }
+
+  pump(
+    r: Dispatcher.ResponseData,
+    firstBytes: Buffer | null,
+    afterFirstWrite: () => void,
+    stallMs: number,
+  ): Promise<PumpEnd> {
+    const { ctx, res, result, corker, filter, tail } = this;
+    const body = r.body;
+    if (!this.headWritten) {
+      this.headWritten = true;
+      this.eventStream = isEventStream(r.headers);
+      res.writeHead(r.statusCode, responseHeaders(r.headers, this.hide));
+    }
+    // No flushHeaders(): the first bytes are written right below, so the headers leave in the same packet as them (one
+    // syscall and one client wake-up fewer per request). Flushed explicitly only when nothing was written.
+    return new Promise((resolve) => {
+      let finished = false;
+      let stalled = false;
+      const stall =
+        stallMs > 0
+          ? setTimeout(() => {
+              stalled = true;
+              body.destroy(new Error('stream stalled'));
+            }, stallMs)
+          : undefined;
+      const finish = (how: PumpEnd) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(stall);
+        body.off('data', onData);
+        res.off('drain', onDrain);
+        res.off('close', onClose);
+        result.endedAt = performance.now() - ctx.startedAt;
+        const u = usageFromTail(tail.toString());
+        if (u) result.usage = u;
+        resolve(how);
+      };
+      let backpressured = false;
+      const onData = (chunk: Buffer) => {
+        stall?.refresh();
+        if (result.firstByteAt === undefined) result.firstByteAt = performance.now() - ctx.startedAt;
+        tail.push(chunk);
+        this.generated?.push(chunk);
+        result.dataEvents += countDataEvents(chunk);
+        const out = filter ? filter.push(chunk) : chunk;
+        if (out) corker.cork();
+        if (out && !res.write(out)) {
+          backpressured = true;
+          body.pause();
+        }
+      };
+      const onDrain = () => {
+        backpressured = false;
+        body.resume();
+      };
+      const onClose = () => {
+        if (!res.writableFinished) {
+          result.aborted = true;
+          body.destroy();
+          finish('aborted');
+        }
+      };
+      if (ctx.signal.aborted) {
+        afterFirstWrite();
         result.aborted = true;
+        body.on('error', () => undefined);
         body.destroy();
-        finish();
+        finish('aborted');
+        return;
       }
-    };
-    if (ctx.signal.aborted) {
+      body.on('data', onData);
+      res.on('drain', onDrain);
+      res.on('close', onClose);
+      if (firstBytes) onData(firstBytes);
+      corker.flush(); // the head and first bytes go out now, before the bookkeeping below
+      if (!res.headersSent) res.flushHeaders();
       afterFirstWrite();
-      result.aborted = true;
-      body.on('error', () => undefined);
-      body.destroy();
-      finish();
-      return;
-    }
-    body.on('data', onData);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-    if (firstBytes) onData(firstBytes);
-    corker.flush(); // the head and first bytes go out now, before the bookkeeping below
-    if (!res.headersSent) res.flushHeaders();
-    afterFirstWrite();
-    if (body.readableEnded) {
-      const rest = filter?.flush();
-      if (rest) res.write(rest);
-      res.end();
-      finish();
-      return;
-    }
-    if (!backpressured) body.resume();
-    body.on('end', () => {
-      const rest = filter?.flush();
-      if (rest) res.write(rest);
-      res.end();
-      finish();
+      const ended = () => {
+        const rest = filter?.flush();
+        if (rest) res.write(rest);
+        res.end();
+        finish('end');
+      };
+      if (body.readableEnded) return ended();
+      if (!backpressured) body.resume();
+      body.on('end', ended);
+      body.on('error', () => {
+        if (ctx.signal.aborted) {
+          result.aborted = true;
+          return finish('aborted');
+        }
+        finish(stalled ? 'stalled' : 'broken');
+      });
     });
-    body.on('error', () => {
-      if (!ctx.signal.aborted) result.brokenStream = true;
-      else result.aborted = true;
-      // Headers are out: the only honest signal left is to cut the connection.
-      res.destroy();
-      finish();
-    });
-  });
+  }
+
+  /**
+   * After a leg broke: the body that continues the generation, 'complete' when it had already finished (only the
+   * end of the stream is missing), or undefined when this stream cannot be continued.
+   */
+  continuation(upstreamBody: Buffer): Buffer | 'complete' | undefined {
+    const g = this.generated;
+    if (!g || this.res.destroyed) return undefined;
+    if (g.finished) return 'complete';
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(upstreamBody.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    const next = continuationBody(parsed, g.kind, g);
+    if (!next) return 'complete';
+    this.carriedEvents = g.events;
+    // A leg that broke inside an event leaves the client half a line: close it so the next event parses.
+    if (!g.atBoundary) this.res.write('\n\n');
+    return Buffer.from(JSON.stringify(next), 'utf8');
+  }
+
+  endWith(bytes: Buffer): void {
+    const rest = this.filter?.flush();
+    if (rest) this.res.write(rest);
+    if (!this.res.destroyed) this.res.end(bytes);
+  }
+
+  /** The stream cannot go on: an OpenAI-shaped SSE error event (then [DONE]); other bodies are cut. */
+  fail(message: string): void {
+    if (this.res.destroyed || this.res.writableEnded) return;
+    if (this.eventStream) {
+      if (this.generated && !this.generated.atBoundary) this.res.write('\n\n');
+      this.endWith(sseErrorEvent(message, 'upstream_stream_failed'));
+    } else this.res.destroy();
+  }
 }
 
 /**

@@ -57,6 +57,16 @@ export interface ResponseOutcome {
   streamedEvents?: number;
 }
 
+/** The field a request without a usable prompt is missing: the one it sent, else the one its path expects. */
+function promptParam(body: Record<string, unknown>, path: string | undefined): 'prompt' | 'messages' | 'input' {
+  if ('messages' in body) return 'messages';
+  if ('prompt' in body) return 'prompt';
+  if ('input' in body) return 'input';
+  if (path?.endsWith('/completions') && !path.endsWith('/chat/completions')) return 'prompt';
+  if (path?.endsWith('/responses') || path?.endsWith('/embeddings')) return 'input';
+  return 'messages';
+}
+
 /** What a request context is built from: the parsed body plus what the transport knows. */
 export interface ContextInput {
   id: string;
@@ -83,7 +93,7 @@ export interface ContextInput {
  */
 export function buildRequestContext(i: ContextInput): RequestContext {
   const prompt = extractPrompt(i.body);
-  if (!prompt) throw errors.promptNotFound();
+  if (!prompt) throw errors.promptNotFound(promptParam(i.body, i.path));
   const text = promptString(prompt);
   const path = i.path ?? '/v1/completions';
   return {

@@ -34,7 +34,7 @@ function toMessages(items: unknown[], requireMessageType: boolean): ChatMessage[
   return out;
 }
 
-/** undefined when the body carries no prompt at all (→ 404 prompt_not_found, as upstream). */
+/** undefined when the body carries no prompt at all (→ 400 prompt_not_found with `param`; upstream answers 404). */
 export function extractPrompt(body: Record<string, unknown>): Prompt | undefined {
   if ('prompt' in body) {
     const p = body.prompt;

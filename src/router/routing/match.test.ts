@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelRoute } from '../store/resources.js';
-import { compareRouteAge, matchRule, matchString, pickTarget, resolveRoute } from './match.js';
+import { compareRouteAge, matchRule, matchString, pickTarget, resolveRoute, usableTargets } from './match.js';
 
 const input = (over: Partial<{ model: string; path: string; headers: Record<string, string> }> = {}) => ({
   model: over.model ?? 'm',
@@ -114,4 +114,36 @@ test('route age order: creationTimestamp, then resourceVersion, then namespace/n
     [f, e].sort(compareRouteAge).map((r) => r.metadata.name),
     ['e', 'f'],
   );
+});
+
+test('a weighted target naming a deleted ModelServer is skipped while another remains; kept when none is usable', () => {
+  const route = {
+    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
+    kind: 'ModelRoute',
+    metadata: { name: 'r', namespace: 'default' },
+    spec: {
+      modelName: 'chat',
+      rules: [
+        {
+          name: 'default',
+          targetModels: [
+            { modelServerName: 'a', weight: 50 },
+            { modelServerName: 'gone', weight: 50 },
+          ],
+        },
+      ],
+    },
+  } as unknown as Parameters<typeof resolveRoute>[0][number];
+  const input = { model: 'chat', path: '/v1/chat/completions', header: () => '' };
+  const exists = new Set(['a']);
+  const usable = (_r: unknown, t: { modelServerName?: string }) => exists.has(t.modelServerName ?? '');
+  // Every point of the random range lands on the remaining target.
+  for (const x of [0, 0.25, 0.5, 0.75, 0.9999])
+    assert.equal(resolveRoute([route], false, input, () => x, usable)?.target.modelServerName, 'a');
+  exists.clear();
+  const picks = new Set(
+    [0, 0.9999].map((x) => resolveRoute([route], false, input, () => x, usable)?.target.modelServerName),
+  );
+  assert.deepEqual([...picks].sort(), ['a', 'gone'], 'nothing usable: the pick is as before, so the error names it');
+  assert.deepEqual(usableTargets([{ modelServerName: 'x' }], undefined), [{ modelServerName: 'x' }]);
 });

@@ -74,19 +74,35 @@ export interface RouteMatch {
   isLora: boolean;
 }
 
+/**
+ * The targets a weighted pick may choose: those `usable` says exist. A target naming a deleted ModelServer would send
+ * its share of traffic to a 404; while another target remains, it is skipped. When none is usable all are kept, so
+ * the request fails with the error that names what is missing.
+ */
+export function usableTargets(
+  targets: TargetModel[],
+  usable: ((t: TargetModel) => boolean) | undefined,
+): TargetModel[] {
+  if (!usable || targets.every(usable)) return targets;
+  const kept = targets.filter(usable);
+  return kept.length > 0 ? kept : targets;
+}
+
 /** First route (oldest first, as given) with a matching rule and a pickable target wins. */
 export function resolveRoute(
   candidates: readonly ModelRoute[],
   isLora: boolean,
   input: MatchInput,
   rand: () => number,
+  usable?: (route: ModelRoute, t: TargetModel) => boolean,
 ): RouteMatch | undefined {
   for (const route of candidates) {
     const rules = route.spec.rules ?? [];
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (!matchRule(rule.modelMatch, input)) continue;
-      const target = pickTarget(rule.targetModels ?? [], rand);
+      const targets = usableTargets(rule.targetModels ?? [], usable && ((t) => usable(route, t)));
+      const target = pickTarget(targets, rand);
       if (target) return { route, rule, ruleIndex: i, target, isLora };
       break; // the first matching rule is final for this route; a zero-weight rule moves on to the next route
     }

@@ -31,7 +31,7 @@ export interface RouterConfiguration {
 export const DEFAULT_ROUTER_CONFIG_YAML = `scheduler:
   pluginConfig:
   - name: latency-predictor
-    args: {tokenizer: local, blockSize: 16, kvEventsPort: 5557}
+    args: {tokenizer: auto, blockSize: 16, kvEventsPort: 5557}
   plugins:
     Filter:
       enabled: [outlier-detection, lora-affinity]

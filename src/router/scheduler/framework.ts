@@ -60,29 +60,47 @@ export class Scheduler {
     }
     const n = pool.length;
     const totals = new Float64Array(n);
-    const per: Record<string, number>[] = Array.from({ length: n }, () => ({}));
+    const perPlugin: Float64Array[] = [];
     for (const { plugin, weight } of this.opts.scorers) {
       const t0 = metrics ? process.hrtime.bigint() : 0n;
       const s = plugin.score!(ctx, pool);
       if (metrics) observe(metrics, ctx.model, plugin.name, 'score', t0);
+      const mine = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = Number(s[i]);
         const score = Number.isFinite(v) ? v : 0;
-        per[i][plugin.name] = score;
+        mine[i] = score;
         totals[i] += score * weight;
       }
+      perPlugin.push(mine);
     }
     // Random tie-break: equal totals must not always send traffic to the same endpoint.
-    const order = Array.from({ length: n }, (_, i) => i);
+    const order = new Array<number>(n);
+    for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(this.opts.rand() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
+      const t = order[i];
+      order[i] = order[j];
+      order[j] = t;
     }
     order.sort((a, b) => totals[b] - totals[a]);
-    const top = order.slice(0, this.opts.topN);
+    const ranked = new Array<ServerEndpoint>(Math.min(n, this.opts.topN));
+    for (let i = 0; i < ranked.length; i++) ranked[i] = pool[order[i]];
+    const scorers = this.opts.scorers;
+    let scores: EndpointScore[] | undefined;
     return {
-      ranked: top.map((i) => pool[i]),
-      scores: order.map((i) => ({ endpoint: pool[i].state.key, total: totals[i], perPlugin: per[i] })),
+      ranked,
+      // Built on first read (debug view, PD pairing): every request is ranked, few rankings are looked at.
+      get scores() {
+        scores ??= order.map((i) => {
+          const per: Record<string, number> = {};
+          scorers.forEach(({ plugin }, k) => {
+            per[plugin.name] = perPlugin[k][i];
+          });
+          return { endpoint: pool[i].state.key, total: totals[i], perPlugin: per };
+        });
+        return scores;
+      },
     };
   }
 }

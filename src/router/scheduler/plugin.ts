@@ -23,6 +23,8 @@ export interface SchedulerPlugin {
   postSchedule?(ctx: RequestContext, chosen: ServerEndpoint): void;
   /** Once per request on its terminal path (success, error, timeout, client abort). */
   onResponseDone?(ctx: RequestContext, outcome: ResponseOutcome): void;
+  /** The endpoint entered the store (also called for the endpoints present when the router starts). */
+  onEndpointAdded?(state: EndpointState): void;
   /** The endpoint left the store; drop anything kept for it. */
   onEndpointRemoved?(state: EndpointState): void;
   /** The router is shutting down: release sockets and timers. */

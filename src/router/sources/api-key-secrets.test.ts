@@ -180,7 +180,7 @@ test('router end to end: keys from a Secret admit, rotate, and unknown keys get 
     const bad = await call('sk-unknown');
     assert.equal(bad.status, 401);
     assert.deepEqual(bad.body, {
-      error: { message: 'invalid API key', type: 'authentication_error', code: 'unauthorized' },
+      error: { message: 'invalid API key', type: 'authentication_error', param: null, code: 'unauthorized' },
     });
     assert.ok(!JSON.stringify(bad.body).includes(hashApiKey('sk-unknown')));
     server.put(SECRETS, keysSecret(ns, 'keys', [{ key: 'sk-carol-2', user: 'carol' }]));

@@ -98,7 +98,7 @@ export function debugHandler(d: DebugDeps) {
           models: [...s.models],
           lastScrapeAt: s.lastScrapeAt ? new Date(s.lastScrapeAt).toISOString() : null,
           lastScrapeError: s.lastScrapeError ?? null,
-          lastScore: d.handler.lastScores.get(s.key) ?? null,
+          lastScore: d.handler.lastScore(s.key),
         })),
       });
     }

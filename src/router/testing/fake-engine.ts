@@ -8,6 +8,8 @@ export type Behaviour =
   | { kind: 'status'; status: number; body?: string }
   | { kind: 'hang' }
   | { kind: 'die-after'; chunks: number }
+  /** streams `chunks` events, then keeps the connection open and silent (a stalled engine) */
+  | { kind: 'stall-after'; chunks: number }
   | { kind: 'reset' };
 
 export interface Received {
@@ -66,7 +68,10 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
     }
     if (path === '/v1/models' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ object: 'list', data: eng.models.map((id) => ({ id, object: 'model' })) }));
+      // Announced like the engine simulator with its built-in tokenizer, so the router's `tokenizer: auto` computes
+      // token ids itself rather than calling /tokenize (which this fake does not serve).
+      const data = eng.models.map((id) => ({ id, object: 'model', kthena_sim: { tokenizer: 'simulator' } }));
+      return res.end(JSON.stringify({ object: 'list', data }));
     }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -115,6 +120,7 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
         };
         res.write(`data: ${JSON.stringify(ev)}\n\n`);
       }
+      if (b.kind === 'stall-after') return; // silent from here on, connection open
       if (b.kind === 'die-after') {
         // Let the chunks already written reach the wire before the connection dies.
         await new Promise((r) => setTimeout(r, 30));
@@ -128,7 +134,7 @@ export async function startFakeEngine(name: string, opts: { models?: string[] } 
       res.end('data: [DONE]\n\n');
       return;
     }
-    if (b.kind === 'die-after') return req.socket.destroy();
+    if (b.kind === 'die-after' || b.kind === 'stall-after') return req.socket.destroy();
     const text = Array.from({ length: n }, (_, i) => `t${i}`).join(' ');
     const out = {
       id: 'c1',

@@ -1,6 +1,6 @@
 // One KvAwareness per router (keyed by its metrics registry), shared by the precise-prefix-cache and
 // latency-predictor scorers so the index, subscriptions and dispatch bookkeeping exist once.
-import { Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { type AwarenessOptions, KvAwareness } from '../../kvindex/awareness.js';
 import type { RouterMetrics } from '../../telemetry/metrics.js';
 import type { PluginArgs, PluginDeps } from '../plugin.js';
@@ -8,9 +8,19 @@ import type { PluginArgs, PluginDeps } from '../plugin.js';
 const shared = new WeakMap<RouterMetrics, KvAwareness>();
 
 export function awarenessOptions(args: PluginArgs, deps?: Pick<PluginDeps, 'clock' | 'kvEvents'>): AwarenessOptions {
-  const tokenizer = args.tokenizer ?? 'local';
-  if (tokenizer !== 'local' && tokenizer !== 'remote')
-    throw new Error(`tokenizer must be "local" or "remote", got ${JSON.stringify(tokenizer)}`);
+  const t = args.tokenizer ?? 'auto';
+  if (t !== 'auto' && t !== 'local' && t !== 'simulator' && t !== 'remote')
+    throw new Error(`tokenizer must be "auto", "local" (or "simulator") or "remote", got ${JSON.stringify(t)}`);
+  const tokenizer = t === 'simulator' ? 'local' : t;
+  const paths = args.tokenizers;
+  if (
+    paths !== undefined &&
+    (paths === null ||
+      typeof paths !== 'object' ||
+      Array.isArray(paths) ||
+      !Object.values(paths).every((v) => typeof v === 'string' && v.length > 0))
+  )
+    throw new Error('tokenizers must map model names to tokenizer paths (directory or tokenizer.json)');
   const int = (key: string, dflt: number, min: number, max: number): number => {
     const v = args[key];
     if (v === undefined) return dflt;
@@ -21,6 +31,7 @@ export function awarenessOptions(args: PluginArgs, deps?: Pick<PluginDeps, 'cloc
   };
   return {
     tokenizer,
+    tokenizers: paths as Record<string, string> | undefined,
     blockSize: int('blockSize', 16, 1, 1 << 16),
     hashSeed: int('hashSeed', 0, -(2 ** 31), 2 ** 31 - 1),
     kvEventsPort: int('kvEventsPort', 5557, 1, 65535),
@@ -71,6 +82,21 @@ export function sharedAwareness(deps: PluginDeps, args: PluginArgs): KvAwareness
     labelNames: ['model'],
     buckets: [0, 16, 64, 256, 1024, 4096, 16384],
     registers,
+  });
+  const failures = new Counter({
+    name: 'kthena_router_tokenizer_failures_total',
+    help: 'Requests whose token ids could not be computed (scored on load only), per model and tokenizer source',
+    labelNames: ['model', 'source'],
+    registers,
+  });
+  aw.opts.onTokenizerFailure = (model, source) => failures.inc({ model, source });
+  new Gauge({
+    name: 'kthena_router_tokenize_seconds_mean',
+    help: "Mean time to compute a request's token ids (tokenizer source chosen, tokenized or /tokenize round trip)",
+    registers,
+    collect() {
+      this.set(aw.tokenizers.count ? Number(aw.tokenizers.nanos / BigInt(aw.tokenizers.count)) / 1e9 : 0);
+    },
   });
   aw.verifier.sink = {
     observe(model, predicted, reported) {

@@ -4,12 +4,14 @@
 // (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
 
 import {
+  type LatencyInputs,
   type LatencyPrediction,
   placementCosts,
   predictTtft,
   scoresWithLoadTieBreak,
 } from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
+import type { ServerEndpoint } from '../../store/store.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';
 
@@ -43,18 +45,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
         const coeff = kv.model.coefficients;
         const inputs = kv.inputsFor(ctx, eps);
         const preds = inputs.map((x) => predictTtft(coeff, x));
-        record(ctx, {
-          request: ctx.id,
-          model: ctx.model,
-          promptTokens: inputs[0]?.promptTokens ?? 0,
-          candidates: eps.map((ep, i) => ({
-            endpoint: ep.state.key,
-            cachedTokens: inputs[i].cachedTokens,
-            queuedPrefillTokens: inputs[i].queuedPrefillTokens,
-            decoding: inputs[i].decoding,
-            ...round(preds[i]),
-          })),
-        });
+        record(ctx, decisionRecord(ctx, eps, inputs, preds));
         return scoresWithLoadTieBreak(
           placementCosts(preds, inputs),
           eps.map((ep) => ep.state.inflight),
@@ -65,12 +56,41 @@ export const latencyPredictorPlugin: PluginDefinition = {
       postSchedule: (ctx, ep) => kv.firstByte(ctx, ep),
       onRelease: (ctx, ep) => kv.release(ctx, ep),
       onResponseDone: (ctx, o) => kv.done(ctx, o.endpoint?.state.key, o.cachedTokens),
+      onEndpointAdded: (s) => kv.endpointAdded(s),
       onEndpointRemoved: (s) => kv.forgetEndpoint(s.key),
       close: () => kv.close(),
       debugState: () => ({ kv: kv.debugState(), recentDecisions: recent }),
     };
   },
 };
+
+/**
+ * The decision as the debug view and the twin's traces show it. Built on first read: a decision is made for every
+ * request, its record is read for a few.
+ */
+function decisionRecord(
+  ctx: RequestContext,
+  eps: readonly ServerEndpoint[],
+  inputs: readonly LatencyInputs[],
+  preds: readonly LatencyPrediction[],
+): DecisionRecord {
+  let candidates: DecisionRecord['candidates'] | undefined;
+  return {
+    request: ctx.id,
+    model: ctx.model,
+    promptTokens: inputs[0]?.promptTokens ?? 0,
+    get candidates() {
+      candidates ??= eps.map((ep, i) => ({
+        endpoint: ep.state.key,
+        cachedTokens: inputs[i].cachedTokens,
+        queuedPrefillTokens: inputs[i].queuedPrefillTokens,
+        decoding: inputs[i].decoding,
+        ...round(preds[i]),
+      }));
+      return candidates;
+    },
+  };
+}
 
 function round(p: LatencyPrediction): LatencyPrediction {
   const r = (v: number) => Math.round(v * 1e6) / 1e6;

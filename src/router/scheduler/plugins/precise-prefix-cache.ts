@@ -22,6 +22,7 @@ export const precisePrefixCachePlugin: PluginDefinition = {
       postSchedule: (ctx, ep) => kv.firstByte(ctx, ep),
       onRelease: (ctx, ep) => kv.release(ctx, ep),
       onResponseDone: (ctx, o) => kv.done(ctx, o.endpoint?.state.key, o.cachedTokens),
+      onEndpointAdded: (s) => kv.endpointAdded(s),
       onEndpointRemoved: (s) => kv.forgetEndpoint(s.key),
       close: () => kv.close(),
       debugState: () => kv.debugState(),
