@@ -10,3 +10,13 @@ export function intArg(name: string, min: number, max: number) {
     return n;
   };
 }
+
+/** A finite number above zero (fractions allowed). */
+export function positiveArg(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive number`);
+    return x;
+  };
+}

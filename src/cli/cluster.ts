@@ -1,12 +1,13 @@
 // `kthena cluster`: the local control plane (API server + kubelet + scheduler components).
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { DEFAULT_KUBECONFIG } from '../cluster/apiserver/index.js';
 import { startCluster } from '../cluster/index.js';
 import { intArg } from './args.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 
-export interface ClusterCliOptions {
+export interface ClusterCliOptions extends LogOptions {
   port: number;
   host: string;
   dataDir?: string;
@@ -15,12 +16,10 @@ export interface ClusterCliOptions {
   gpusPerNode: number;
   nodesFile?: string;
   engineSim: boolean;
-  logLevel: string;
 }
 
 export function register(program: Command): void {
-  program
-    .command('cluster')
+  addLogOptions(program.command('cluster'))
     .description(
       'run a local Kubernetes control plane: API server, kubelet (pods as processes), Volcano-like scheduler',
     )
@@ -32,9 +31,9 @@ export function register(program: Command): void {
     .option('--gpus-per-node <n>', 'nvidia.com/gpu per node', intArg('--gpus-per-node', 0, 1024), 8)
     .option('--nodes-file <path>', 'YAML file describing nodes (overrides --nodes/--gpus-per-node)')
     .option('--no-engine-sim', 'do not translate engine containers into simulated engines')
-    .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
     .action(async (o: ClusterCliOptions) => {
-      const log = pino({ level: o.logLevel }, pino.destination(2));
+      if (o.nodesFile && !existsSync(o.nodesFile)) throw new Error(`--nodes-file ${o.nodesFile}: no such file`);
+      const log = createLogger(o, 'kthena-cluster');
       const kubeconfigPath = resolve(o.kubeconfig);
       const cluster = await startCluster({
         port: o.port,

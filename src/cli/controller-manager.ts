@@ -3,16 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
 import { enabledControllers, startControllerManager } from '../controllers/manager.js';
-import {
-  DEFAULT_CERT_SECRET,
-  DEFAULT_WEBHOOK_SERVICE,
-  ensureCertSecret,
-  patchCaBundles,
-} from '../controllers/webhooks/certs.js';
+import { DEFAULT_CERT_SECRET, DEFAULT_WEBHOOK_SERVICE } from '../controllers/webhooks/certs.js';
+import { type CertRotation, startCertRotation } from '../controllers/webhooks/rotation.js';
 import { KubeClient } from '../kube/client.js';
+import { realClock } from '../kube/clock.js';
 import { intArg } from './args.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -34,7 +31,7 @@ function controllersArg(v: string): string {
   return v;
 }
 
-export interface ControllerManagerCliOptions {
+export interface ControllerManagerCliOptions extends LogOptions {
   kubeconfig?: string;
   context?: string;
   workers: number;
@@ -48,7 +45,6 @@ export interface ControllerManagerCliOptions {
   retryPeriod: number;
   port: number;
   host: string;
-  logLevel: string;
   enableWebhook: boolean;
   webhookPort: number;
   tlsCertFile?: string;
@@ -79,8 +75,7 @@ function leaseNamespace(o: ControllerManagerCliOptions): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('controller-manager')
+  addLogOptions(program.command('controller-manager'))
     .description('run the Kthena controllers (modelserving, modelbooster, autoscaler) against a Kubernetes API server')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, else in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use')
@@ -100,7 +95,6 @@ export function register(program: Command): void {
     .option('--retry-period <s>', 'seconds between Lease attempts', secondsArg('--retry-period'), 2)
     .option('--port <n>', 'port of /healthz, /readyz and /metrics (0 = ephemeral)', intArg('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address of the health/metrics server', '0.0.0.0')
-    .option('--log-level <level>', 'log level (trace|debug|info|warn|error)', 'info')
     .option('--enable-webhook', 'serve the ModelServing validating/defaulting webhooks over HTTPS', false)
     .option('--webhook-port <n>', 'webhook port', intArg('--webhook-port', 0, 65535), 8443)
     .option('--tls-cert-file <path>', 'webhook serving certificate (PEM)')
@@ -137,7 +131,7 @@ export function register(program: Command): void {
         ['--tls-private-key-file', o.tlsPrivateKeyFile],
       ] as const)
         if (o.enableWebhook && f && !existsSync(f)) throw new Error(`${flag} ${f}: no such file`);
-      const log = pino({ level: o.logLevel }, pino.destination(2));
+      const log = createLogger(o, 'kthena-controller-manager');
       const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
       let client: KubeClient;
       if (kubeconfig) {
@@ -146,6 +140,8 @@ export function register(program: Command): void {
         client = KubeClient.fromKubeconfig(path, o.context);
       } else client = KubeClient.inCluster();
       let webhook: { port: number; host: string; cert?: string; key?: string; register?: boolean } | undefined;
+      let rotation: CertRotation | undefined;
+      let mgr: Awaited<ReturnType<typeof startControllerManager>> | undefined;
       if (o.enableWebhook) {
         if (o.tlsCertFile && o.tlsPrivateKeyFile)
           webhook = {
@@ -155,21 +151,24 @@ export function register(program: Command): void {
             key: readFileSync(o.tlsPrivateKeyFile, 'utf8'),
           };
         else {
-          // Self-managed certificates (upstream's `auto`): a CA + serving cert in the Secret, CA into the configurations.
+          // Self-managed certificates (upstream's `auto`): a CA + serving cert in the Secret, the CA bundle into the
+          // configurations, both renewed before they expire and served without a restart.
           const namespace = process.env.POD_NAMESPACE ?? leaseNamespace(o);
-          const certs = await ensureCertSecret(client, {
-            namespace,
-            secretName: o.certSecretName,
-            service: o.serviceName,
+          rotation = await startCertRotation({
+            client,
+            target: { namespace, secretName: o.certSecretName, service: o.serviceName },
+            clock: realClock,
+            log,
+            onRenewed: (c) => mgr?.setWebhookCertificate(c.cert, c.key),
           });
-          const patched = await patchCaBundles(client, certs.ca);
-          log.info({ secret: `${namespace}/${o.certSecretName}`, patched }, 'webhook certificates ready');
+          const certs = rotation.current();
+          log.info({ secret: `${namespace}/${o.certSecretName}` }, 'webhook certificates ready');
           webhook = { port: o.webhookPort, host: o.host, cert: certs.cert, key: certs.key };
         }
       }
       if (!webhook && wantsLocalWebhooks(o.localWebhooks, client.server))
         webhook = { port: 0, host: '127.0.0.1', register: true };
-      const mgr = await startControllerManager({
+      mgr = await startControllerManager({
         client,
         log,
         workers: o.workers,
@@ -186,14 +185,16 @@ export function register(program: Command): void {
         webhook,
         autoscalingSyncPeriodMs: o.autoscalingSyncPeriodSeconds * 1000,
       });
-      process.stdout.write(`kthena controller-manager: health and metrics at ${mgr.url}\n`);
+      const running = mgr;
+      process.stdout.write(`kthena controller-manager: health and metrics at ${running.url}\n`);
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
           log.info({ signal }, 'shutting down');
-          mgr
+          rotation?.stop();
+          running
             .close()
             .then(() => client.close())
             .then(done, (e: unknown) => {

@@ -3,6 +3,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { EngineOptions, EngineRole } from '../engine/config.js';
 import { PROFILES } from '../engine/profiles.js';
+import { positiveArg } from './args.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
+import { toleratingUnknownFlags } from './unknown-flags.js';
 
 function int(name: string) {
   return (v: string): number => {
@@ -11,14 +14,7 @@ function int(name: string) {
   };
 }
 
-function num(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive number`);
-    return x;
-  };
-}
+const num = positiveArg;
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -66,7 +62,7 @@ function roleFromKvTransferConfig(json: string): EngineRole | undefined {
   throw new InvalidArgumentError(`--kv-transfer-config: unknown kv_role ${String(role)}`);
 }
 
-export interface Opts {
+export interface Opts extends LogOptions {
   port: number;
   host: string;
   model?: string;
@@ -149,14 +145,12 @@ export function toEngineOptions(positional: string | undefined, o: Opts): Engine
     outputLen: o.outputLen,
     streamInterval: o.streamInterval,
     tokenizer: o.tokenizer,
-    log: (line) => process.stderr.write(`${line}\n`),
   };
   return opts;
 }
 
 export function register(program: Command): void {
-  program
-    .command('engine-sim')
+  addLogOptions(toleratingUnknownFlags(program.command('engine-sim')))
     .description('simulated vLLM/SGLang engine: OpenAI API, continuous batching, paged KV + prefix cache, metrics')
     .argument('[model]', 'model to serve (like `vllm serve MODEL`)')
     .option('--port <n>', 'port (0 = ephemeral; the bound port is printed)', int('--port'), 8000)
@@ -211,12 +205,13 @@ export function register(program: Command): void {
       'tokens per SSE chunk (default 1, or ceil(speedup) when speedup > 1)',
       int('--stream-interval'),
     )
-    .allowUnknownOption(true)
-    .action(async (positional: string | undefined, o: Opts, cmd: Command) => {
+    .action(async (first: string | undefined, o: Opts, cmd: Command) => {
+      const logger = createLogger(o, 'engine-sim');
+      // Unknown flags follow the operands in cmd.args (see unknown-flags.ts); the first word may be one of them.
+      const positional = first?.startsWith('-') ? undefined : first;
       const unknown = cmd.args.slice(positional ? 1 : 0);
-      if (unknown.length > 0)
-        process.stderr.write(`engine-sim: ignoring unsupported arguments: ${unknown.join(' ')}\n`);
-      const opts = toEngineOptions(positional, o);
+      if (unknown.length > 0) logger.warn({ arguments: unknown }, 'ignoring unsupported arguments');
+      const opts = { ...toEngineOptions(positional, o), log: (line: string) => logger.error(line) };
       const { startEngines } = await import('../engine/index.js');
       const engines = await startEngines({
         ...opts,

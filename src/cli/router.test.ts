@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeApiServer } from '../kube/testing/fake-apiserver.js';
-import { type RouterCliOptions, runRouter } from './router.js';
+import { formatDuration, type RouterCliOptions, runRouter } from './router.js';
 
 process.env.LOG_LEVEL ??= 'silent'; // expected list failures would be logged
 
@@ -73,4 +73,25 @@ test('--kubeconfig: /readyz is 503 until the informers have synced, then 200', a
     await r.close();
     await api.close();
   }
+});
+
+test('--router-config: a missing file and a bad configuration name the flag and the file', async () => {
+  await assert.rejects(
+    runRouter({ ...base, configDir: dir, routerConfig: join(dir, 'nope.yaml') }),
+    /--router-config .*nope\.yaml: no such file/,
+  );
+  const bad = join(dir, 'bad-router-config.yaml');
+  writeFileSync(bad, 'scheduler: {plugins: {Score: {enabled: [{name: no-such-plugin}]}}}\n');
+  await assert.rejects(
+    runRouter({ ...base, configDir: dir, routerConfig: bad }),
+    /--router-config .*bad-router-config\.yaml: invalid router configuration:[\s\S]*no-such-plugin/,
+  );
+});
+
+test('duration defaults read as durations in --help', () => {
+  assert.equal(formatDuration(60_000), '1m');
+  assert.equal(formatDuration(300_000), '5m');
+  assert.equal(formatDuration(1000), '1s');
+  assert.equal(formatDuration(1500), '1500ms');
+  assert.equal(formatDuration(7_200_000), '2h');
 });

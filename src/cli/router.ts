@@ -1,12 +1,13 @@
 // `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or the Kubernetes API
 // (--kubeconfig, or in-cluster when KUBERNETES_SERVICE_HOST is set).
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from 'pino';
 import { KubeClient } from '../kube/client.js';
 import { type RunningRouter, startRouter } from '../router/router.js';
 import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
 import { parseDuration } from '../router/util/duration.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -25,7 +26,24 @@ function dur(v: string): number {
   }
 }
 
-export interface RouterCliOptions {
+/** 60000 → "1m", 1500 → "1500ms": how a default reads in --help, in the syntax the flag takes. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A Go-style duration flag (value in ms), its default shown as a duration, optionally read from `env`. */
+function durationOption(flags: string, description: string, defaultMs: number, env?: string): Option {
+  const o = new Option(flags, description).argParser(dur).default(defaultMs, formatDuration(defaultMs));
+  return env ? o.env(env) : o;
+}
+
+export interface RouterCliOptions extends LogOptions {
   host: string;
   port: number;
   metricsPort: number;
@@ -50,15 +68,18 @@ export interface RouterCliOptions {
   midStreamFailover?: boolean;
   enableGatewayApi?: boolean;
   enableGatewayApiInferenceExtension?: boolean;
+  /** The process logger (the CLI builds it from --log-format/--log-level); default: JSON at $LOG_LEVEL. */
+  logger?: Logger;
 }
 
 /** Stops the router on SIGINT/SIGTERM after draining in-flight requests. */
-export function closeOnSignals(close: () => Promise<void>): void {
+export function closeOnSignals(close: () => Promise<void>, log?: Logger): void {
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) process.exit(1); // a second signal forces exit
     stopping = true;
-    process.stderr.write(`kthena: ${sig} received, draining\n`);
+    if (log) log.info({ signal: sig }, 'stopping: draining in-flight requests');
+    else process.stderr.write(`kthena: ${sig} received, draining\n`);
     void close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -89,8 +110,10 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (o.enableGatewayApiInferenceExtension && !o.enableGatewayApi)
     throw new Error('--enable-gateway-api-inference-extension needs --enable-gateway-api');
   if (o.enableGatewayApi && !client) throw new Error('--enable-gateway-api needs the Kubernetes source (--kubeconfig)');
+  if (o.routerConfig && !existsSync(o.routerConfig)) throw new Error(`--router-config ${o.routerConfig}: no such file`);
   const env = accessLogOptionsFromEnv(process.env);
-  return startRouter({
+  const started = startRouter({
+    logger: o.logger,
     gatewayApi: o.enableGatewayApi,
     gatewayApiInferenceExtension: o.enableGatewayApiInferenceExtension,
     host: o.host,
@@ -115,44 +138,60 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
       output: o.accessLogOutput ?? env.output,
     },
   });
+  // The scheduler configuration is parsed inside the router: say which file a bad one came from.
+  return started.catch((e: unknown) => {
+    if (o.routerConfig && (e as Error).name === 'ConfigError')
+      throw new Error(`--router-config ${o.routerConfig}: ${(e as Error).message}`);
+    throw e;
+  });
 }
 
 export function addRouterOptions(cmd: Command): Command {
-  return cmd
+  return addLogOptions(cmd)
     .option('--host <addr>', 'listen address for the inference and metrics ports', '0.0.0.0')
     .option('--port <n>', 'inference port', int('--port', 0, 65535), 8080)
     .option('--metrics-port <n>', 'Prometheus /metrics port', int('--metrics-port', 0, 65535), 9090)
     .option('--debug-port <n>', 'debug server port on 127.0.0.1 (-1 disables)', int('--debug-port', -1, 65535), 15000)
-    .option('--router-config <file>', "upstream's routerConfiguration.yaml (scheduler plugins); default: Helm default")
+    .option(
+      '--router-config <file>',
+      "upstream's routerConfiguration.yaml or its ConfigMap (scheduler plugins; default: filters outlier-detection and lora-affinity, scorer latency-predictor)",
+    )
     .option(
       '--max-body-bytes <n>',
       'request body limit (413 above it)',
       int('--max-body-bytes', 1, 2 ** 31),
       16 * 1024 * 1024,
     )
-    .option('--headers-timeout <dur>', 'time allowed for a client to send request headers', dur, 60_000)
-    .option('--body-timeout <dur>', 'time allowed for a client to send the request body', dur, 60_000)
-    .option(
-      '--scrape-interval <dur>',
-      'engine /metrics and /v1/models polling interval (env METRICS_SCRAPE_INTERVAL)',
-      dur,
-      process.env.METRICS_SCRAPE_INTERVAL ? parseDuration(process.env.METRICS_SCRAPE_INTERVAL) : 1000,
+    .addOption(
+      durationOption('--headers-timeout <dur>', 'time allowed for a client to send request headers (e.g. 30s)', 60_000),
     )
-    .option(
-      '--drain-timeout <dur>',
-      'graceful shutdown: how long in-flight requests may finish (env DRAIN_TIMEOUT)',
-      dur,
-      process.env.DRAIN_TIMEOUT ? parseDuration(process.env.DRAIN_TIMEOUT) : 300_000,
+    .addOption(durationOption('--body-timeout <dur>', 'time allowed for a client to send the request body', 60_000))
+    .addOption(
+      durationOption(
+        '--scrape-interval <dur>',
+        'engine /metrics and /v1/models polling interval',
+        1000,
+        'METRICS_SCRAPE_INTERVAL',
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--drain-timeout <dur>',
+        'graceful shutdown: how long in-flight requests may finish',
+        300_000,
+        'DRAIN_TIMEOUT',
+      ),
     )
     .option('--access-log-format <fmt>', 'json or text (env ACCESS_LOG_FORMAT)')
     .option('--access-log-output <dest>', 'stdout, stderr or a file path (env ACCESS_LOG_OUTPUT)')
     .option('--no-access-log', 'disable the access log (env ACCESS_LOG_ENABLED=false)')
     .option('--expose-metrics-on-router-port', 'also serve /metrics on the inference port')
-    .option(
-      '--scale-from-zero-wait <dur>',
-      'hold requests for a scalable-to-zero ModelServer with no ready pod this long (0 = answer 503 at once)',
-      dur,
-      120_000,
+    .addOption(
+      durationOption(
+        '--scale-from-zero-wait <dur>',
+        'hold requests for a scalable-to-zero ModelServer with no ready pod this long (0 = answer 503 at once)',
+        120_000,
+      ),
     )
     .option(
       '--scale-from-zero-queue <n>',
@@ -196,8 +235,9 @@ export function register(program: Command): void {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');
     }
-    const r = await runRouter(o);
-    process.stderr.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
-    closeOnSignals(r.close);
+    const logger = createLogger(o, 'kthena-router');
+    const r = await runRouter({ ...o, logger });
+    process.stdout.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
+    closeOnSignals(r.close, logger);
   });
 }

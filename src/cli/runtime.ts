@@ -2,9 +2,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startRuntime, validateRuntimeOptions } from '../runtime/index.js';
 import { intArg } from './args.js';
+import { addLogOptions, createLogger, type LogOptions } from './logging.js';
 import { closeOnSignals } from './router.js';
 
-interface RuntimeCliOptions {
+interface RuntimeCliOptions extends LogOptions {
   port: number;
   host: string;
   engine: string;
@@ -15,8 +16,7 @@ interface RuntimeCliOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('runtime')
+  addLogOptions(program.command('runtime'))
     .description('the ModelBooster sidecar: /health, engine metrics with standard kthena: names, LoRA load/unload')
     .option('--port <n>', 'listen port', intArg('--port', 1, 65535), 8100)
     .option('--host <addr>', 'listen address', '0.0.0.0')
@@ -26,11 +26,12 @@ export function register(program: Command): void {
     .option('--pod <name>', 'this pod, <name>.<namespace> (for logs)')
     .option('--model <name>', 'the ModelBooster this pod serves (for logs)')
     .action(async (o: RuntimeCliOptions) => {
+      const log = createLogger(o, 'kthena-runtime');
       const opts = { ...o, port: o.port, host: o.host };
       const problem = validateRuntimeOptions(opts);
       if (problem) throw new InvalidArgumentError(problem);
       const rt = await startRuntime(opts);
-      process.stderr.write(`kthena runtime: ${rt.url} beside ${o.engine} at ${o.engineBaseUrl}\n`);
-      closeOnSignals(() => rt.close());
+      process.stdout.write(`kthena runtime: ${rt.url} beside ${o.engine} at ${o.engineBaseUrl}\n`);
+      closeOnSignals(() => rt.close(), log);
     });
 }

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { type RunningEngine, startEngines } from '../engine/index.js';
+import { intArg, positiveArg } from './args.js';
+import { createLogger } from './logging.js';
 import { addRouterOptions, closeOnSignals, type RouterCliOptions, runRouter } from './router.js';
 
 const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/router/demo');
@@ -40,11 +42,17 @@ export function register(program: Command): void {
     program
       .command('start')
       .description('demo without Kubernetes: the router on :8080 in front of simulated engines (examples/router/demo)')
-      .option('--replicas <n>', 'simulated engines', (v) => Number.parseInt(v, 10), 3)
-      .option('--engine-base-port <p>', 'first engine port (0 = ephemeral ports)', (v) => Number.parseInt(v, 10), 0)
-      .option('--speedup <x>', 'simulated time runs this many times faster', Number, 1)
+      .option('--replicas <n>', 'simulated engines', intArg('--replicas', 1, 64), 3)
+      .option(
+        '--engine-base-port <p>',
+        'first engine port (0 = ephemeral ports)',
+        intArg('--engine-base-port', 0, 65535),
+        0,
+      )
+      .option('--speedup <x>', 'simulated time runs this many times faster', positiveArg('--speedup'), 1)
       .option('--profile <name>', 'engine hardware/model profile'),
   ).action(async (o: StartOptions) => {
+    const logger = createLogger(o, 'kthena-start');
     const server = parseYaml(await readFile(join(DEMO_DIR, 'modelserver.yaml'), 'utf8')) as {
       metadata: { name: string };
       spec: { model: string; workloadSelector: { matchLabels: Record<string, string> } };
@@ -60,6 +68,7 @@ export function register(program: Command): void {
       profile: o.profile,
       speedup: o.speedup,
       seed: 1,
+      log: (line) => logger.error(line),
     });
     // The demo directory is copied so the engines' real ports can be written into it; edits to the copy hot-reload.
     const dir = await mkdtemp(join(tmpdir(), 'kthena-demo-'));
@@ -70,7 +79,7 @@ export function register(program: Command): void {
     );
     let router: Awaited<ReturnType<typeof runRouter>>;
     try {
-      router = await runRouter({ ...o, configDir: dir });
+      router = await runRouter({ ...o, configDir: dir, logger });
     } catch (e) {
       await Promise.all(engines.map((e) => e.close()));
       throw e;
@@ -96,6 +105,6 @@ export function register(program: Command): void {
       await router.close();
       await Promise.all(engines.map((e) => e.close()));
       await rm(dir, { recursive: true, force: true });
-    });
+    }, logger);
   });
 }

@@ -42,9 +42,15 @@ export function collectFiles(paths: string[]): { files: string[]; missing: strin
 }
 
 /** Validates everything under `paths`, writing a report through `out`; returns the exit status. */
-export function runValidate(paths: string[], opts: ValidateCliOptions, out: (line: string) => void): number {
+/** `out` gets the report (findings and the summary); `err` what stops the run before or while reading files. */
+export function runValidate(
+  paths: string[],
+  opts: ValidateCliOptions,
+  out: (line: string) => void,
+  err: (line: string) => void = out,
+): number {
   if (paths.length === 0) {
-    out('error: no files given (use -f FILE|DIR)');
+    err('error: no files given (use -f FILE|DIR)');
     return 1;
   }
   const { files, missing } = collectFiles(paths);
@@ -53,11 +59,11 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
   let docs = 0;
   let skipped = 0;
   for (const m of missing) {
-    out(`${m}: error: no such file or directory`);
+    err(`${m}: error: no such file or directory`);
     errors++;
   }
   if (files.length === 0 && missing.length === 0) {
-    out(`error: no .yaml, .yml or .json files under ${paths.join(', ')}`);
+    err(`error: no .yaml, .yml or .json files under ${paths.join(', ')}`);
     return 1;
   }
   for (const file of files) {
@@ -65,13 +71,13 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (lin
     try {
       const size = statSync(file).size;
       if (size > 16 * MAX_DOCUMENT_BYTES) {
-        out(`${file}: error: file is ${(size / 1048576).toFixed(1)} MiB, too large to be a manifest`);
+        err(`${file}: error: file is ${(size / 1048576).toFixed(1)} MiB, too large to be a manifest`);
         errors++;
         continue;
       }
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      out(`${file}: error: cannot read: ${e instanceof Error ? e.message : String(e)}`);
+      err(`${file}: error: cannot read: ${e instanceof Error ? e.message : String(e)}`);
       errors++;
       continue;
     }
@@ -151,8 +157,11 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'do not print warnings')
     .action((paths: string[], opts: { filename?: string[]; strict?: boolean; quiet?: boolean }) => {
       const all = [...(opts.filename ?? []), ...paths];
-      const status = runValidate(all, { strict: opts.strict, quiet: opts.quiet }, (l) =>
-        process.stdout.write(`${l}\n`),
+      const status = runValidate(
+        all,
+        { strict: opts.strict, quiet: opts.quiet },
+        (l) => process.stdout.write(`${l}\n`),
+        (l) => process.stderr.write(`${l}\n`),
       );
       process.exitCode = status;
     });

@@ -76,6 +76,8 @@ export interface RunningControllerManager {
   url: string;
   /** base URL of the admission webhooks, when enabled */
   webhookUrl?: string;
+  /** Serves a renewed webhook certificate without a restart (self-managed certificates, webhooks/rotation.ts). */
+  setWebhookCertificate(cert: string, key: string): void;
   isLeader(): boolean;
   ready(): boolean;
   metrics: Registry;
@@ -525,6 +527,10 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   return {
     url,
     webhookUrl: webhook?.url,
+    setWebhookCertificate: (cert, key) => {
+      if (!webhook) throw new Error('the admission webhooks are not enabled');
+      webhook.setCertificate(cert, key);
+    },
     metrics: metrics.registry,
     isLeader: () => leading,
     ready: () => !leading || active?.ctrl.synced() === true,

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { generateCrds } from '../../api/index.js';
 import { startCluster } from '../../cluster/index.js';
 import { startControllerManager } from '../../controllers/manager.js';
@@ -23,11 +23,12 @@ import {
   type ResourceRef,
 } from '../../kube/index.js';
 import { intArg } from '../args.js';
+import { addLogOptions, createLogger, type LogOptions } from '../logging.js';
 import { runRouter } from '../router.js';
 import { DEMO_NAME, DEMO_WORKLOAD, demoObjects, servedName } from './demo.js';
 import { portOrEphemeral } from './ports.js';
 
-export interface UpOptions {
+export interface UpOptions extends LogOptions {
   port: number;
   metricsPort: number;
   debugPort: number;
@@ -39,7 +40,6 @@ export interface UpOptions {
   model: string;
   replicas: number;
   demo: boolean;
-  logLevel: string;
 }
 
 const REF_OF: Record<string, ResourceRef> = {
@@ -165,6 +165,7 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
       scrapeInterval: 1000,
       drainTimeout: 10_000,
       accessLog: false,
+      logger: log.child({ part: 'router' }),
     });
     // The namespace a real install (deploy/) creates: manifests written for one (router ConfigMaps, examples/) apply here too.
     await createIfAbsent(client, NAMESPACES, {
@@ -224,8 +225,7 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
 }
 
 export function register(program: Command): void {
-  program
-    .command('up')
+  addLogOptions(program.command('up'), 'warn')
     .description('the whole platform on this machine: control plane, controllers, Kubernetes-fed router, a demo model')
     .option(
       '--port <n>',
@@ -252,10 +252,8 @@ export function register(program: Command): void {
     )
     .option('--replicas <n>', 'demo model replicas', intArg('--replicas', 0, 64), 2)
     .option('--no-demo', 'deploy no demo model')
-    .option('--log-level <level>', 'process log level on stderr (trace|debug|info|warn|error)', 'warn')
     .action(async (o: UpOptions) => {
-      const log = pino({ level: o.logLevel }, pino.destination(2));
-      process.env.LOG_LEVEL ??= o.logLevel; // the router's own logger
+      const log = createLogger(o, 'kthena-up');
       const stop = await up(o, log);
       await new Promise<void>((done) => {
         let stopping = false;

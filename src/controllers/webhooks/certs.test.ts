@@ -6,16 +6,16 @@ import { test } from 'node:test';
 import { startApiServer } from '../../cluster/apiserver/index.js';
 import { KubeClient, NAMESPACES, SECRETS } from '../../kube/index.js';
 import {
-  ensureCertSecret,
   generateWebhookCerts,
   patchCaBundles,
   VALIDATING_WEBHOOK_CONFIGURATIONS,
   WEBHOOK_CONFIGURATION_NAMES,
 } from './certs.js';
+import { reconcileCertSecret } from './rotation.js';
 
 const certs = generateWebhookCerts('hook', 'kthena-system', Date.parse('2026-12-07T00:00:00Z'));
 
-test('the serving certificate is issued by the CA for the Service DNS names, valid 10 years', () => {
+test('the serving certificate is issued by the CA for the Service DNS names: CA valid 10 years, certificate 1', () => {
   const ca = new X509Certificate(certs.ca);
   const leaf = new X509Certificate(certs.cert);
   assert.ok(ca.ca);
@@ -24,7 +24,8 @@ test('the serving certificate is issued by the CA for the Service DNS names, val
   assert.ok(leaf.verify(ca.publicKey));
   assert.equal(leaf.subjectAltName, 'DNS:hook.kthena-system.svc, DNS:hook.kthena-system.svc.cluster.local');
   assert.ok(leaf.checkPrivateKey(createPrivateKey(certs.key)));
-  assert.equal(new Date(leaf.validTo).getUTCFullYear(), 2036);
+  assert.equal(new Date(ca.validTo).getUTCFullYear(), 2036);
+  assert.equal(new Date(leaf.validTo).getUTCFullYear(), 2027);
 });
 
 test('a TLS client that trusts only the CA reaches the webhook by its Service name', async () => {
@@ -65,12 +66,12 @@ test('the Secret is created once and reused; caBundle is patched into every webh
       metadata: { name: 'kthena-system' },
     });
     const o = { namespace: 'kthena-system', secretName: 's', service: 'hook' };
-    const first = await ensureCertSecret(client, o);
-    const second = await ensureCertSecret(client, o);
+    const first = await reconcileCertSecret(client, o, Date.now());
+    const second = await reconcileCertSecret(client, o, Date.now());
     assert.deepEqual(second, first, 'a second replica uses the stored certificates');
     const secret = await client.get<{ type: string; data: Record<string, string> }>(SECRETS, 's', 'kthena-system');
     assert.equal(secret.type, 'kubernetes.io/tls');
-    assert.deepEqual(Object.keys(secret.data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.deepEqual(Object.keys(secret.data).sort(), ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
     const hook = (name: string) => ({
       name,
       admissionReviewVersions: ['v1'],

@@ -1,11 +1,12 @@
 // Self-managed webhook certificates (upstream's certManagementMode=auto): a self-signed CA and a serving certificate
-// for <service>.<namespace>.svc kept in a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt), and the CA patched
-// into every webhook of the two webhook configurations. Every replica reads the same Secret; the first to find it
-// missing creates it, and a replica that loses that race re-reads it. Keys come from node:crypto, certificates
-// are written with node-forge (pure JavaScript, no native build; decision 0012).
+// for <service>.<namespace>.svc kept in a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt, and ca.key so the
+// serving certificate can be renewed under the same CA), and the CA bundle patched into every webhook of the two
+// webhook configurations. Every replica reads the same Secret; the first to find it missing creates it, and a
+// replica that loses that race re-reads it. Renewal before expiry lives in rotation.ts. Keys come from node:crypto,
+// certificates are written with node-forge (pure JavaScript, no native build; decision 0012).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-import { isAlreadyExists, KubeApiError, type KubeClient, type ResourceRef, SECRETS } from '../../kube/index.js';
+import { KubeApiError, type KubeClient, type KubeObject, type ResourceRef, SECRETS } from '../../kube/index.js';
 
 export const VALIDATING_WEBHOOK_CONFIGURATIONS: ResourceRef = Object.freeze({
   group: 'admissionregistration.k8s.io',
@@ -29,12 +30,20 @@ export const WEBHOOK_CONFIGURATION_NAMES = {
 };
 
 export interface WebhookCerts {
+  /** serving certificate (PEM) */
   cert: string;
+  /** its private key (PEM) */
   key: string;
+  /** CA bundle (PEM): the issuing CA first, then a previous CA while it is still valid (rotation.ts) */
   ca: string;
+  /** the issuing CA's private key (PEM); absent in Secrets written before rotation existed */
+  caKey?: string;
 }
 
-const YEARS = 10;
+const DAY_MS = 86_400_000;
+/** Lifetimes when none are given: upstream's 10-year CA, a one-year serving certificate renewed under it. */
+export const CA_VALIDITY_MS = 10 * 365 * DAY_MS;
+export const SERVING_VALIDITY_MS = 365 * DAY_MS;
 
 interface RsaKeys {
   privateKey: forge.pki.rsa.PrivateKey;
@@ -51,13 +60,13 @@ function rsaKeys(): RsaKeys {
   return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) };
 }
 
-function certificate(subject: string, keys: RsaKeys, nowMs: number): forge.pki.Certificate {
+function certificate(subject: string, keys: RsaKeys, nowMs: number, notAfterMs: number): forge.pki.Certificate {
   const c = forge.pki.createCertificate();
   c.publicKey = keys.publicKey;
   // Positive serial: a leading 0 nibble keeps the DER integer unsigned.
   c.serialNumber = `0${randomBytes(15).toString('hex')}`;
   c.validity.notBefore = new Date(nowMs - 60_000);
-  c.validity.notAfter = new Date(nowMs + YEARS * 365 * 86_400_000);
+  c.validity.notAfter = new Date(notAfterMs);
   c.setSubject([
     { name: 'commonName', value: subject },
     { name: 'organizationName', value: 'kthena' },
@@ -70,19 +79,28 @@ export function webhookDnsNames(service: string, namespace: string): string[] {
   return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
 
-/** A new CA and a serving certificate signed by it for the webhook Service's DNS names. */
-export function generateWebhookCerts(service: string, namespace: string, nowMs = Date.now()): WebhookCerts {
-  const caKeys = rsaKeys();
-  const ca = certificate('kthena-webhook-ca', caKeys, nowMs);
-  ca.setIssuer(ca.subject.attributes);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-  ]);
-  ca.sign(caKeys.privateKey, forge.md.sha256.create());
+export interface Validity {
+  caValidityMs?: number;
+  servingValidityMs?: number;
+}
+
+/**
+ * A serving certificate for the webhook Service's DNS names, signed by the given CA. It never outlives its CA, so
+ * the renewal check of the CA also covers it.
+ */
+export function issueServingCert(
+  caPem: string,
+  caKeyPem: string,
+  service: string,
+  namespace: string,
+  nowMs: number,
+  validityMs = SERVING_VALIDITY_MS,
+): { cert: string; key: string } {
+  const ca = forge.pki.certificateFromPem(caPem);
+  const caKey = forge.pki.privateKeyFromPem(caKeyPem);
   const keys = rsaKeys();
   const names = webhookDnsNames(service, namespace);
-  const cert = certificate(names[0], keys, nowMs);
+  const cert = certificate(names[0]!, keys, nowMs, Math.min(nowMs + validityMs, ca.validity.notAfter.getTime()));
   cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
@@ -90,59 +108,81 @@ export function generateWebhookCerts(service: string, namespace: string, nowMs =
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: names.map((value) => ({ type: 2, value })) },
   ]);
-  cert.sign(caKeys.privateKey, forge.md.sha256.create());
-  return {
-    cert: forge.pki.certificateToPem(cert),
-    key: forge.pki.privateKeyToPem(keys.privateKey),
-    ca: forge.pki.certificateToPem(ca),
-  };
+  cert.sign(caKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
-interface SecretObj {
+/** A new CA and a serving certificate signed by it for the webhook Service's DNS names. */
+export function generateWebhookCerts(
+  service: string,
+  namespace: string,
+  nowMs = Date.now(),
+  validity: Validity = {},
+): WebhookCerts {
+  const caKeys = rsaKeys();
+  const ca = certificate('kthena-webhook-ca', caKeys, nowMs, nowMs + (validity.caValidityMs ?? CA_VALIDITY_MS));
+  ca.setIssuer(ca.subject.attributes);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  ]);
+  ca.sign(caKeys.privateKey, forge.md.sha256.create());
+  const caPem = forge.pki.certificateToPem(ca);
+  const caKey = forge.pki.privateKeyToPem(caKeys.privateKey);
+  const serving = issueServingCert(caPem, caKey, service, namespace, nowMs, validity.servingValidityMs);
+  return { ...serving, ca: caPem, caKey };
+}
+
+export interface SecretObj {
+  metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
 }
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
 
-function fromSecret(s: SecretObj, name: string): WebhookCerts {
-  const out = { cert: unb64(s.data?.['tls.crt']), key: unb64(s.data?.['tls.key']), ca: unb64(s.data?.['ca.crt']) };
+export function fromSecret(s: SecretObj, name: string): WebhookCerts {
+  const out: WebhookCerts = {
+    cert: unb64(s.data?.['tls.crt']),
+    key: unb64(s.data?.['tls.key']),
+    ca: unb64(s.data?.['ca.crt']),
+  };
   if (!out.cert || !out.key || !out.ca) throw new Error(`Secret ${name} lacks tls.crt, tls.key or ca.crt`);
+  const caKey = unb64(s.data?.['ca.key']);
+  if (caKey) out.caKey = caKey;
   return out;
 }
 
-async function readSecret(client: KubeClient, namespace: string, name: string): Promise<SecretObj | undefined> {
+export function secretData(c: WebhookCerts): Record<string, string> {
+  return {
+    'tls.crt': b64(c.cert),
+    'tls.key': b64(c.key),
+    'ca.crt': b64(c.ca),
+    ...(c.caKey ? { 'ca.key': b64(c.caKey) } : {}),
+  };
+}
+
+export function secretObject(namespace: string, name: string, c: WebhookCerts, resourceVersion?: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace,
+      labels: { 'app.kubernetes.io/name': 'kthena' },
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+    type: 'kubernetes.io/tls',
+    data: secretData(c),
+  } as KubeObject;
+}
+
+export async function readSecret(client: KubeClient, namespace: string, name: string): Promise<SecretObj | undefined> {
   try {
     return await client.get<SecretObj>(SECRETS, name, namespace);
   } catch (e) {
     if (e instanceof KubeApiError && e.status === 404) return undefined;
     throw e;
-  }
-}
-
-/** The Secret's certificates, creating the Secret (and the certificates) when it does not exist yet. */
-export async function ensureCertSecret(
-  client: KubeClient,
-  o: { namespace: string; secretName: string; service: string; nowMs?: number },
-): Promise<WebhookCerts> {
-  const existing = await readSecret(client, o.namespace, o.secretName);
-  if (existing) return fromSecret(existing, o.secretName);
-  const certs = generateWebhookCerts(o.service, o.namespace, o.nowMs);
-  try {
-    await client.create(SECRETS, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: o.secretName, namespace: o.namespace, labels: { 'app.kubernetes.io/name': 'kthena' } },
-      type: 'kubernetes.io/tls',
-      data: { 'tls.crt': b64(certs.cert), 'tls.key': b64(certs.key), 'ca.crt': b64(certs.ca) },
-    });
-    return certs;
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-    // Another replica won the race: use its certificates.
-    const theirs = await readSecret(client, o.namespace, o.secretName);
-    if (!theirs) throw e;
-    return fromSecret(theirs, o.secretName);
   }
 }
 

@@ -1,7 +1,7 @@
 // The admission webhook HTTP(S) server: POST application/json AdmissionReview to a registered path.
 // Errors are Kubernetes Status objects; the server keeps serving whatever it is sent.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttps } from 'node:https';
+import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KTHENA_HANDLERS } from './kthena.js';
 import { AdmissionError, MODELSERVING_HANDLERS } from './modelserving.js';
@@ -69,6 +69,8 @@ export function handleAdmission(req: IncomingMessage, res: ServerResponse): unde
 
 export interface WebhookServer {
   url: string;
+  /** Serves a renewed certificate from the next TLS handshake on; connections already open keep theirs. */
+  setCertificate(cert: string, key: string): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,10 @@ export async function startWebhookServer(opts: {
   const a = server.address() as AddressInfo;
   return {
     url: `${tls ? 'https' : 'http'}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
+    setCertificate(cert, key) {
+      if (!tls) throw new Error('the webhook server was started without TLS');
+      (server as HttpsServer).setSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    },
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
