@@ -1,6 +1,6 @@
 // A real model's tokenizer: tokenizer.json through @huggingface/tokenizers (pure JS) and the chat template from
 // tokenizer_config.json (or chat_template.jinja) through @huggingface/jinja, rendered with the variables vLLM's
-// OpenAI server gives it. Library choice and costs: docs/decisions/0014-feat-tokens-s3-tokenizer-sources.md.
+// OpenAI server gives it. Library choice and costs: docs/decisions/0014-tokenizer-sources.md.
 //
 // Speed: encoding is ~2 µs per token (a 4,400-token system prompt ≈ 10 ms), too slow to repeat per request. A
 // rendered chat is special tokens (<|im_start|>…) between runs of text, and the tokenizer encodes each run on its

@@ -4,8 +4,8 @@
 // webhook configurations. Every replica reads the same Secret; the first to find it missing creates it, and a
 // replica that loses that race re-reads it. Renewal before expiry lives in rotation.ts. Keys come from node:crypto,
 // certificates are written with node-forge (pure JavaScript, no native build; decision 0012).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { certificate, rsaKeys } from '../../kube/tls.js';
 import { KubeApiError, type KubeClient, type KubeObject, type ResourceRef, SECRETS } from '../../kube/index.js';
 
 export const VALIDATING_WEBHOOK_CONFIGURATIONS: ResourceRef = Object.freeze({
@@ -44,35 +44,6 @@ const DAY_MS = 86_400_000;
 /** Lifetimes when none are given: upstream's 10-year CA, a one-year serving certificate renewed under it. */
 export const CA_VALIDITY_MS = 10 * 365 * DAY_MS;
 export const SERVING_VALIDITY_MS = 365 * DAY_MS;
-
-interface RsaKeys {
-  privateKey: forge.pki.rsa.PrivateKey;
-  publicKey: forge.pki.rsa.PublicKey;
-}
-
-function rsaKeys(): RsaKeys {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const priv = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
-  return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) };
-}
-
-function certificate(subject: string, keys: RsaKeys, nowMs: number, notAfterMs: number): forge.pki.Certificate {
-  const c = forge.pki.createCertificate();
-  c.publicKey = keys.publicKey;
-  // Positive serial: a leading 0 nibble keeps the DER integer unsigned.
-  c.serialNumber = `0${randomBytes(15).toString('hex')}`;
-  c.validity.notBefore = new Date(nowMs - 60_000);
-  c.validity.notAfter = new Date(notAfterMs);
-  c.setSubject([
-    { name: 'commonName', value: subject },
-    { name: 'organizationName', value: 'kthena' },
-  ]);
-  return c;
-}
 
 /** The DNS names the API server uses to reach the webhook Service. */
 export function webhookDnsNames(service: string, namespace: string): string[] {
