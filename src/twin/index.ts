@@ -1,5 +1,15 @@
 // The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md).
 // It imports the engine and router doors; neither imports it.
+
+export {
+  Fleet,
+  type FleetArrival,
+  type FleetOptions,
+  type FleetOutcome,
+  type FleetReplica,
+  type FleetRequestResult,
+  type FleetSample,
+} from './fleet.js';
 export {
   engineTruth,
   oracleInputs,
