@@ -61,7 +61,7 @@ export function upstreamManifest(maxReplicas: number): AutoscalingPolicy {
     metadata: { name: 'upstream', namespace: NS, uid: 'upstream', generation: 1 },
     spec: {
       tolerancePercent: 10,
-      metrics: [{ name: 'num_requests_waiting', targetValue: '10' }],
+      metrics: [{ name: 'num_requests_waiting', targetValue: '20' }],
       homogeneousTarget: {
         minReplicas: 1,
         maxReplicas,
@@ -90,13 +90,13 @@ export function kthenaManifest(maxReplicas: number, sloTtftSec: number): Autosca
     },
     spec: {
       tolerancePercent: 10,
-      metrics: [{ name: 'num_requests_running', targetValue: '48' }],
+      metrics: [{ name: 'num_requests_waiting', targetValue: '20' }],
       behavior: {
         scaleUp: {
           stablePolicy: { instances: 4, percent: 100, period: '30s', stabilizationWindow: '0s' },
           panicPolicy: { percent: 200, period: '15s', panicThresholdPercent: 150, panicModeHold: '60s' },
         },
-        scaleDown: { instances: 1, percent: 100, period: '30s', stabilizationWindow: '120s' },
+        scaleDown: { instances: 2, percent: 50, period: '30s', stabilizationWindow: '90s' },
       },
       homogeneousTarget: { minReplicas: 1, maxReplicas, target: { targetRef: { kind: 'ModelServing', name: TARGET } } },
     },
@@ -164,7 +164,16 @@ export function controllerPolicy(name: string, manifest: AutoscalingPolicy, sync
           if (typeof body.spec?.replicas === 'number') f.scaleTo(body.spec.replicas);
           return {};
         },
-        replace: async (_res: unknown, obj: unknown) => obj,
+        replace: async (
+          _res: unknown,
+          obj: { status?: { lastDecisions?: { reason?: string; desiredReplicas?: number }[] } },
+        ) => {
+          // KTHENA_BENCH_TRACE=1: every decision the controller explains in status, on stderr
+          if (process.env.KTHENA_BENCH_TRACE)
+            for (const d of obj.status?.lastDecisions ?? [])
+              process.stderr.write(`${name} t=${f.clock.now().toFixed(0)} → ${d.desiredReplicas}: ${d.reason}\n`);
+          return obj;
+        },
       } as never,
       policies: informer(
         () => [manifest],
