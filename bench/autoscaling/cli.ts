@@ -61,11 +61,16 @@ export interface AutoscalingBenchOptions {
   coldStartSec: number;
   policies: string[];
   json: boolean;
+  bursts?: number;
   outDir?: string;
 }
 
 export async function autoscalingCommand(o: AutoscalingBenchOptions): Promise<void> {
-  const trace = buildTrace(REFERENCE_TRACE, o.seed);
+  const spec =
+    o.bursts === undefined || o.bursts === REFERENCE_TRACE.bursts
+      ? REFERENCE_TRACE
+      : { ...REFERENCE_TRACE, name: `${REFERENCE_TRACE.name}-${o.bursts}-bursts`, bursts: o.bursts };
+  const trace = buildTrace(spec, o.seed);
   const params: BenchParams = {
     trace,
     capacityRps: CAPACITY_RPS,
@@ -170,20 +175,35 @@ export function registerAutoscaling(bench: Command): void {
       nonNegativeInt('--cold-start'),
       60,
     )
+    .option(
+      '--bursts <n>',
+      `flash crowds in the day (reference: ${REFERENCE_TRACE.bursts})`,
+      nonNegativeInt('--bursts'),
+    )
     .option('--policies <list>', `comma-separated subset of ${POLICIES.join(',')}`, POLICIES.join(','))
     .option('--out <dir>', 'results directory (default bench/results)')
     .option('--json', 'print one JSON object as the last stdout line')
-    .action(async (o: { seed: number; coldStart: number; policies: string; out?: string; json?: boolean }) => {
-      const policies = o.policies.split(',').filter(Boolean);
-      for (const p of policies)
-        if (!(POLICIES as readonly string[]).includes(p))
-          throw new InvalidArgumentError(`unknown policy ${p} (known: ${POLICIES.join(', ')})`);
-      await autoscalingCommand({
-        seed: o.seed,
-        coldStartSec: o.coldStart,
-        policies,
-        json: Boolean(o.json),
-        outDir: o.out,
-      });
-    });
+    .action(
+      async (o: {
+        seed: number;
+        coldStart: number;
+        bursts?: number;
+        policies: string;
+        out?: string;
+        json?: boolean;
+      }) => {
+        const policies = o.policies.split(',').filter(Boolean);
+        for (const p of policies)
+          if (!(POLICIES as readonly string[]).includes(p))
+            throw new InvalidArgumentError(`unknown policy ${p} (known: ${POLICIES.join(', ')})`);
+        await autoscalingCommand({
+          seed: o.seed,
+          coldStartSec: o.coldStart,
+          policies,
+          json: Boolean(o.json),
+          outDir: o.out,
+          bursts: o.bursts,
+        });
+      },
+    );
 }

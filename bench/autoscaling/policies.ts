@@ -76,8 +76,29 @@ export function upstreamManifest(maxReplicas: number): AutoscalingPolicy {
   } as AutoscalingPolicy;
 }
 
-/** Ours: the SLO-driven policy (docs/autoscaling.md, ADR 0014). */
+/** RFC 7386 JSON merge patch (null deletes). */
+export function mergePatch<T>(target: T, patch: unknown): T {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch as T;
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out as T;
+}
+
+/**
+ * Ours: the SLO-driven policy (docs/autoscaling.md, ADR 0014). KTHENA_BENCH_KTHENA_PATCH (a JSON merge patch) tries
+ * another policy in its place, e.g. '{"metadata":{"annotations":{"autoscaling.kthena.io/target-utilization-percent":"60"}}}'.
+ */
 export function kthenaManifest(maxReplicas: number, sloTtftSec: number): AutoscalingPolicy {
+  const patch = process.env.KTHENA_BENCH_KTHENA_PATCH;
+  const m = baseKthenaManifest(maxReplicas, sloTtftSec);
+  return patch ? mergePatch(m, JSON.parse(patch)) : m;
+}
+
+function baseKthenaManifest(maxReplicas: number, sloTtftSec: number): AutoscalingPolicy {
   return {
     apiVersion: 'workload.serving.volcano.sh/v1alpha1',
     kind: 'AutoscalingPolicy',
@@ -86,17 +107,21 @@ export function kthenaManifest(maxReplicas: number, sloTtftSec: number): Autosca
       namespace: NS,
       uid: 'kthena',
       generation: 1,
-      annotations: { 'autoscaling.kthena.io/ttft-slo': `${sloTtftSec}s` },
+      annotations: {
+        'autoscaling.kthena.io/ttft-slo': `${sloTtftSec}s`,
+        'autoscaling.kthena.io/target-utilization-percent': '85',
+      },
     },
     spec: {
       tolerancePercent: 10,
+      // upstream's metric, kept as a guard: a queue that grows means more replicas whatever the rate says
       metrics: [{ name: 'num_requests_waiting', targetValue: '20' }],
       behavior: {
         scaleUp: {
           stablePolicy: { instances: 4, percent: 100, period: '30s', stabilizationWindow: '0s' },
           panicPolicy: { percent: 200, period: '15s', panicThresholdPercent: 150, panicModeHold: '60s' },
         },
-        scaleDown: { instances: 2, percent: 50, period: '30s', stabilizationWindow: '90s' },
+        scaleDown: { instances: 2, percent: 50, period: '30s', stabilizationWindow: '60s' },
       },
       homogeneousTarget: { minReplicas: 1, maxReplicas, target: { targetRef: { kind: 'ModelServing', name: TARGET } } },
     },

@@ -22,7 +22,9 @@ export const REFERENCE_TRACE: TraceSpec = {
   daySec: 1440, // 24 h in 24 min: one virtual minute per hour (60× compression)
   troughRps: 6,
   peakRps: 72,
-  bursts: 4,
+  // Two flash crowds a day. Bursts keep their real length while the day is compressed 60×, so each one weighs
+  // 60× more than it would in a real day; `--bursts` asks for more.
+  bursts: 2,
   burstLift: [0.3, 0.6],
   burstSec: [60, 180],
   promptTokens: [256, 768],

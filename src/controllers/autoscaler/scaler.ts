@@ -167,7 +167,7 @@ export class PolicyScaler {
         })
       : 'no-evidence';
     const target = est.target();
-    const demand = seen ? est.demand(now, seen.rate) : undefined;
+    const demand = seen ? est.demand(now, seen.rate, seen.requests) : undefined;
     const targets = new Map(u.targets);
     const external = new Map(o.external);
     if (target !== undefined && demand !== undefined) {

@@ -7,7 +7,8 @@
 //   - TTFT above the SLO at a rate below the believed capacity: that rate was not sustainable — capacity drops to
 //     it (at most 30 % per cycle); above the belief it is expected overload, and more replicas are the answer;
 //   - TTFT within the SLO at a rate above the believed capacity: that rate was sustainable — capacity rises to it;
-//   - TTFT well within the SLO (≤ 35 % of it) while running near the target: capacity creeps up 5 % per cycle.
+//   - TTFT well within the SLO (≤ 35 % of it) while running near the target: capacity creeps up 5 % per cycle, but
+//     never past 1.4× the highest rate actually seen within the SLO.
 // Nothing is learned while the fleet is changing (replicas starting, or the ready count moved within the window):
 // a backlog draining onto new replicas says nothing about what a replica sustains.
 // The fleet's rate — extrapolated ahead by the time a replica takes to start when it is rising — divided by
@@ -33,6 +34,10 @@ export const SLO_WINDOW_MS = 30_000;
 export const SLO_MIN_REQUESTS = 20;
 const BACKOFF = 0.7;
 const PROBE_STEP = 1.05;
+/** probing stays within this factor of the highest rate actually seen within the SLO */
+const PROBE_LIMIT = 1.4;
+/** a step (a burst) is not a trend: extrapolation adds at most this share of the rate */
+const MAX_RISE = 0.6;
 const PROBE_FRACTION = 0.35;
 
 export interface SloSpec {
@@ -92,6 +97,8 @@ export class CapacityEstimator {
   private ready = -1;
   private readySince = 0;
   private rates: { t: number; rate: number }[] = [];
+  /** the highest rate per replica seen within the SLO (lowered on a violation below it) */
+  private confirmed = 0;
 
   constructor(readonly spec: SloSpec) {}
 
@@ -116,13 +123,17 @@ export class CapacityEstimator {
    * extrapolated `lookahead` ahead (load keeps arriving while a new replica starts). A falling rate is taken as is;
    * the scale-down windows decide how fast replicas follow it down.
    */
-  demand(now: number, rate: number): number {
+  demand(now: number, rate: number, requests: number): number {
     this.rates = this.rates.filter((r) => now - r.t <= 2 * SLO_WINDOW_MS);
+    // The slope over the last one to two windows: long enough not to chase noise.
     const past = this.rates.find((r) => now - r.t >= SLO_WINDOW_MS);
-    this.rates.push({ t: now, rate });
+    // A window with too few requests (a fleet just started) is no baseline for a trend.
+    if (requests >= SLO_MIN_REQUESTS) this.rates.push({ t: now, rate });
     if (!past) return rate;
     const slope = (rate - past.rate) / (now - past.t);
-    return rate + Math.max(0, slope) * this.spec.lookaheadMs;
+    // The measured rate is the window's average, centred half a window back: extrapolate from there.
+    const rise = Math.max(0, slope) * (this.spec.lookaheadMs + SLO_WINDOW_MS / 2);
+    return rate + Math.min(rise, rate * MAX_RISE);
   }
 
   private learn(o: SloObservation): SloVerdict {
@@ -133,19 +144,25 @@ export class CapacityEstimator {
     if (c === undefined) {
       if (o.ttftSec > slo) return 'no-evidence'; // overloaded from the start: the policy's own metrics must act
       this.capacity = x;
+      this.confirmed = x;
       return 'first-evidence';
     }
     if (o.ttftSec > slo) {
       if (x >= c) return 'hold'; // beyond the belief: expected; replicas are the answer
       this.capacity = Math.max(x, c * BACKOFF);
+      this.confirmed = Math.min(this.confirmed, this.capacity);
       return 'violated';
     }
+    this.confirmed = Math.max(this.confirmed, x);
     if (x > c) {
       this.capacity = x;
       return 'sustained';
     }
-    if (o.ttftSec <= slo * PROBE_FRACTION && x >= 0.75 * c * this.spec.utilization) {
-      this.capacity = c * PROBE_STEP;
+    // TTFT says little about how far the cliff is (engines keep it low until they saturate), so probing never
+    // goes more than PROBE_LIMIT beyond the highest rate actually seen within the SLO.
+    const probe = Math.min(c * PROBE_STEP, this.confirmed * PROBE_LIMIT);
+    if (o.ttftSec <= slo * PROBE_FRACTION && x >= 0.9 * c * this.spec.utilization && probe > c) {
+      this.capacity = probe;
       return 'probe';
     }
     return 'hold';
