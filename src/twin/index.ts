@@ -1,4 +1,5 @@
-// The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md).
+// The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md), and a fleet
+// of engines whose size an autoscaler changes (fleet.ts, docs/autoscaling.md).
 // It imports the engine and router doors; neither imports it.
 
 export {
