@@ -343,3 +343,52 @@ test('SLO policy: replicas follow the request rate against the learned capacity;
   const none = s.evaluate(new Map([['ms', obs(3, { num_requests_waiting: 100 }, { ready: 0 })]]), 45_000);
   assert.equal(none.kind === 'scale' && none.decisions[0]!.desired, 5);
 });
+
+test('SLO policy: a steeply falling rate with the SLO met releases the scale-down stabilisation', () => {
+  const behavior = {
+    scaleDown: { instances: 100, percent: 100, period: '15s', stabilizationWindow: '60s' },
+    scaleUp: noLimits.scaleUp,
+  };
+  const scaler = () =>
+    new PolicyScaler(
+      planOf(
+        sloPolicy(
+          { 'autoscaling.kthena.io/ttft-slo': '1s', 'autoscaling.kthena.io/target-utilization-percent': '80' },
+          { behavior },
+        ),
+      ),
+    );
+  const at = (s: PolicyScaler, t: number, current: number, rate: number, ttftSec: number) => {
+    const out = s.evaluate(
+      new Map([
+        [
+          'ms',
+          obs(
+            current,
+            { num_requests_waiting: 0 },
+            { ready: current, slo: { rate, ttftSec, requests: 500, ready: current } },
+          ),
+        ],
+      ]),
+      t,
+    );
+    assert.ok(out.kind === 'scale');
+    return out.kind === 'scale' ? out.decisions[0]!.desired : -1;
+  };
+  // 10 replicas serve 200 req/s within the SLO: capacity 20, target 16 → 13 wanted; the burst then ends.
+  const run = (endTtft: number) => {
+    const s = scaler();
+    at(s, 0, 10, 200, 0.5);
+    at(s, 30_000, 10, 200, 0.5);
+    at(s, 45_000, 10, 200, 0.5);
+    // 200 → 80 req/s within 30 s (−60 %): 5 replicas cover it.
+    return at(s, 60_000, 10, 80, endTtft);
+  };
+  assert.equal(run(0.3), 5, "load leaving and the SLO met: the burst's replicas go now");
+  assert.equal(run(1.5), 10, 'the SLO missed: the window holds (a backlog is still draining)');
+  // A gentle fall keeps the stabilisation.
+  const s = scaler();
+  at(s, 0, 10, 200, 0.5);
+  at(s, 30_000, 10, 200, 0.5);
+  assert.equal(at(s, 60_000, 10, 180, 0.3), 10);
+});

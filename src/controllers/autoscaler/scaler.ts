@@ -126,7 +126,14 @@ export class PolicyScaler {
       external: slo?.external ?? o.external,
     });
     if (rec.kind === 'skip') return { skip: `${u.key}: ${rec.reason}` };
-    const c = correct(this.history(u.key), {
+    const h = this.history(u.key);
+    // A clearly falling rate with the SLO met: the higher recommendations of the last window (a burst that has
+    // passed) no longer need holding; the scale-down rate limits still pace the descent.
+    if (slo?.releasable && rec.replicas < o.current) {
+      h.maxRecommendation.clear();
+      h.panicEndsAt = 0;
+    }
+    const c = correct(h, {
       recommended: rec.replicas,
       current: o.current,
       min: u.min,
@@ -167,7 +174,9 @@ export class PolicyScaler {
         })
       : 'no-evidence';
     const target = est.target();
-    const demand = seen ? est.demand(now, seen.rate, seen.requests) : undefined;
+    // what the fleet as it is (starting replicas included) is provisioned for
+    const provisioned = target === undefined ? undefined : o.current * target;
+    const demand = seen ? est.demand(now, seen.rate, seen.requests, provisioned) : undefined;
     const targets = new Map(u.targets);
     const external = new Map(o.external);
     if (target !== undefined && demand !== undefined) {
@@ -182,7 +191,8 @@ export class PolicyScaler {
       `${est.capacity === undefined ? 'unknown' : est.capacity.toFixed(1)} req/s within it`;
     const metric: MetricValue | undefined =
       ttft === undefined ? undefined : { name: `ttft_p${q}_seconds`, value: ttft, target: spec.ttftSec, source: 'pod' };
-    return { targets, external, note, metric };
+    const releasable = est.falling && ttft !== undefined && ttft <= spec.ttftSec;
+    return { targets, external, note, metric, releasable };
   }
 
   /** Requests wait at a router for a target at zero: one replica (or the minimum) at once, past any window. */

@@ -11,6 +11,7 @@ import {
   SLO_WINDOW_MS,
   type SloObservation,
   type SloSpec,
+  STEEP_FALL,
   sloOf,
   TTFT_SLO_ANNOTATION,
 } from './slo.js';
@@ -164,6 +165,42 @@ test('demand: a falling or steady rate as is; a rising one extrapolated, a step 
   const g = new CapacityEstimator(spec());
   g.demand(0, 0, 0);
   assert.equal(g.demand(30_000, 12, 100), 12);
+});
+
+test('demand on a falling rate: no replica for load gone before it is ready; nothing needed now is removed', () => {
+  const e = new CapacityEstimator(spec({ lookaheadMs: 60_000 }));
+  e.demand(0, 60, 500);
+  // −12 req/s over 30 s → −0.4/s, over 75 s: −30 → forecast 18 (a fall of 62 %: steep)
+  assert.equal(e.demand(30_000, 48, 500, 40), 40, 'the fleet as it is covers 40 of the 48: no more replicas');
+  assert.equal(e.falling, true);
+  const f = new CapacityEstimator(spec({ lookaheadMs: 60_000 }));
+  f.demand(0, 60, 500);
+  assert.equal(f.demand(30_000, 48, 500, 60), 48, 'the measured rate, when the fleet covers it');
+  assert.equal(f.demand(30_000, 48, 500, 10), 18, 'never below the forecast');
+});
+
+test('falling: set only when the forecast loses at least STEEP_FALL of the rate within the horizon', () => {
+  const at = (from: number, to: number) => {
+    const e = new CapacityEstimator(spec({ lookaheadMs: 60_000 }));
+    e.demand(0, from, 500);
+    e.demand(30_000, to, 500);
+    return e.falling;
+  };
+  // A fall by a share d of the rate within 30 s, extrapolated 75 s ahead, is −2.5·d; steep when that reaches
+  // STEEP_FALL of what is left (1 − d): d ≥ STEEP_FALL / (2.5 + STEEP_FALL).
+  const steep = STEEP_FALL / (2.5 + STEEP_FALL) + 0.01;
+  assert.equal(at(100, 100), false, 'steady');
+  assert.equal(at(100, 110), false, 'rising');
+  assert.equal(at(100, 95), false, 'the day declining, or noise');
+  assert.equal(at(100, 100 * (1 - steep)), true, 'a burst ending');
+  const e = new CapacityEstimator(spec());
+  e.demand(0, 100, 500);
+  e.demand(30_000, 40, 500);
+  assert.equal(e.falling, true);
+  e.demand(45_000, 40, 500);
+  e.demand(60_000, 40, 500);
+  e.demand(75_000, 40, 500);
+  assert.equal(e.falling, false, 'once the rate is flat again');
 });
 
 test('property: capacity stays positive and finite, target = capacity × utilization, over random observations', () => {

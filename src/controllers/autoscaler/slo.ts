@@ -14,7 +14,9 @@
 // The fleet's rate — extrapolated ahead by the time a replica takes to start when it is rising — divided by
 // capacity × utilization is the replicas it asks for (an extra metric beside the
 // policy's own, so upstream's metrics still guard against what the rate does not show, such as a growing queue).
-// The utilization leaves headroom for load that arrives faster than replicas start. Pure: state in, time passed in.
+// The utilization leaves headroom for load that arrives faster than replicas start. A falling rate adds no replica
+// that would arrive after the load has gone; a steeply falling one (the end of a burst) lets the scaler drop the
+// scale-down stabilisation it would otherwise hold the burst's replicas through. Pure: state in, time passed in.
 import { parseDurationMs } from '../../api/index.js';
 
 export const TTFT_SLO_ANNOTATION = 'autoscaling.kthena.io/ttft-slo';
@@ -39,6 +41,13 @@ const PROBE_LIMIT = 1.4;
 /** a step (a burst) is not a trend: extrapolation adds at most this share of the rate */
 const MAX_RISE = 0.6;
 const PROBE_FRACTION = 0.35;
+/**
+ * A rate forecast to lose at least half of itself within the cold-start horizon is load leaving — the end of a flash
+ * crowd — not the noise of a Poisson window (≈ 8 % at 70 req/s once extrapolated) nor the day's slow decline. Lower
+ * thresholds also release replicas on the day's ordinary dips, and the next burst then finds the fleet without the
+ * headroom it needs (docs/autoscaling.md has the sweep).
+ */
+export const STEEP_FALL = 0.5;
 
 export interface SloSpec {
   ttftSec: number;
@@ -97,6 +106,11 @@ export class CapacityEstimator {
   private ready = -1;
   private readySince = 0;
   private rates: { t: number; rate: number }[] = [];
+  /**
+   * Set by demand: the rate is falling steeply (STEEP_FALL) — load is leaving, and a replica removed now will not be
+   * needed again within a cold start, so holding it through the scale-down stabilisation window only costs.
+   */
+  falling = false;
   /** the highest rate per replica seen within the SLO (lowered on a violation below it) */
   private confirmed = 0;
 
@@ -119,21 +133,27 @@ export class CapacityEstimator {
   }
 
   /**
-   * The rate to provision for: the measured one, plus — when it is rising — its rise over the last window
-   * extrapolated `lookahead` ahead (load keeps arriving while a new replica starts). A falling rate is taken as is;
-   * the scale-down windows decide how fast replicas follow it down.
+   * The rate to provision for. A replica asked for now serves from `lookahead` on, one removed now cannot be back
+   * sooner, so the rate is extrapolated that far along its trend over the last one to two windows:
+   *   - rising: the measured rate plus the rise (a step — a burst — is not a trend: at most MAX_RISE of the rate);
+   *   - falling: no replica is added for load that will be gone by the time it is ready (the forecast, but never
+   *     below what `provisioned` — the fleet as it is — already covers of the measured rate, so nothing needed now
+   *     is removed either; the scale-down windows decide how fast replicas follow the fall).
    */
-  demand(now: number, rate: number, requests: number): number {
+  demand(now: number, rate: number, requests: number, provisioned = Infinity): number {
     this.rates = this.rates.filter((r) => now - r.t <= 2 * SLO_WINDOW_MS);
     // The slope over the last one to two windows: long enough not to chase noise.
     const past = this.rates.find((r) => now - r.t >= SLO_WINDOW_MS);
     // A window with too few requests (a fleet just started) is no baseline for a trend.
     if (requests >= SLO_MIN_REQUESTS) this.rates.push({ t: now, rate });
+    this.falling = false;
     if (!past) return rate;
     const slope = (rate - past.rate) / (now - past.t);
     // The measured rate is the window's average, centred half a window back: extrapolate from there.
-    const rise = Math.max(0, slope) * (this.spec.lookaheadMs + SLO_WINDOW_MS / 2);
-    return rate + Math.min(rise, rate * MAX_RISE);
+    const change = slope * (this.spec.lookaheadMs + SLO_WINDOW_MS / 2);
+    this.falling = change <= -STEEP_FALL * rate;
+    if (change >= 0) return rate + Math.min(change, rate * MAX_RISE);
+    return Math.max(rate + change, Math.min(rate, provisioned));
   }
 
   private learn(o: SloObservation): SloVerdict {
