@@ -12,6 +12,7 @@ const BENCHES: [string, string][] = [
   ['scheduling', '../../bench/scheduling/cli.js'],
   ['overhead', '../../bench/overhead/cli.js'],
   ['fairness', '../../bench/fairness/cli.js'],
+  ['autoscaling', '../../bench/autoscaling/cli.js'],
 ];
 
 const here = fileURLToPath(import.meta.url);

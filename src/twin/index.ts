@@ -1,5 +1,16 @@
-// The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md).
+// The door of the twin: the platform's scheduling path in virtual time (see twin.ts and docs/benchmarks.md), and a fleet
+// of engines whose size an autoscaler changes (fleet.ts, docs/autoscaling.md).
 // It imports the engine and router doors; neither imports it.
+
+export {
+  Fleet,
+  type FleetArrival,
+  type FleetOptions,
+  type FleetOutcome,
+  type FleetReplica,
+  type FleetRequestResult,
+  type FleetSample,
+} from './fleet.js';
 export {
   engineTruth,
   oracleInputs,

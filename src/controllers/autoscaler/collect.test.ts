@@ -166,3 +166,37 @@ test("built-in metric names read vLLM's or SGLang's family from the engine port 
   assert.equal(o.error, undefined);
   assert.equal(o.metrics?.get('q'), waiting + 1, 'fell through to the vLLM name on the port named http');
 });
+
+test('SLO units: TTFT quantile merged across ready pods and their request rate, one GET per URL', async () => {
+  let gets = 0;
+  const c = new MetricCollector(async (url, signal) => {
+    gets++;
+    const res = await fetch(url, { signal });
+    return res.text();
+  });
+  const u: Unit = {
+    ...unit(new Map([['waiting', podSource('vllm:num_requests_waiting')]]), { waiting: 5 }),
+    slo: {
+      ttftSec: 1,
+      quantile: 0.95,
+      utilization: 0.8,
+      lookaheadMs: 60_000,
+      ttft: { ...(podSource('vllm:time_to_first_token_seconds') as Extract<Source, { kind: 'pod' }>) },
+    },
+  };
+  const pods = [entry('a'), { ...entry('b'), metadata: { ...entry('b').metadata, uid: 'uid-b' } }];
+  // 10 s after the pods started: no snapshot yet, so the whole life counts — 100 requests per pod in 10 s.
+  const now = Date.parse('2026-01-01T00:00:10Z');
+  const o = await c.observe(u, 2, pods, now);
+  // Both test pods have the same address: the gauge group and the SLO histogram share that URL's one GET.
+  assert.equal(gets, 1);
+  assert.equal(o.ready, 2);
+  assert.equal(o.slo?.requests, 200);
+  assert.ok(Math.abs(o.slo!.rate - 20) < 1e-9, String(o.slo?.rate));
+  assert.ok(Math.abs(o.slo!.ttftSec! - 0.55) < 1e-9);
+  // 30 s later nothing new happened: the window (since the snapshot ≥ 30 s old) saw no requests.
+  const later = await c.observe(u, 2, pods, now + 30_000);
+  assert.equal(later.slo?.requests, 0);
+  assert.equal(later.slo?.rate, 0);
+  assert.equal(later.slo?.ttftSec, undefined);
+});

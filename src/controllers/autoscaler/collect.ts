@@ -5,9 +5,10 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { labelSelectorMatches } from '../../api/index.js';
 import { readFamily } from '../../promtext/index.js';
-import { HistogramWindow } from './histogram.js';
+import { type Buckets, bucketQuantile, HistogramWindow, mergeBuckets } from './histogram.js';
 import type { Source, Unit } from './plan.js';
 import type { UnitObservation } from './scaler.js';
+import { SLO_WINDOW_MS } from './slo.js';
 
 const LABEL_NAME = 'modelserving.volcano.sh/name';
 const LABEL_ENTRY = 'modelserving.volcano.sh/entry';
@@ -60,6 +61,8 @@ export class MetricCollector {
 
   /** Observes one unit: its pods' metrics and any Prometheus metrics. `pods` are all pods in the unit's namespace. */
   async observe(unit: Unit, current: number, pods: readonly Pod[], now: number): Promise<UnitObservation> {
+    // One GET per pod and endpoint per cycle, however many metrics (and the SLO's histogram) it serves.
+    const texts = new Map<string, Promise<string>>();
     const external = new Map<string, number>();
     const errors: string[] = [];
     const podSources = new Map<string, { source: Extract<Source, { kind: 'pod' }>; metrics: string[] }>();
@@ -83,6 +86,7 @@ export class MetricCollector {
 
     const metrics = new Map<string, number>();
     let unready = 0;
+    let ready: number | undefined;
     let failed = false;
     for (const { source, metrics: names } of podSources.values()) {
       const selected = pods.filter(
@@ -107,10 +111,11 @@ export class MetricCollector {
         failed = true;
         continue;
       }
-      const ready = selected.filter(isReady);
-      unready = Math.max(unready, selected.length - ready.length);
+      const readyPods = selected.filter(isReady);
+      unready = Math.max(unready, selected.length - readyPods.length);
+      ready = Math.max(ready ?? 0, readyPods.length);
       try {
-        const sums = await this.scrapeAll(ready, source, names, now);
+        const sums = await this.scrapeAll(readyPods, source, names, now, texts);
         for (const [m, v] of sums) metrics.set(m, v);
       } catch (err) {
         errors.push((err as Error).message);
@@ -118,7 +123,59 @@ export class MetricCollector {
       }
     }
     const error = errors.length > 0 ? errors.join('; ') : undefined;
-    return { current, metrics: failed || podSources.size === 0 ? undefined : metrics, external, unready, error };
+    const out: UnitObservation = {
+      current,
+      metrics: failed || podSources.size === 0 ? undefined : metrics,
+      external,
+      unready,
+      error,
+      ready,
+    };
+    if (unit.slo && !failed) out.slo = await this.ttftOf(unit, pods, now, texts).catch(() => undefined);
+    return out;
+  }
+
+  /** The SLO's signals over the recent window, across the unit's ready pods: TTFT quantile and request rate. */
+  private async ttftOf(
+    unit: Unit,
+    pods: readonly Pod[],
+    now: number,
+    texts: Map<string, Promise<string>>,
+  ): Promise<UnitObservation['slo']> {
+    const slo = unit.slo!;
+    const ready = pods.filter(
+      (p) =>
+        p.metadata?.labels?.[LABEL_NAME] === unit.modelServing &&
+        p.metadata?.labels?.[LABEL_ENTRY] === 'true' &&
+        labelSelectorMatches(slo.ttft.selector, p.metadata?.labels) &&
+        isReady(p),
+    );
+    const deltas: Buckets[] = [];
+    let rate = 0;
+    for (const pod of ready) {
+      const text = await this.scrape(pod, slo.ttft, texts);
+      let f: ReturnType<typeof readFamily>;
+      for (const name of slo.ttft.families) {
+        f = readFamily(text, name);
+        if (f) break;
+      }
+      if (f?.type !== 'histogram' || !f.histograms[0]) continue;
+      // Its own (recent) window: the same family may also be a target metric with upstream's window.
+      const key = `${pod.metadata?.uid ?? pod.metadata?.name}/${f.name}#slo`;
+      const w = this.windows.get(key) ?? new HistogramWindow(true, SLO_WINDOW_MS);
+      this.windows.set(key, w);
+      const d = w.observeDelta(now, pod.status?.startTime, f.histograms[0]);
+      deltas.push(d);
+      const started = pod.status?.startTime ? Date.parse(pod.status.startTime) : Number.NaN;
+      const from = w.since ?? started;
+      const count = d.counts[d.counts.length - 1] ?? 0;
+      if (Number.isFinite(from) && now > from) rate += count / ((now - from) / 1000);
+    }
+    const merged = mergeBuckets(deltas);
+    if (!merged) return undefined;
+    const requests = merged.counts[merged.counts.length - 1] ?? 0;
+    const q = bucketQuantile(slo.quantile, merged);
+    return { ttftSec: Number.isNaN(q) ? undefined : q, requests, rate, ready: deltas.length };
   }
 
   private async scrapeAll(
@@ -126,9 +183,10 @@ export class MetricCollector {
     src: Extract<Source, { kind: 'pod' }>,
     metrics: string[],
     now: number,
+    cache: Map<string, Promise<string>>,
   ): Promise<Map<string, number>> {
     const sums = new Map<string, number>();
-    const texts = await Promise.all(pods.map((p) => this.scrape(p, src)));
+    const texts = await Promise.all(pods.map((p) => this.scrape(p, src, cache)));
     texts.forEach((text, i) => {
       const pod = pods[i]!;
       for (const metric of metrics) {
@@ -141,13 +199,22 @@ export class MetricCollector {
     return sums;
   }
 
-  private async scrape(pod: Pod, src: Extract<Source, { kind: 'pod' }>): Promise<string> {
+  private async scrape(
+    pod: Pod,
+    src: Extract<Source, { kind: 'pod' }>,
+    cache: Map<string, Promise<string>>,
+  ): Promise<string> {
     const ip = pod.status?.podIP;
     if (!ip) throw new Error(`pod ${pod.metadata?.name} has no IP`);
     const host = ip.includes(':') ? `[${ip}]` : ip;
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const url = `http://${host}:${src.port ?? enginePort(pod)}${src.path}`;
+    let text = cache.get(url);
+    if (!text) {
+      text = this.fetch(url, AbortSignal.timeout(this.timeoutMs));
+      cache.set(url, text);
+    }
     try {
-      return await this.fetch(`http://${host}:${src.port ?? enginePort(pod)}${src.path}`, signal);
+      return await text;
     } catch (err) {
       throw new Error(`scrape of pod ${pod.metadata?.name} failed: ${(err as Error).message}`);
     }

@@ -39,20 +39,48 @@ interface Snapshot {
 export const SNAPSHOT_MIN_AGE_MS = 60_000;
 export const SNAPSHOT_KEEP_MS = 300_000;
 
-/** Snapshots of one pod's histogram; restarting the pod (a new start time) forgets them. */
+/**
+ * Snapshots of one pod's histogram; restarting the pod (a new start time) forgets them. Upstream's window reaches
+ * back to the oldest snapshot at least 60 s old (so up to 300 s); `recent` reaches back to the newest one at least
+ * `minAgeMs` old, for a signal that follows the last half minute (the SLO estimator reads TTFT and request rate
+ * from it).
+ */
 export class HistogramWindow {
   private snapshots: Snapshot[] = [];
   private startTime: string | undefined;
+  /** When the reference snapshot of the last observation was taken (undefined: none, the pod's whole life). */
+  since: number | undefined;
+  constructor(
+    private readonly recent = false,
+    private readonly minAgeMs = SNAPSHOT_MIN_AGE_MS,
+  ) {}
 
   /** Records `now`'s buckets and returns the p-quantile of what was observed since the reference snapshot. */
   observe(t: number, podStartTime: string | undefined, buckets: Buckets, quantile = 0.95): number {
+    return bucketQuantile(quantile, this.observeDelta(t, podStartTime, buckets));
+  }
+
+  /** Records `now`'s buckets and returns what was observed since the reference snapshot, bucket by bucket. */
+  observeDelta(t: number, podStartTime: string | undefined, buckets: Buckets): Buckets {
     if (podStartTime !== this.startTime) {
       this.snapshots = [];
       this.startTime = podStartTime;
     }
     this.snapshots = this.snapshots.filter((s) => t - s.t <= SNAPSHOT_KEEP_MS);
-    const past = this.snapshots.find((s) => t - s.t >= SNAPSHOT_MIN_AGE_MS);
+    const old = this.snapshots.filter((s) => t - s.t >= this.minAgeMs);
+    const past = this.recent ? old[old.length - 1] : old[0];
+    this.since = past?.t;
     this.snapshots.push({ t, buckets });
-    return bucketQuantile(quantile, bucketDelta(buckets, past?.buckets));
+    return bucketDelta(buckets, past?.buckets);
   }
+}
+
+/** Bucket-wise sum of histograms with the same bounds (others are left out): the fleet's histogram. */
+export function mergeBuckets(list: readonly Buckets[]): Buckets | undefined {
+  const first = list[0];
+  if (!first) return undefined;
+  const same = list.filter(
+    (b) => b.bounds.length === first.bounds.length && b.bounds.every((x, i) => x === first.bounds[i]),
+  );
+  return { bounds: first.bounds, counts: first.counts.map((_, i) => same.reduce((a, b) => a + (b.counts[i] ?? 0), 0)) };
 }

@@ -1,6 +1,6 @@
 // The cost-driven autoscaler: AutoscalingPolicy → ModelServing replicas (homogeneous, heterogeneous by cost, and
 // prefill/decode roles with a ratio constraint). The maths are pure (recommend, behavior, heterogeneous, ratio,
-// scaler); collect.ts and controller.ts are the I/O shell.
+// scaler, slo); collect.ts and controller.ts are the I/O shell.
 export { type Behavior, correct, ScalingHistory } from './behavior.js';
 export { type FetchText, fetchText, MetricCollector } from './collect.js';
 export {
@@ -15,4 +15,14 @@ export { behaviorOf, PlanError, planOf, type ScalingPlan, type Unit } from './pl
 export { enforceRatio } from './ratio.js';
 export { type Recommendation, recommend } from './recommend.js';
 export { type PolicyOutcome, PolicyScaler, type UnitObservation } from './scaler.js';
+export {
+  CapacityEstimator,
+  SLO_LOOKAHEAD_ANNOTATION,
+  SLO_METRIC,
+  SLO_QUANTILE_ANNOTATION,
+  SLO_UTILIZATION_ANNOTATION,
+  type SloSpec,
+  sloOf,
+  TTFT_SLO_ANNOTATION,
+} from './slo.js';
 export { statusOf } from './status.js';

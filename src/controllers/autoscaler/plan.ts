@@ -12,6 +12,7 @@ import {
   parseQuantity,
 } from '../../api/index.js';
 import type { Behavior, StableRule } from './behavior.js';
+import { type SloSpec, sloOf, TTFT_SLO_ANNOTATION } from './slo.js';
 
 export type Source =
   | {
@@ -38,6 +39,8 @@ export interface Unit {
   sources: Map<string, Source>;
   /** Heterogeneous only. */
   cost?: number;
+  /** SLO-driven (annotation autoscaling.kthena.io/ttft-slo): replicas also follow the request rate, against a learned per-replica capacity. */
+  slo?: SloSpec & { ttft: Extract<Source, { kind: 'pod' }> };
 }
 
 export interface ScalingPlan {
@@ -181,8 +184,11 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
       targets: targets(),
       sources: withBuiltins(sourcesOf(h.target.metricSources, {}), targets(), {}),
     };
+    unit.slo = sloFor(policy);
     return { ...base, kind: 'homogeneous', units: [unit] };
   }
+  if (policy.metadata?.annotations?.[TTFT_SLO_ANNOTATION] !== undefined)
+    throw new PlanError(`annotation ${TTFT_SLO_ANNOTATION} is supported on homogeneousTarget policies only`);
   if (spec.heterogeneousTarget) {
     const units = spec.heterogeneousTarget.params.map((p, i): Unit => {
       const name = refName(p.target.targetRef, `spec.heterogeneousTarget.params[${i}].target`);
@@ -231,6 +237,24 @@ export function planOf(policy: AutoscalingPolicy): ScalingPlan {
       }
     : undefined;
   return { ...base, kind: 'disaggregated', units, ratio };
+}
+
+/** The SLO of an annotated policy; its TTFT histogram is read from each entry pod's engine port. */
+function sloFor(policy: AutoscalingPolicy): Unit['slo'] {
+  let slo: SloSpec | undefined;
+  try {
+    slo = sloOf(policy.metadata?.annotations as Record<string, string> | undefined);
+  } catch (err) {
+    throw new PlanError((err as Error).message);
+  }
+  if (!slo) return undefined;
+  const ttft = {
+    kind: 'pod' as const,
+    families: [...BUILTIN_METRICS.ttft_p95_seconds!],
+    path: '/metrics',
+    selector: { matchLabels: {}, matchExpressions: [] },
+  };
+  return { ...slo, ttft };
 }
 
 export const isFixed = (u: Unit) => u.max > 0 && u.min === u.max;

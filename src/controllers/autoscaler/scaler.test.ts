@@ -268,3 +268,127 @@ test('built-in metric names need no metricSources; explicit sources win', () => 
   });
   assert.deepEqual((src.get('kv_cache_usage') as any).families, ['my_kv']);
 });
+
+const sloPolicy = (annotations: Record<string, string>, spec: any = {}): AutoscalingPolicy =>
+  ({
+    ...policy({
+      metrics: [{ name: 'num_requests_waiting', targetValue: '20' }],
+      behavior: noLimits,
+      homogeneousTarget: { minReplicas: 1, maxReplicas: 20, target: { targetRef: { name: 'ms' } } },
+      ...spec,
+    }),
+    metadata: { name: 'p', namespace: 'ns', generation: 1, annotations },
+  }) as AutoscalingPolicy;
+
+test('SLO policy: the plan reads the annotation; bad values and non-homogeneous targets are plan errors', () => {
+  const plan = planOf(sloPolicy({ 'autoscaling.kthena.io/ttft-slo': '500ms' }));
+  assert.equal(plan.units[0]!.slo?.ttftSec, 0.5);
+  assert.deepEqual(plan.units[0]!.slo?.ttft.families, [
+    'vllm:time_to_first_token_seconds',
+    'sglang:time_to_first_token_seconds',
+  ]);
+  assert.equal(planOf(sloPolicy({})).units[0]!.slo, undefined, 'no annotation: upstream behaviour');
+  assert.throws(() => planOf(sloPolicy({ 'autoscaling.kthena.io/ttft-slo': 'soon' })), PlanError);
+  assert.throws(
+    () =>
+      planOf(
+        sloPolicy(
+          { 'autoscaling.kthena.io/ttft-slo': '1s' },
+          {
+            homogeneousTarget: undefined,
+            heterogeneousTarget: { params: [{ target: { targetRef: { name: 'a' } }, minReplicas: 0, maxReplicas: 2 }] },
+          },
+        ),
+      ),
+    /homogeneousTarget policies only/,
+  );
+});
+
+test('SLO policy: replicas follow the request rate against the learned capacity; the reason says so', () => {
+  const s = new PolicyScaler(
+    planOf(
+      sloPolicy({ 'autoscaling.kthena.io/ttft-slo': '1s', 'autoscaling.kthena.io/target-utilization-percent': '80' }),
+    ),
+  );
+  const at = (t: number, current: number, rate: number, ttftSec: number, o: Partial<UnitObservation> = {}) =>
+    s.evaluate(
+      new Map([
+        [
+          'ms',
+          obs(
+            current,
+            { num_requests_waiting: 0 },
+            { ready: current, slo: { rate, ttftSec, requests: 500, ready: current }, ...o },
+          ),
+        ],
+      ]),
+      t,
+    );
+  // Settling first (ready count just seen), then the first evidence: 2 replicas serve 40 req/s within the SLO.
+  let out = at(0, 2, 40, 0.6);
+  assert.equal(out.kind === 'scale' && out.decisions[0]!.desired, 1, 'nothing known: upstream metric only');
+  out = at(30_000, 2, 40, 0.6);
+  assert.ok(out.kind === 'scale');
+  if (out.kind !== 'scale') return;
+  // capacity 20 per replica, target 16: 40 req/s → 3 replicas.
+  assert.equal(out.decisions[0]!.desired, 3);
+  assert.match(out.decisions[0]!.reason, /metric slo_request_rate asks for 3/);
+  assert.match(out.decisions[0]!.reason, /SLO TTFT p95 ≤ 1 s \(seen 0\.600 s at 40\.0 req\/s: first-evidence/);
+  assert.match(out.decisions[0]!.reason, /one replica ≈ 20\.0 req\/s within it/);
+  assert.deepEqual(
+    out.decisions[0]!.metrics.map((m) => m.name),
+    ['num_requests_waiting', 'slo_request_rate', 'ttft_p95_seconds'],
+  );
+  // Without the SLO's signals (no ready pod), the policy's own metrics still decide.
+  const none = s.evaluate(new Map([['ms', obs(3, { num_requests_waiting: 100 }, { ready: 0 })]]), 45_000);
+  assert.equal(none.kind === 'scale' && none.decisions[0]!.desired, 5);
+});
+
+test('SLO policy: a steeply falling rate with the SLO met releases the scale-down stabilisation', () => {
+  const behavior = {
+    scaleDown: { instances: 100, percent: 100, period: '15s', stabilizationWindow: '60s' },
+    scaleUp: noLimits.scaleUp,
+  };
+  const scaler = () =>
+    new PolicyScaler(
+      planOf(
+        sloPolicy(
+          { 'autoscaling.kthena.io/ttft-slo': '1s', 'autoscaling.kthena.io/target-utilization-percent': '80' },
+          { behavior },
+        ),
+      ),
+    );
+  const at = (s: PolicyScaler, t: number, current: number, rate: number, ttftSec: number) => {
+    const out = s.evaluate(
+      new Map([
+        [
+          'ms',
+          obs(
+            current,
+            { num_requests_waiting: 0 },
+            { ready: current, slo: { rate, ttftSec, requests: 500, ready: current } },
+          ),
+        ],
+      ]),
+      t,
+    );
+    assert.ok(out.kind === 'scale');
+    return out.kind === 'scale' ? out.decisions[0]!.desired : -1;
+  };
+  // 10 replicas serve 200 req/s within the SLO: capacity 20, target 16 → 13 wanted; the burst then ends.
+  const run = (endTtft: number) => {
+    const s = scaler();
+    at(s, 0, 10, 200, 0.5);
+    at(s, 30_000, 10, 200, 0.5);
+    at(s, 45_000, 10, 200, 0.5);
+    // 200 → 80 req/s within 30 s (−60 %): 5 replicas cover it.
+    return at(s, 60_000, 10, 80, endTtft);
+  };
+  assert.equal(run(0.3), 5, "load leaving and the SLO met: the burst's replicas go now");
+  assert.equal(run(1.5), 10, 'the SLO missed: the window holds (a backlog is still draining)');
+  // A gentle fall keeps the stabilisation.
+  const s = scaler();
+  at(s, 0, 10, 200, 0.5);
+  at(s, 30_000, 10, 200, 0.5);
+  assert.equal(at(s, 60_000, 10, 180, 0.3), 10);
+});

@@ -6,6 +6,7 @@ import { aggregateExternal, type Block, distribute, scalingOrder } from './heter
 import { isFixed, type ScalingPlan, type Unit } from './plan.js';
 import { enforceRatio, type RatioResult } from './ratio.js';
 import { recommend } from './recommend.js';
+import { CapacityEstimator, SLO_METRIC } from './slo.js';
 
 export interface UnitObservation {
   /** Replicas now (nil spec.replicas counts as 1). */
@@ -19,6 +20,10 @@ export interface UnitObservation {
   error?: string;
   /** At zero replicas, requests are waiting at a router (scale-to-zero targets only). */
   demand?: boolean;
+  /** Ready pods the metrics were read from. */
+  ready?: number;
+  /** SLO-driven units, over the recent window across ready pods: TTFT quantile, requests seen, requests per second. */
+  slo?: { ttftSec?: number; requests: number; rate: number; ready: number };
 }
 
 export interface MetricValue {
@@ -42,9 +47,9 @@ export type PolicyOutcome =
   | { kind: 'scale'; decisions: UnitDecision[]; ratio?: RatioResult }
   | { kind: 'skip'; reason: string; metrics: MetricValue[] };
 
-function valuesOf(u: Unit, o: UnitObservation | undefined): MetricValue[] {
+function valuesOf(u: Unit, o: UnitObservation | undefined, targets = u.targets): MetricValue[] {
   const out: MetricValue[] = [];
-  for (const [name, target] of u.targets) {
+  for (const [name, target] of targets) {
     const ext = o?.external.get(name);
     const pod = o?.metrics?.get(name);
     if (ext !== undefined) out.push({ name, value: ext, target, source: 'prometheus' });
@@ -55,6 +60,7 @@ function valuesOf(u: Unit, o: UnitObservation | undefined): MetricValue[] {
 
 export class PolicyScaler {
   private readonly histories = new Map<string, ScalingHistory>();
+  private readonly estimators = new Map<string, CapacityEstimator>();
   private readonly order: Block[];
 
   constructor(readonly plan: ScalingPlan) {
@@ -107,18 +113,27 @@ export class PolicyScaler {
   private decide(u: Unit, o: UnitObservation, now: number): UnitDecision | { skip: string } {
     if (o.current === 0 && o.demand) return this.fromZero(u, o, now);
     if (o.error && o.external.size === 0) return { skip: `${u.key}: ${o.error}` };
+    const slo = u.slo ? this.sloTargets(u, o, now) : undefined;
+    const targets = slo?.targets ?? u.targets;
     const rec = recommend({
       current: o.current,
       min: u.min,
       max: u.max,
       tolerance: this.plan.tolerance,
-      targets: u.targets,
+      targets,
       unready: o.unready,
       ready: o.metrics ? [o.metrics] : [],
-      external: o.external,
+      external: slo?.external ?? o.external,
     });
     if (rec.kind === 'skip') return { skip: `${u.key}: ${rec.reason}` };
-    const c = correct(this.history(u.key), {
+    const h = this.history(u.key);
+    // A clearly falling rate with the SLO met: the higher recommendations of the last window (a burst that has
+    // passed) no longer need holding; the scale-down rate limits still pace the descent.
+    if (slo?.releasable && rec.replicas < o.current) {
+      h.maxRecommendation.clear();
+      h.panicEndsAt = 0;
+    }
+    const c = correct(h, {
       recommended: rec.replicas,
       current: o.current,
       min: u.min,
@@ -131,9 +146,53 @@ export class PolicyScaler {
       recommended: rec.replicas,
       desired: c.replicas,
       mode: c.mode,
-      reason: reasonOf(rec.by, rec.replicas, c.replicas, o.current),
-      metrics: valuesOf(u, o),
+      reason: reasonOf(rec.by, rec.replicas, c.replicas, o.current) + (slo?.note ?? ''),
+      metrics: [
+        ...valuesOf(u, slo ? { ...o, external: slo.external } : o, targets),
+        ...(slo?.metric ? [slo.metric] : []),
+      ],
     };
+  }
+
+  /**
+   * SLO-driven unit: learn from this cycle; then the fleet's request rate is one more metric (fleet-wide, like a
+   * Prometheus one) whose per-replica target is the learned capacity × utilization.
+   */
+  private sloTargets(u: Unit, o: UnitObservation, now: number) {
+    const spec = u.slo!;
+    const est = this.estimators.get(u.key) ?? new CapacityEstimator(spec);
+    this.estimators.set(u.key, est);
+    const seen = o.slo;
+    const verdict = seen
+      ? est.observe({
+          rate: seen.rate,
+          ready: seen.ready,
+          unready: o.unready,
+          ttftSec: seen.ttftSec,
+          requests: seen.requests,
+          now,
+        })
+      : 'no-evidence';
+    const target = est.target();
+    // what the fleet as it is (starting replicas included) is provisioned for
+    const provisioned = target === undefined ? undefined : o.current * target;
+    const demand = seen ? est.demand(now, seen.rate, seen.requests, provisioned) : undefined;
+    const targets = new Map(u.targets);
+    const external = new Map(o.external);
+    if (target !== undefined && demand !== undefined) {
+      targets.set(SLO_METRIC, target);
+      external.set(SLO_METRIC, demand);
+    }
+    const q = Math.round(spec.quantile * 100);
+    const ttft = seen?.ttftSec;
+    const note =
+      `; SLO TTFT p${q} ≤ ${spec.ttftSec} s (seen ${ttft === undefined ? 'n/a' : ttft.toFixed(3)} s at ` +
+      `${seen ? seen.rate.toFixed(1) : 'n/a'} req/s: ${verdict}; provisioning for ${demand === undefined ? 'n/a' : demand.toFixed(1)} req/s), one replica ≈ ` +
+      `${est.capacity === undefined ? 'unknown' : est.capacity.toFixed(1)} req/s within it`;
+    const metric: MetricValue | undefined =
+      ttft === undefined ? undefined : { name: `ttft_p${q}_seconds`, value: ttft, target: spec.ttftSec, source: 'pod' };
+    const releasable = est.falling && ttft !== undefined && ttft <= spec.ttftSec;
+    return { targets, external, note, metric, releasable };
   }
 
   /** Requests wait at a router for a target at zero: one replica (or the minimum) at once, past any window. */

@@ -37,3 +37,13 @@ test('LineChartWindow: a value holds until the next one, and the current value a
   assert.equal(w.best(220, 2), 3);
   assert.equal(w.best(221, 2), 2);
 });
+
+test('RecordWindow.clear forgets everything recorded', () => {
+  const w = new RecordWindow(300, maxBetter);
+  w.record(0, 5);
+  w.record(10, 3);
+  w.clear();
+  assert.equal(w.best(20), undefined);
+  w.record(30, 2);
+  assert.equal(w.best(40), 2);
+});

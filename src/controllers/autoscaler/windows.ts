@@ -32,6 +32,11 @@ export class RecordWindow {
     return this.deque[0]?.v;
   }
 
+  /** Forgets every value recorded. */
+  clear(): void {
+    this.deque.length = 0;
+  }
+
   private expire(now: number): void {
     while (this.deque.length > 0 && now - this.deque[0]!.t > this.windowMs) this.deque.shift();
   }
