@@ -89,7 +89,7 @@ export function mergePatch<T>(target: T, patch: unknown): T {
 }
 
 /**
- * Ours: the SLO-driven policy (docs/autoscaling.md, ADR 0014). KTHENA_BENCH_KTHENA_PATCH (a JSON merge patch) tries
+ * Ours: the SLO-driven policy (docs/autoscaling.md, ADR 0017). KTHENA_BENCH_KTHENA_PATCH (a JSON merge patch) tries
  * another policy in its place, e.g. '{"metadata":{"annotations":{"autoscaling.kthena.io/target-utilization-percent":"60"}}}'.
  */
 export function kthenaManifest(maxReplicas: number, sloTtftSec: number): AutoscalingPolicy {

@@ -1,4 +1,4 @@
-// The SLO-driven policy (beyond upstream; ADR 0014). A policy annotated `autoscaling.kthena.io/ttft-slo: "1s"` keeps
+// The SLO-driven policy (beyond upstream; ADR 0017). A policy annotated `autoscaling.kthena.io/ttft-slo: "1s"` keeps
 // the TTFT quantile (p95 by default) within that bound by learning how many requests per second one replica serves
 // within it, instead of trusting a fixed per-pod target. Both signals come from the engines' TTFT histogram over the
 // last half minute, merged across ready replicas: the quantile, and the count of first tokens (the request rate).

@@ -5,8 +5,8 @@
 // replica that loses that race re-reads it. Renewal before expiry lives in rotation.ts. Keys come from node:crypto,
 // certificates are written with node-forge (pure JavaScript, no native build; decision 0012).
 import forge from 'node-forge';
-import { certificate, rsaKeys } from '../../kube/tls.js';
 import { KubeApiError, type KubeClient, type KubeObject, type ResourceRef, SECRETS } from '../../kube/index.js';
+import { certificate, rsaKeys } from '../../kube/tls.js';
 
 export const VALIDATING_WEBHOOK_CONFIGURATIONS: ResourceRef = Object.freeze({
   group: 'admissionregistration.k8s.io',
