@@ -265,25 +265,11 @@ export async function proxyWithFailover(
     }
     // A LoRA adapter unloaded since the last scrape answers 404: try the next candidate (LoRA hot-plug without errors).
     const loraGone = r.statusCode === 404 && ctx.isLora && i + 1 < Math.min(plan.maxAttempts, n);
-    if (r.statusCode >= 500 || loraGone) {
+    // A continuation must be a stream like the first leg; anything else cannot be spliced into it.
+    const badContinuation = client !== undefined && r.statusCode !== 200;
+    if (r.statusCode >= 500 || loraGone || badContinuation) {
       clearTimeout(earlyStall);
-      // Server error before anything was written: discard the body and fail over.
-      r.body.on('error', () => undefined);
-      r.body.destroy();
-      release();
-      const rec: AttemptRecord = {
-        endpoint: ep.state.key,
-        outcome: loraGone ? 'client_error' : 'server_error',
-        status: r.statusCode,
-        detail: `${ep.state.key} answered ${r.statusCode}`,
-      };
-      result.attempts.push(rec);
-      hooks.attempt(ep, rec);
-      continue;
-    }
-    if (client && r.statusCode !== 200) {
-      clearTimeout(earlyStall);
-      // A continuation must be a stream like the first leg; anything else cannot be spliced into it.
+      // Nothing was written for this attempt: discard the body and fail over.
       r.body.on('error', () => undefined);
       r.body.destroy();
       release();
@@ -291,7 +277,7 @@ export async function proxyWithFailover(
         endpoint: ep.state.key,
         outcome: r.statusCode >= 500 ? 'server_error' : 'client_error',
         status: r.statusCode,
-        detail: `${ep.state.key} answered ${r.statusCode} to the continuation`,
+        detail: `${ep.state.key} answered ${r.statusCode}${badContinuation ? ' to the continuation' : ''}`,
       };
       result.attempts.push(rec);
       hooks.attempt(ep, rec);
