@@ -24,7 +24,7 @@ import type { ClusterComponent, ClusterContext } from '../components.js';
 import type { HyperNode } from '../scheduler/topology.js';
 import { kthenaCli } from './cli-entry.js';
 import { postPodEvent } from './events.js';
-import { GpuAllocator, networkBaseForPort, nodeSubnet, PodIpAllocator } from './ip-allocator.js';
+import { claimNetworkBase, GpuAllocator, networkBaseForPort, nodeSubnet, PodIpAllocator } from './ip-allocator.js';
 import { startKubeletServer } from './kubelet-server.js';
 import { defaultHyperNodes, defaultNodeSpecs, loadNodesFile, nodeObject, type SimNodeSpec } from './nodes.js';
 import { PodWorker } from './pod-worker.js';
@@ -346,11 +346,12 @@ export const kubeletComponent: ClusterComponent = {
     });
     const { nodes, hyperNodes } = nodesFromContext(ctx);
     const port = Number(new URL(ctx.url).port) || 6443;
+    const network = await claimNetworkBase(networkBaseForPort(port));
     const kubelet = await startKubelet({
       client,
       nodes,
       hyperNodes,
-      networkBase: networkBaseForPort(port),
+      networkBase: network.base,
       workDir: ctx.dataDir ? join(ctx.dataDir, 'kubelet') : undefined,
       logDir: ctx.logDir,
       simulateEngines: ctx.runEngines,
@@ -363,6 +364,7 @@ export const kubeletComponent: ClusterComponent = {
       async stop() {
         await kubelet.stop();
         await client.close();
+        await network.release();
       },
     };
   },

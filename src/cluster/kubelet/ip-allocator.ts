@@ -3,6 +3,8 @@
 // 127.<base + i/256>.<i%256>.0; its pods get .2–.254 of it, handed out round-robin so an address is not reused
 // while connections to its previous owner may linger.
 
+import { createServer } from 'node:net';
+
 export function nodeSubnet(base: number, nodeIndex: number): string {
   const second = base + Math.floor(nodeIndex / 256);
   if (second > 254) throw new Error(`too many nodes for the pod network starting at 127.${base}.0.0`);
@@ -12,6 +14,31 @@ export function nodeSubnet(base: number, nodeIndex: number): string {
 /** A stable second octet for a cluster, derived from its API server port so concurrent local clusters differ. */
 export function networkBaseForPort(port: number): number {
   return 32 + (port % 192);
+}
+
+/** Where a cluster holds its pod network: a listener nothing else uses, on the network's last address. */
+const CLAIM_PORT = 64999;
+
+/**
+ * Claims a pod network for this process: the preferred base (stable across restarts on the same port) unless another
+ * local cluster holds it, else the next free one. Two API ports equal modulo 192 would otherwise give two clusters
+ * the same pod IPs, and one cluster's router would reach the other's engines. The claim is a listener on
+ * 127.<base>.255.254, released by `release()` or by the process's exit.
+ */
+export async function claimNetworkBase(preferred: number): Promise<{ base: number; release(): Promise<void> }> {
+  for (let k = 0; k < 192; k++) {
+    const base = 32 + ((preferred - 32 + k) % 192);
+    const server = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(CLAIM_PORT, `127.${base}.255.254`, () => resolve(true));
+    });
+    if (ok) {
+      server.unref();
+      return { base, release: () => new Promise<void>((r) => server.close(() => r())) };
+    }
+  }
+  throw new Error('no free pod network on 127.32.0.0–127.223.255.255: too many local clusters');
 }
 
 export class PodIpAllocator {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { GpuAllocator, networkBaseForPort, nodeSubnet, PodIpAllocator } from './ip-allocator.js';
+import { claimNetworkBase, GpuAllocator, networkBaseForPort, nodeSubnet, PodIpAllocator } from './ip-allocator.js';
 import { defaultHyperNodes, defaultNodeSpecs, nodeObject, parseNodesFile, RACK_LABEL } from './nodes.js';
 
 test('default nodes: racks of four, GPUs, labels and capacity like a real kubelet registers', () => {
@@ -99,4 +99,16 @@ test('GPU devices are handed out and returned', () => {
   assert.deepEqual(g.allocate(3), [2, 3]);
   g.release([1, 0]);
   assert.deepEqual(g.allocate(1), [0]);
+});
+
+test('two local clusters never share a pod network: the second claim of a base moves on; a released base is reused', async () => {
+  const a = await claimNetworkBase(100);
+  const b = await claimNetworkBase(100);
+  assert.equal(a.base, 100);
+  assert.equal(b.base, 101);
+  await a.release();
+  const c = await claimNetworkBase(100);
+  assert.equal(c.base, 100, 'the same base after a restart on the same port');
+  await b.release();
+  await c.release();
 });
