@@ -43,8 +43,12 @@ interface StrategyRuns {
   ttfts: number[];
 }
 
-/** Runs every strategy `runs` times through `runOne`; logs one line per run. */
+/**
+ * Runs every strategy `runs` times through `runOne`; logs one line per run. `wave`: the scenario's client concurrency,
+ * whose first requests form the opening wave that the steady-state columns leave out.
+ */
 async function runStrategies(
+  wave: number,
   names: string[],
   runs: number,
   runOne: (name: string, run: number, onProgress: (d: number, t: number) => void) => Promise<RunOutcome>,
@@ -57,7 +61,7 @@ async function runStrategies(
         if (done % 20 === 0 || done === total)
           process.stderr.write(`\r  ${name} run ${r + 1}/${runs}: ${done}/${total}   `);
       });
-      const s = summarize(name, res);
+      const s = summarize(name, res, wave);
       entry.runs.push(s);
       entry.ttfts.push(...res.results.filter((x) => x.ok).map((x) => x.ttft));
       process.stderr.write(
@@ -73,7 +77,9 @@ async function runStrategies(
 async function runLive(sc: Scenario, names: string[], runs: number, configs: Record<string, string>) {
   const set = await startEngineSet(sc);
   try {
-    return await runStrategies(names, runs, (name, _r, onProgress) => runOnce(sc, set, configs[name], onProgress));
+    return await runStrategies(sc.maxConcurrency, names, runs, (name, _r, onProgress) =>
+      runOnce(sc, set, configs[name], onProgress),
+    );
   } finally {
     await set.close();
   }
@@ -92,7 +98,8 @@ function runTwinAll(
   trace: string | undefined,
 ) {
   if (trace) writeFileSync(trace, '');
-  return runStrategies(names, runs, (name, r, onProgress) =>
+  const wave = buildScenario(scenario, size, seed, over).maxConcurrency;
+  return runStrategies(wave, names, runs, (name, r, onProgress) =>
     runTwinOnce(buildScenario(scenario, size, seed + r, over), configs[name], seed + r, {
       latencies,
       onProgress,
@@ -255,7 +262,7 @@ export function registerScheduling(bench: Command): void {
         // The live router scrapes every wall second = `speedup` simulated seconds; the twin matches it unless told.
         log('twin (same dataset as live, scrapes every live-equivalent interval):');
         const twin = (
-          await runStrategies(names, runs, (name) =>
+          await runStrategies(sc.maxConcurrency, names, runs, (name) =>
             runTwinOnce(sc, configs[name], seed, { latencies: { scrapeIntervalSec: sc.speedup, ...latencies } }),
           )
         ).map((p) => medianOf(p.runs));

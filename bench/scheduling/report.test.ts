@@ -35,6 +35,26 @@ test('summarize: throughput over the run, means of successful requests, TPOT, ca
   assert.equal(s.ttft_p90_s, 2);
 });
 
+test('summarize: the steady-state means leave out the opening wave; without a wave they equal the whole-run means', () => {
+  const run = {
+    durationSec: 10,
+    results: [
+      res({ ttft: 9, e2e: 12 }),
+      res({ ttft: 7, e2e: 10 }),
+      res({ ttft: 1, e2e: 3 }),
+      res({ ok: false, ttft: 50, e2e: 50, error: 'HTTP 503' }),
+      res({ ttft: 2, e2e: 4 }),
+    ],
+  };
+  const waved = summarize('s', run, 2);
+  assert.equal(waved.ttft_mean_s, (9 + 7 + 1 + 2) / 4);
+  assert.equal(waved.ttft_mean_steady_s, 1.5, 'requests 3 and 5; the failed one counts in neither');
+  assert.equal(waved.e2e_mean_steady_s, 3.5);
+  const none = summarize('s', run);
+  assert.equal(none.ttft_mean_steady_s, none.ttft_mean_s);
+  assert.equal(summarize('s', run, 100).e2e_mean_steady_s, none.e2e_mean_s, 'a wave as large as the run is no wave');
+});
+
 test('quantile: nearest rank from below; empty input is 0', () => {
   assert.equal(quantile([5, 1, 4, 2, 3], 0.5), 3);
   assert.equal(quantile([5, 1, 4, 2, 3], 0.9), 5);
@@ -54,6 +74,8 @@ test('medianOf: per-field median (mean of the middle two for an even count) and 
     itl_mean_s: 0,
     success_rate: 1,
     cache_hit_rate: 0.5,
+    ttft_mean_steady_s: 0,
+    e2e_mean_steady_s: 0,
   });
   const odd = medianOf([mk(3), mk(1), mk(2)]);
   assert.equal(odd.name, 'd');

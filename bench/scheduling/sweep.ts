@@ -44,7 +44,8 @@ export async function runSweep(o: {
   for (const v of sw.points) {
     const sc = buildScenario(o.scenario, o.size, o.seed, sw.over(v, o.size));
     const strategies: Summary[] = [];
-    for (const name of o.names) strategies.push(summarize(name, await runTwinOnce(sc, o.configs[name], o.seed)));
+    for (const name of o.names)
+      strategies.push(summarize(name, await runTwinOnce(sc, o.configs[name], o.seed), sc.maxConcurrency));
     const base = strategies.find((s) => s.name === 'random');
     o.log(
       `  ${sw.label} ${v}: ${sc.requests.length} requests; ${strategies
