@@ -5,10 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { runRouter } from '../../src/cli/router.js';
 import { EVENTS, type KubeObject, MODEL_ROUTES, MODEL_SERVERS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
-import { eventually, getMs, LABEL, type MsEnv, NS, simServing, startMsEnv } from './modelserving-helpers.js';
+import {
+  eventually,
+  getMs,
+  LABEL,
+  type MsEnv,
+  NS,
+  simServing,
+  startKubeRouter,
+  startMsEnv,
+} from './modelserving-helpers.js';
 
 process.env.LOG_LEVEL ??= 'warn';
 
@@ -70,18 +78,7 @@ test('idle → zero pods; a request is held, scales it from zero, is answered; i
   });
   assert.ok(server);
 
-  router = await runRouter({
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    debugPort: -1,
-    kubeconfig: env.kubeconfig,
-    maxBodyBytes: 1 << 20,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-    scrapeInterval: 500,
-    drainTimeout: 5_000,
-    accessLog: false,
+  router = await startKubeRouter(env.kubeconfig, {
     scaleFromZeroWait: 240_000, // engines start slowly on a shared two-core machine
     scaleFromZeroQueue: 16,
   });

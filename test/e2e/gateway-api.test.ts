@@ -7,11 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { runRouter } from '../../src/cli/router.js';
 import type { KubeObject } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
 import { freePort } from '../helpers/ports.js';
-import { eventually, type MsEnv, startMsEnv } from './modelserving-helpers.js';
+import { eventually, type MsEnv, startKubeRouter, startMsEnv } from './modelserving-helpers.js';
 
 process.env.LOG_LEVEL ??= 'warn';
 let env: MsEnv;
@@ -19,17 +18,7 @@ let router: RunningRouter | undefined;
 let accessLog: string;
 
 const startRouter = () =>
-  runRouter({
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    debugPort: -1,
-    kubeconfig: env.kubeconfig,
-    maxBodyBytes: 1 << 20,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-    scrapeInterval: 500,
-    drainTimeout: 5_000,
+  startKubeRouter(env.kubeconfig, {
     accessLog: true,
     accessLogFormat: 'json',
     accessLogOutput: accessLog,

@@ -247,8 +247,11 @@ export function expectedNames(
   return out.sort();
 }
 
-/** `kthena router --kubeconfig` in this process, with quick scrapes and no access log (the e2e suites' router). */
-export function startKubeRouter(kubeconfig: string) {
+/**
+ * `kthena router --kubeconfig` in this process, with quick scrapes and no access log (the e2e suites' router);
+ * `over` sets a suite's own flags (gateway modes, access log, scale-from-zero bounds).
+ */
+export function startKubeRouter(kubeconfig: string, over: Partial<Parameters<typeof runRouter>[0]> = {}) {
   return runRouter({
     host: '127.0.0.1',
     port: 0,
@@ -261,5 +264,6 @@ export function startKubeRouter(kubeconfig: string) {
     scrapeInterval: 500,
     drainTimeout: 5_000,
     accessLog: false,
+    ...over,
   });
 }
