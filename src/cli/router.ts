@@ -1,10 +1,11 @@
 // `kthena router`: the data plane. Resources come from --config-dir (hot-reloaded YAML) or the Kubernetes API
 // (--kubeconfig, or in-cluster when KUBERNETES_SERVICE_HOST is set).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { KubeClient } from '../kube/client.js';
-import { type RunningRouter, startRouter } from '../router/router.js';
+import { generateServingCerts } from '../kube/tls.js';
+import { type RouterOptions, type RunningRouter, startRouter } from '../router/router.js';
 import { accessLogOptionsFromEnv } from '../router/telemetry/access-log.js';
 import { parseDuration } from '../router/util/duration.js';
 import { addLogOptions, createLogger, type LogOptions } from './logging.js';
@@ -68,6 +69,10 @@ export interface RouterCliOptions extends LogOptions {
   midStreamFailover?: boolean;
   enableGatewayApi?: boolean;
   enableGatewayApiInferenceExtension?: boolean;
+  endpointPickerPort?: number;
+  endpointPickerSecure?: boolean;
+  endpointPickerCert?: string;
+  endpointPickerKey?: string;
   /** The process logger (the CLI builds it from --log-format/--log-level); default: JSON at $LOG_LEVEL. */
   logger?: Logger;
 }
@@ -112,7 +117,9 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
   if (o.enableGatewayApi && !client) throw new Error('--enable-gateway-api needs the Kubernetes source (--kubeconfig)');
   if (o.routerConfig && !existsSync(o.routerConfig)) throw new Error(`--router-config ${o.routerConfig}: no such file`);
   const env = accessLogOptionsFromEnv(process.env);
+  const endpointPicker = endpointPickerOptions(o);
   const started = startRouter({
+    endpointPicker,
     logger: o.logger,
     gatewayApi: o.enableGatewayApi,
     gatewayApiInferenceExtension: o.enableGatewayApiInferenceExtension,
@@ -144,6 +151,31 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
       throw new Error(`--router-config ${o.routerConfig}: ${(e as Error).message}`);
     throw e;
   });
+}
+
+/** --endpoint-picker-*: the gRPC port, and TLS from files or, with --endpoint-picker-secure alone, self-signed. */
+function endpointPickerOptions(o: RouterCliOptions): RouterOptions['endpointPicker'] {
+  const port = o.endpointPickerPort ?? -1;
+  const files = [o.endpointPickerCert, o.endpointPickerKey].filter(Boolean).length;
+  if (port < 0) {
+    if (o.endpointPickerSecure || files)
+      throw new Error('--endpoint-picker-secure/-cert/-key need --endpoint-picker-port');
+    return undefined;
+  }
+  if (files === 1) throw new Error('--endpoint-picker-cert and --endpoint-picker-key go together');
+  for (const f of [o.endpointPickerCert, o.endpointPickerKey])
+    if (f && !existsSync(f)) throw new Error(`${f}: no such file`);
+  const tls =
+    o.endpointPickerCert && o.endpointPickerKey
+      ? { cert: readFileSync(o.endpointPickerCert, 'utf8'), key: readFileSync(o.endpointPickerKey, 'utf8') }
+      : o.endpointPickerSecure
+        ? generateServingCerts({
+            caName: 'kthena-endpoint-picker-ca',
+            names: ['localhost', '127.0.0.1'],
+            validMs: 365 * 24 * 3600_000,
+          })
+        : undefined;
+  return { port, tls };
 }
 
 export function addRouterOptions(cmd: Command): Command {
@@ -230,14 +262,25 @@ export function register(program: Command): void {
       .option(
         '--enable-gateway-api-inference-extension',
         'Inference Extension mode: HTTPRoutes with InferencePool backends (needs --enable-gateway-api)',
-      ),
+      )
+      .option(
+        '--endpoint-picker-port <n>',
+        "serve the Inference Extension's endpoint-picker protocol (Envoy ext_proc over gRPC) on this port, so other gateways use our scheduler (-1 disables; upstream's picker uses 9002)",
+        int('--endpoint-picker-port', -1, 65535),
+        -1,
+      )
+      .option('--endpoint-picker-secure', 'endpoint picker over TLS with a self-signed certificate')
+      .option('--endpoint-picker-cert <file>', 'endpoint picker TLS certificate (PEM; with --endpoint-picker-key)')
+      .option('--endpoint-picker-key <file>', 'endpoint picker TLS private key (PEM)'),
   ).action(async (o: RouterCliOptions) => {
     if (o.accessLogFormat && o.accessLogFormat !== 'json' && o.accessLogFormat !== 'text') {
       throw new Error('--access-log-format must be json or text');
     }
     const logger = createLogger(o, 'kthena-router');
     const r = await runRouter({ ...o, logger });
-    process.stdout.write(`kthena router: serving on ${r.url} (metrics :${r.metricsPort})\n`);
+    process.stdout.write(
+      `kthena router: serving on ${r.url} (metrics :${r.metricsPort}${r.endpointPickerPort !== undefined ? `, endpoint picker :${r.endpointPickerPort}` : ""})\n`,
+    );
     closeOnSignals(r.close, logger);
   });
 }

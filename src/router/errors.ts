@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'inference_pool_no_ports'
   | 'model_server_not_found'
   | 'external_provider_unsupported'
+  | 'picker_unsupported_target'
   | 'no_available_endpoints'
   | 'scheduling_failed'
   | 'all_upstreams_failed'
@@ -59,6 +60,7 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   inference_pool_no_ports: 'port_discovery',
   model_server_not_found: 'pod_discovery',
   external_provider_unsupported: 'provider_discovery',
+  picker_unsupported_target: 'pod_discovery',
   no_available_endpoints: 'pod_discovery',
   scheduling_failed: 'scheduling',
   all_upstreams_failed: 'proxy',
@@ -165,6 +167,8 @@ export const errors = {
       'external_provider_unsupported',
       `route target ${key} is an ExternalModelProvider, which this router build does not serve yet`,
     ),
+  // Endpoint-picker mode (src/router/picker): a route whose target is not a set of pods the gateway can reach itself.
+  pickerUnsupported: (detail: string) => new RouterError(501, 'picker_unsupported_target', detail),
   noEndpoints: (key: string) =>
     new RouterError(503, 'no_available_endpoints', `no available pods for model server: ${key}`),
   // Upstream answers 400; nothing is wrong with the request when every endpoint is saturated, so 503 (retryable).

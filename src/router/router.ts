@@ -10,6 +10,7 @@ import { GatewayMode } from './gateway/gateway-mode.js';
 import type { GatewayScope } from './gateway/scope.js';
 import { routeAttachment } from './gateway/status.js';
 import { RequestHandler } from './handler.js';
+import { startEndpointPicker } from './picker/server.js';
 import { buildGovernance } from './policy/governance.js';
 import { ScaleFromZeroGate } from './policy/scale-from-zero.js';
 import { createProviders, type Providers } from './providers/setup.js';
@@ -32,6 +33,9 @@ import { RouterStore } from './store/store.js';
 import { AccessLog, type AccessLogOptions, accessLogOptionsFromEnv } from './telemetry/access-log.js';
 import { debugHandler } from './telemetry/debug.js';
 import { RouterMetrics } from './telemetry/metrics.js';
+
+/** Request bodies larger than this are refused (413), default 16 MiB. */
+const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface RouterOptions {
   host?: string;
@@ -80,6 +84,11 @@ export interface RouterOptions {
   gatewayApi?: boolean;
   /** Inference Extension mode (--enable-gateway-api-inference-extension): HTTPRoutes + InferencePools. */
   gatewayApiInferenceExtension?: boolean;
+  /**
+   * Our scheduler as an endpoint picker for other gateways (src/router/picker): the Inference Extension's ext_proc
+   * protocol over gRPC on this port. `tls`: PEM serving certificate and key (plaintext when absent).
+   */
+  endpointPicker?: { port: number; host?: string; tls?: { cert: string; key: string }; maxDestinations?: number };
 }
 
 export interface RunningRouter {
@@ -94,6 +103,8 @@ export interface RunningRouter {
   kube: KubeSource | undefined;
   /** Gateway API mode, when enabled. */
   gateways: GatewayMode | undefined;
+  /** The endpoint picker's gRPC port, when enabled. */
+  endpointPickerPort: number | undefined;
   providers: Providers;
   metrics: RouterMetrics;
   config: RouterConfiguration;
@@ -172,7 +183,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     accessLog,
     log,
     admission,
-    limits: { maxBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
+    limits: { maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, timeoutMs: opts.bodyTimeoutMs ?? 60_000 },
     rand,
     providers: providers.hook,
     scaleFromZero,
@@ -313,7 +324,21 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const metricsPort = await listen(metricsServer, opts.metricsPort ?? 9090, host);
   const debugPort = debugServer ? await listen(debugServer, opts.debugPort ?? 15000, '127.0.0.1') : undefined;
   const isReady = () => sourcesSynced() && scraper.completedPasses > 0;
-  log.info({ port, metricsPort, debugPort }, 'router listening');
+  const picker = opts.endpointPicker
+    ? await startEndpointPicker({
+        store,
+        scheduler,
+        rand,
+        maxDestinations: opts.endpointPicker.maxDestinations ?? 3,
+        host: opts.endpointPicker.host ?? host,
+        port: opts.endpointPicker.port,
+        tls: opts.endpointPicker.tls,
+        maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        isReady: () => isReady() && !draining,
+        log,
+      })
+    : undefined;
+  log.info({ port, metricsPort, debugPort, endpointPickerPort: picker?.port }, 'router listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -327,6 +352,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       scaleFromZero.close();
       main.closeAllConnections();
       await stopped;
+      await picker?.close();
       files?.stop();
       await gateways?.stop();
       await kube?.stop();
@@ -356,6 +382,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     files,
     kube,
     gateways,
+    endpointPickerPort: picker?.port,
     providers,
     metrics,
     config,
