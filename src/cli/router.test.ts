@@ -95,3 +95,35 @@ test('duration defaults read as durations in --help', () => {
   assert.equal(formatDuration(1500), '1500ms');
   assert.equal(formatDuration(7_200_000), '2h');
 });
+
+test('--endpoint-picker-*: TLS flags need the port, cert and key go together, files must exist', async () => {
+  const cd = mkdtempSync(join(tmpdir(), 'kthena-router-cli-epp-'));
+  try {
+    await assert.rejects(
+      runRouter({ ...base, configDir: cd, endpointPickerSecure: true }),
+      /need --endpoint-picker-port/,
+    );
+    await assert.rejects(
+      runRouter({ ...base, configDir: cd, endpointPickerPort: 0, endpointPickerCert: join(cd, 'c.pem') }),
+      /--endpoint-picker-cert and --endpoint-picker-key go together/,
+    );
+    await assert.rejects(
+      runRouter({
+        ...base,
+        configDir: cd,
+        endpointPickerPort: 0,
+        endpointPickerCert: join(cd, 'c.pem'),
+        endpointPickerKey: join(cd, 'k.pem'),
+      }),
+      /c\.pem: no such file/,
+    );
+    const r = await runRouter({ ...base, configDir: cd, endpointPickerPort: 0, endpointPickerSecure: true });
+    try {
+      assert.ok((r.endpointPickerPort ?? 0) > 0, 'the picker listens on an ephemeral port');
+    } finally {
+      await r.close();
+    }
+  } finally {
+    rmSync(cd, { recursive: true, force: true });
+  }
+});
