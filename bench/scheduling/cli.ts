@@ -119,6 +119,8 @@ const shortRow = (m: Summary & { spread: Record<string, [number, number]> }) => 
   e2e_mean_s: m.e2e_mean_s,
   success_rate: m.success_rate,
   cache_hit_rate: m.cache_hit_rate,
+  ttft_mean_steady_s: m.ttft_mean_steady_s,
+  e2e_mean_steady_s: m.e2e_mean_steady_s,
   tpot_mean_s: m.tpot_mean_s,
   itl_mean_s: m.itl_mean_s,
   spread: m.spread,
