@@ -94,7 +94,9 @@ export const Role = Type.Object({
   name: Str({ minLength: 1, maxLength: 12, pattern: ROLE_NAME_PATTERN }),
   replicas: Optional(Int32({ minimum: 0, default: 1 })),
   entryTemplate: PodTemplateSpec,
-  workerReplicas: Int32({ minimum: 0 }),
+  // Required upstream; optional here (default 0, as upstream's controller treats a missing value), so a single-pod
+  // role need not spell it out. Every upstream manifest stays valid.
+  workerReplicas: Optional(Int32({ minimum: 0, default: 0 })),
   workerTemplate: Optional(PodTemplateSpec),
   maxUnavailable: Optional(IntOrString({ default: 1 })),
   partition: Optional(IntOrString()),

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'inference_pool_not_found'
   | 'inference_pool_no_pods'
   | 'inference_pool_no_ports'
+  | 'reference_not_permitted'
   | 'model_server_not_found'
   | 'external_provider_unsupported'
   | 'picker_unsupported_target'
@@ -58,6 +59,7 @@ const FINISH_REASON: Record<ErrorCode, string> = {
   inference_pool_not_found: 'inference_pool_discovery',
   inference_pool_no_pods: 'pod_discovery',
   inference_pool_no_ports: 'port_discovery',
+  reference_not_permitted: 'inference_pool_selection',
   model_server_not_found: 'pod_discovery',
   external_provider_unsupported: 'provider_discovery',
   picker_unsupported_target: 'pod_discovery',
@@ -159,6 +161,13 @@ export const errors = {
     new RouterError(503, 'inference_pool_no_pods', `no available pods for inference pool: ${key}`),
   inferencePoolNoPorts: (key: string) =>
     new RouterError(400, 'inference_pool_no_ports', `inference pool ${key} has no target ports`),
+  // Gateway API: a backendRef to another namespace that no ReferenceGrant permits is an invalid backend (500).
+  referenceNotPermitted: (route: string, key: string) =>
+    new RouterError(
+      500,
+      'reference_not_permitted',
+      `HTTPRoute ${route}: no ReferenceGrant in namespace ${key.split('/')[0]} lets it use InferencePool ${key}`,
+    ),
   modelServerNotFound: (key: string) =>
     new RouterError(404, 'model_server_not_found', `can't find model server: ${key}`),
   externalUnsupported: (key: string) =>

@@ -225,6 +225,67 @@ spec:
   assert.equal(r.model, 'pool-model');
 });
 
+test('our GatewayClass is Accepted; a class of another controller is left alone', async () => {
+  await apply(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: someone-else}
+spec: {controllerName: example.com/other}
+`);
+  const gc = await eventually('GatewayClass status', async () => {
+    const g = await getJson(['gatewayclass', 'kthena-router']);
+    return cond(g.status?.conditions, 'Accepted') === 'True/Accepted' && g;
+  });
+  assert.equal(gc.status.conditions[0].observedGeneration, gc.metadata?.generation);
+  assert.equal((await getJson(['gatewayclass', 'someone-else'])).status?.conditions, undefined);
+});
+
+test('a cross-namespace InferencePool needs a ReferenceGrant: 500 and RefNotPermitted without, served with', async () => {
+  const port = await freePort();
+  const ns = await env.kubectl(['create', 'namespace', 'apps']);
+  assert.equal(ns.status, 0, ns.stderr);
+  await apply(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: shared, namespace: default}
+spec:
+  gatewayClassName: kthena-router
+  listeners: [{name: http, port: ${port}, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cross, namespace: apps}
+spec:
+  parentRefs: [{name: shared, namespace: default}]
+  rules: [{backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool, namespace: default}]}]
+`);
+  await eventually('refused without a grant', async () => (await status(port, 'pool-model')) === 500);
+  const c = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'x', maxRetries: 0 });
+  await assert.rejects(
+    c.chat.completions.create({ model: 'pool-model', messages: [{ role: 'user', content: 'x' }] }),
+    (e: { message?: string }) =>
+      /no ReferenceGrant in namespace default lets it use InferencePool default\/pool/.test(e.message ?? ''),
+  );
+  await eventually('status RefNotPermitted', async () => {
+    const h = await getJson(['httproute', 'cross', '-n', 'apps']);
+    return cond(h.status?.parents?.[0]?.conditions, 'ResolvedRefs') === 'False/RefNotPermitted';
+  });
+  await apply(`
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: apps-to-pools, namespace: default}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}]
+  to: [{group: inference.networking.k8s.io, kind: InferencePool}]
+`);
+  const r = await eventually('served with the grant', async () => chat(port, 'pool-model').catch(() => undefined));
+  assert.equal(r.model, 'pool-model');
+  await eventually('status ResolvedRefs', async () => {
+    const h = await getJson(['httproute', 'cross', '-n', 'apps']);
+    return cond(h.status?.parents?.[0]?.conditions, 'ResolvedRefs') === 'True/ResolvedRefs';
+  });
+});
+
 test('a listener port change moves the listener, and a deleted Gateway detaches its ModelRoutes', async () => {
   const next = await freePort();
   await apply(gateway('gw', next));

@@ -19,7 +19,7 @@ import {
   selectListener,
 } from './model.js';
 import type { GatewayScope } from './scope.js';
-import { desiredGatewayStatus, desiredHttpRouteParents } from './status.js';
+import { desiredGatewayClassStatus, desiredGatewayStatus, desiredHttpRouteParents } from './status.js';
 
 export const GATEWAYS: ResourceRef = {
   group: 'gateway.networking.k8s.io',
@@ -28,6 +28,16 @@ export const GATEWAYS: ResourceRef = {
   kind: 'Gateway',
   namespaced: true,
 };
+
+export const GATEWAY_CLASSES: ResourceRef = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'gatewayclasses',
+  kind: 'GatewayClass',
+  namespaced: false,
+};
+
+type GatewayClassObject = KubeObject & { spec?: { controllerName?: string } };
 
 export interface GatewayModeOptions {
   client: KubeClient;
@@ -55,6 +65,7 @@ interface PortServer {
 
 export class GatewayMode {
   readonly gateways: Informer<GatewayObject>;
+  readonly classes: Informer<GatewayClassObject>;
   readonly inference: InferenceExtension | undefined;
   private readonly servers = new Map<number, PortServer>();
   /** Ports that could not be opened, with the reason (reported in listener status). */
@@ -70,6 +81,8 @@ export class GatewayMode {
 
   constructor(private readonly o: GatewayModeOptions) {
     this.gateways = new Informer<GatewayObject>(o.client, GATEWAYS, { namespace: o.namespace, log: o.log });
+    this.classes = new Informer<GatewayClassObject>(o.client, GATEWAY_CLASSES, { log: o.log });
+    for (const ev of ['add', 'update'] as const) this.classes.on(ev as 'add', () => this.scheduleStatus());
     const changed = () => {
       this.reconciling = this.reconciling.then(() => this.reconcileListeners());
       o.onChange();
@@ -96,11 +109,12 @@ export class GatewayMode {
 
   start(): void {
     this.gateways.start();
+    this.classes.start();
     this.inference?.start();
   }
 
   hasSynced(): boolean {
-    return this.gateways.hasSynced() && (this.inference?.hasSynced() ?? true);
+    return this.gateways.hasSynced() && this.classes.hasSynced() && (this.inference?.hasSynced() ?? true);
   }
 
   /** Our Gateways (class kthena-router), from the watch cache. */
@@ -128,6 +142,7 @@ export class GatewayMode {
     clearTimeout(this.statusTimer);
     clearInterval(this.resync);
     await this.gateways.stop();
+    await this.classes.stop();
     await this.inference?.stop();
     await this.reconciling;
     await this.statusRunning;
@@ -219,6 +234,7 @@ export class GatewayMode {
     await this.reconciling;
     const routes = this.o.store.rawRoutes();
     const now = new Date().toISOString();
+    await this.writeGatewayClassStatus(now);
     const ours = this.list();
     for (const g of ours) {
       if (this.stopped || !this.o.isLeader()) return;
@@ -245,6 +261,34 @@ export class GatewayMode {
     if (this.inference) await this.writeHttpRouteStatus(this.inference, ours, now);
   }
 
+  /** GatewayClasses naming our controller get Accepted (upstream leaves them without status). */
+  private async writeGatewayClassStatus(now: string): Promise<void> {
+    for (const gc of this.classes.list()) {
+      if (this.stopped || !this.o.isLeader()) return;
+      const desired = desiredGatewayClassStatus({ metadata: gc.metadata ?? {}, spec: gc.spec });
+      if (!desired) continue;
+      const current = (gc as { status?: { conditions?: unknown } }).status ?? {};
+      if (statusFingerprint(desired) === statusFingerprint(current)) continue;
+      try {
+        await this.o.client.patch(
+          GATEWAY_CLASSES,
+          gc.metadata?.name ?? '',
+          undefined,
+          { status: withTransitionTimes(desired, current, now) },
+          'merge',
+          { subresource: 'status' },
+        );
+        this.statusWrites++;
+      } catch (e) {
+        this.o.log.warn(
+          { gatewayClass: gc.metadata?.name, err: (e as Error).message },
+          'gateway: class status write failed',
+        );
+        this.statusAgain = true;
+      }
+    }
+  }
+
   private async writeHttpRouteStatus(inf: InferenceExtension, ours: Gateway[], now: string): Promise<void> {
     const pools = new Set(inf.pools.list().map((p) => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`));
     for (const r of inf.routes.list()) {
@@ -258,7 +302,7 @@ export class GatewayMode {
             inf.namespaceLabels,
           ),
         );
-      const mine = desiredHttpRouteParents(r, ours, accepts, (k) => pools.has(k));
+      const mine = desiredHttpRouteParents(r, ours, accepts, (k) => pools.has(k), inf.poolPermitted);
       const cur = (r.status ?? {}) as { parents?: { controllerName?: string; conditions?: unknown }[] };
       const curMine = (cur.parents ?? []).filter((p) => p.controllerName === CONTROLLER_NAME);
       if (

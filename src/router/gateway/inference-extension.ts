@@ -9,6 +9,7 @@ import type { RouterStore } from '../store/store.js';
 import { attachesTo, type HTTPRoute, pickPool, routeKey, selectHttpRoute } from './httproute.js';
 import type { BoundListener, Gateway } from './model.js';
 import { type InferencePool, poolAsServer, poolKey, poolServerName } from './pool-server.js';
+import { REFERENCE_GRANTS, type ReferenceGrant, referencePermitted } from './refgrant.js';
 import type { PoolTarget } from './scope.js';
 
 export const HTTP_ROUTES: ResourceRef = {
@@ -32,6 +33,7 @@ export class InferenceExtension {
   readonly routes: Informer<Obj<HTTPRoute>>;
   readonly pools: Informer<Obj<InferencePool>>;
   readonly namespaces: Informer<KubeObject>;
+  readonly grants: Informer<Obj<ReferenceGrant>>;
 
   constructor(
     private readonly o: {
@@ -47,6 +49,7 @@ export class InferenceExtension {
     this.routes = new Informer<Obj<HTTPRoute>>(o.client, HTTP_ROUTES, io);
     this.pools = new Informer<Obj<InferencePool>>(o.client, INFERENCE_POOLS, io);
     this.namespaces = new Informer<KubeObject>(o.client, NAMESPACES, { log: o.log });
+    this.grants = new Informer<Obj<ReferenceGrant>>(o.client, REFERENCE_GRANTS, io);
     const upsertPool = (p: Obj<InferencePool>) => {
       o.store.upsert(poolAsServer(p));
       o.onChange();
@@ -62,11 +65,12 @@ export class InferenceExtension {
     for (const ev of ['add', 'update', 'delete'] as const) {
       this.routes.on(ev as 'add', () => o.onChange());
       this.namespaces.on(ev as 'add', () => o.onChange());
+      this.grants.on(ev as 'add', () => o.onChange());
     }
   }
 
   private informers(): Informer<KubeObject>[] {
-    return [this.routes, this.pools, this.namespaces] as Informer<KubeObject>[];
+    return [this.routes, this.pools, this.namespaces, this.grants] as Informer<KubeObject>[];
   }
 
   start(): void {
@@ -83,6 +87,14 @@ export class InferenceExtension {
 
   namespaceLabels = (ns: string): Record<string, string> | undefined =>
     this.namespaces.list().find((n) => n.metadata?.name === ns)?.metadata?.labels ?? undefined;
+
+  /** Whether an HTTPRoute in `routeNs` may use InferencePool `ns/name` (a ReferenceGrant when the namespaces differ). */
+  poolPermitted = (routeNs: string, ns: string, name: string): boolean =>
+    referencePermitted(
+      this.grants.list(),
+      { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: routeNs },
+      { group: 'inference.networking.k8s.io', kind: 'InferencePool', namespace: ns, name },
+    );
 
   /** HTTPRoutes attached to this listener of `g` (`anyPort`: match the listener by name only). */
   attached(l: BoundListener, g: Gateway, anyPort = false): HTTPRoute[] {
@@ -107,8 +119,11 @@ export class InferenceExtension {
     const httpRoute = routeKey(sel.route);
     const ref = pickPool(sel.backends, this.o.rand);
     if (!ref) throw errors.noInferencePoolBackend(httpRoute);
-    const ns = ref.namespace ?? sel.route.metadata.namespace ?? 'default';
+    const routeNs = sel.route.metadata.namespace ?? 'default';
+    const ns = ref.namespace ?? routeNs;
     const key = `${ns}/${ref.name}`;
+    // Gateway API: a reference no ReferenceGrant permits is an invalid backend, and its requests get 500.
+    if (!this.poolPermitted(routeNs, ns, ref.name)) throw errors.referenceNotPermitted(httpRoute, key);
     const pool = this.pools.list().find((p) => poolKey(p as InferencePool) === key);
     if (!pool) throw errors.inferencePoolNotFound(key);
     if (!pool.spec?.targetPorts?.length) throw errors.inferencePoolNoPorts(key);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelRoute } from '../store/resources.js';
+import type { HTTPRoute } from './httproute.js';
 import type { Gateway } from './model.js';
-import { desiredGatewayStatus, routeAttachment } from './status.js';
+import { desiredGatewayClassStatus, desiredGatewayStatus, desiredHttpRouteParents, routeAttachment } from './status.js';
 
 const g: Gateway = {
   metadata: { name: 'gw', namespace: 'default', generation: 3 },
@@ -57,4 +58,58 @@ test('ModelRoute attachment tells the truth: disabled mode, no matching parent, 
   assert.equal(routeAttachment(route('x', [{ name: 'gw', sectionName: 'tls' }]), true, [g])?.status, 'False');
   const ok = routeAttachment(route('x', [{ name: 'gw' }]), true, [g]);
   assert.equal(`${ok?.status}/${ok?.reason}`, 'True/Accepted');
+});
+
+test('GatewayClass status: ours is Accepted with its generation; another controller’s is left alone', () => {
+  const st = desiredGatewayClassStatus({
+    metadata: { generation: 2 },
+    spec: { controllerName: 'volcano.sh/kthena-router' },
+  });
+  assert.deepEqual(byType(st?.conditions ?? []), {
+    Accepted: 'True/Accepted',
+    SupportedVersion: 'True/SupportedVersion',
+  });
+  assert.equal(st?.conditions[0].observedGeneration, 2);
+  assert.equal(desiredGatewayClassStatus({ metadata: {}, spec: { controllerName: 'example.com/x' } }), undefined);
+});
+
+test('HTTPRoute status: a cross-namespace pool without a ReferenceGrant is RefNotPermitted, before existence', () => {
+  const r: HTTPRoute = {
+    metadata: { name: 'cross', namespace: 'apps', generation: 1 },
+    spec: {
+      parentRefs: [{ name: 'gw', namespace: 'default' }],
+      rules: [
+        {
+          backendRefs: [
+            { group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'p', namespace: 'default' },
+          ],
+        },
+      ],
+    },
+  } as HTTPRoute;
+  const resolved = (permitted: boolean, exists: boolean) =>
+    byType(
+      desiredHttpRouteParents(
+        r,
+        [g],
+        () => true,
+        () => exists,
+        () => permitted,
+      )[0].conditions,
+    ).ResolvedRefs;
+  assert.equal(resolved(false, false), 'False/RefNotPermitted');
+  assert.equal(resolved(true, false), 'False/BackendNotFound');
+  assert.equal(resolved(true, true), 'True/ResolvedRefs');
+  // Without a grant checker, only the route's own namespace is permitted.
+  assert.equal(
+    byType(
+      desiredHttpRouteParents(
+        r,
+        [g],
+        () => true,
+        () => true,
+      )[0].conditions,
+    ).ResolvedRefs,
+    'False/RefNotPermitted',
+  );
 });

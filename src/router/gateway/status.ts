@@ -1,7 +1,7 @@
 // Pure Gateway and ModelRoute-attachment status (Gateway API conventions): what the router's Lease holder writes on
 // our Gateways (Accepted, Programmed, per-listener conditions, attached routes) and what a ModelRoute with
 // parentRefs says about its attachment. Upstream writes none of this; a status must not claim what is not served.
-import type { Condition } from '../sources/kube-status.js';
+import { type Condition, cond } from '../sources/kube-status.js';
 import type { ModelRoute } from '../store/resources.js';
 import { type HTTPRoute, INFERENCE_GROUP } from './httproute.js';
 import {
@@ -13,14 +13,6 @@ import {
   refersToGateway,
   refMatchesGateway,
 } from './model.js';
-
-const cond = (type: string, ok: boolean, reason: string, message: string, gen?: number): Condition => ({
-  type,
-  status: ok ? 'True' : 'False',
-  reason,
-  message,
-  observedGeneration: gen,
-});
 
 export interface ListenerStatus {
   name: string;
@@ -142,28 +134,41 @@ export function desiredHttpRouteParents(
   gateways: readonly Gateway[],
   accepts: (g: Gateway, ref: NonNullable<HTTPRoute['spec']['parentRefs']>[number]) => boolean,
   poolExists: (key: string) => boolean,
+  /** Whether a route in `routeNs` may use pool `ns/name` (ReferenceGrant); default: same namespace only. */
+  permitted: (routeNs: string, ns: string, name: string) => boolean = (a, b) => a === b,
 ): RouteParentStatus[] {
   const ns = route.metadata.namespace ?? 'default';
   const gen = route.metadata.generation;
   const missing: string[] = [];
   const unsupported: string[] = [];
+  const forbidden: string[] = [];
   for (const rule of route.spec.rules ?? [])
     for (const b of rule.backendRefs ?? []) {
       const key = `${b.namespace ?? ns}/${b.name}`;
       if (b.group !== INFERENCE_GROUP || b.kind !== 'InferencePool') unsupported.push(`${b.kind ?? 'Service'} ${key}`);
+      // Checked before existence: without a grant the route may not learn what exists in another namespace.
+      else if (!permitted(ns, b.namespace ?? ns, b.name)) forbidden.push(`InferencePool ${key}`);
       else if (!poolExists(key)) missing.push(`InferencePool ${key}`);
     }
-  const refs = missing.length
-    ? cond('ResolvedRefs', false, 'BackendNotFound', `not found: ${[...new Set(missing)].join(', ')}`, gen)
-    : unsupported.length
-      ? cond(
-          'ResolvedRefs',
-          false,
-          'InvalidKind',
-          `only InferencePool backends are served: ${unsupported.join(', ')}`,
-          gen,
-        )
-      : cond('ResolvedRefs', true, 'ResolvedRefs', 'all backends exist', gen);
+  const refs = forbidden.length
+    ? cond(
+        'ResolvedRefs',
+        false,
+        'RefNotPermitted',
+        `no ReferenceGrant permits: ${[...new Set(forbidden)].join(', ')}`,
+        gen,
+      )
+    : missing.length
+      ? cond('ResolvedRefs', false, 'BackendNotFound', `not found: ${[...new Set(missing)].join(', ')}`, gen)
+      : unsupported.length
+        ? cond(
+            'ResolvedRefs',
+            false,
+            'InvalidKind',
+            `only InferencePool backends are served: ${unsupported.join(', ')}`,
+            gen,
+          )
+        : cond('ResolvedRefs', true, 'ResolvedRefs', 'all backends exist', gen);
   const out: RouteParentStatus[] = [];
   for (const ref of route.spec.parentRefs ?? []) {
     if (!refersToGateway(ref)) continue;
@@ -189,4 +194,18 @@ export function desiredHttpRouteParents(
     });
   }
   return out;
+}
+
+/** A GatewayClass whose controllerName is ours is accepted; others are left to their controllers (undefined). */
+export function desiredGatewayClassStatus(gc: {
+  metadata: { generation?: number };
+  spec?: { controllerName?: string };
+}): { conditions: Condition[] } | undefined {
+  if (gc.spec?.controllerName !== CONTROLLER_NAME) return undefined;
+  return {
+    conditions: [
+      cond('Accepted', true, 'Accepted', `handled by ${CONTROLLER_NAME}`, gc.metadata.generation),
+      cond('SupportedVersion', true, 'SupportedVersion', 'gateway.networking.k8s.io/v1', gc.metadata.generation),
+    ],
+  };
 }

@@ -3,7 +3,7 @@
 // Lease holder only (the KubeSource's election), and only when it differs from what the API server holds.
 import type { Logger } from 'pino';
 import { EXTERNAL_MODEL_PROVIDERS, type KubeClient, type KubeObject } from '../../kube/index.js';
-import { type Condition, statusFingerprint, withTransitionTimes } from '../sources/kube-status.js';
+import { type Condition, cond, statusFingerprint, withTransitionTimes } from '../sources/kube-status.js';
 import type { KubeSource } from '../sources/kubernetes.js';
 import type { ExternalModelProvider } from '../store/resources.js';
 import type { CredentialStore } from './credentials.js';
@@ -13,14 +13,6 @@ export interface ProviderStatus {
   observedGeneration?: number;
   conditions: Condition[];
 }
-
-const cond = (type: string, ok: boolean, reason: string, message: string, gen?: number): Condition => ({
-  type,
-  status: ok ? 'True' : 'False',
-  reason,
-  message,
-  observedGeneration: gen,
-});
 
 const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

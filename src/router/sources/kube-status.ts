@@ -13,6 +13,15 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
+/** A condition as the Kubernetes conventions write it (transition time added when it is written). */
+export const cond = (type: string, ok: boolean, reason: string, message: string, gen?: number): Condition => ({
+  type,
+  status: ok ? 'True' : 'False',
+  reason,
+  message,
+  observedGeneration: gen,
+});
+
 export interface RouteStatus {
   observedGeneration?: number;
   conditions: Condition[];
@@ -24,20 +33,6 @@ export interface ServerStatus {
   readyEndpoints: number;
   conditions: Condition[];
 }
-
-const cond = (
-  type: string,
-  ok: boolean,
-  reason: string,
-  message: string,
-  generation: number | undefined,
-): Condition => ({
-  type,
-  status: ok ? 'True' : 'False',
-  reason,
-  message,
-  observedGeneration: generation,
-});
 
 /**
  * ModelRoute: Accepted (valid, and not shadowed by an older route for the same modelName) and ResolvedRefs (every
