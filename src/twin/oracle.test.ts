@@ -1,7 +1,7 @@
 // The benchmark's oracle combines the engines' true state with the router's in-flight view (pure parts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { oracleInputs, pendingPrefixBlocks } from './oracle.js';
+import { decodeCost, oracleInputs, pendingPrefixBlocks } from './oracle.js';
 
 const truth = (o: Partial<{ cachedBlocks: number; queuedTokens: number; decoding: number }> = {}) => ({
   cachedBlocks: 0,
@@ -40,4 +40,17 @@ test('pendingPrefixBlocks is the longest leading run shared with any pending req
   assert.equal(pendingPrefixBlocks([1, 2, 3, 4], p), 3);
   assert.equal(pendingPrefixBlocks([8], p), 0);
   assert.equal(pendingPrefixBlocks([], p), 0);
+});
+
+test('decode cost: own steps read the KV decoding there; each decoding sequence waits for ours, per output token', () => {
+  const c = { baseSec: 0.01, secPerToken: 1e-4, secPerDecodingSeq: 1e-4, kvReadSecPerToken: 1e-8 };
+  assert.equal(decodeCost(c, { ...truth(), decodeKvTokens: 0 }, 1000, 100), 0, 'an idle engine adds nothing');
+  // 100 steps × (own: read 50 000 KV tokens + 10 sequences' work; others: 10 × (read our 1 000 tokens + our work))
+  const want = 100 * (1e-8 * 50_000 + 1e-4 * 10 + 10 * (1e-8 * 1000 + 1e-4));
+  assert.ok(Math.abs(decodeCost(c, { ...truth({ decoding: 10 }), decodeKvTokens: 50_000 }, 1000, 100) - want) < 1e-12);
+  assert.equal(
+    decodeCost(c, { ...truth({ decoding: 10 }), decodeKvTokens: 50_000 }, 1000, 0),
+    0,
+    'no output budget, no term',
+  );
 });

@@ -28,6 +28,8 @@ export interface Truth {
   /** uncached prompt tokens of waiting requests plus the rest of running prefills */
   queuedTokens: number;
   decoding: number;
+  /** KV tokens the decoding sequences read at every step (their prompts plus what they generated so far) */
+  decodeKvTokens?: number;
 }
 
 export interface Pending {
@@ -99,11 +101,15 @@ export function engineTruth(engine: Engine, hashes: readonly number[]): Truth {
   const ahead = new Set<number>();
   let queuedTokens = 0;
   let decoding = 0;
+  let decodeKvTokens = 0;
   for (const r of core.running) {
     if (r.numComputedTokens < r.numPromptTokens) {
       queuedTokens += r.numPromptTokens - r.numComputedTokens;
       for (const h of hashesOfPrompt(r, bs)) ahead.add(h);
-    } else decoding++;
+    } else {
+      decoding++;
+      decodeKvTokens += r.numPromptTokens + r.numOutputTokens;
+    }
   }
   for (const r of core.waiting) {
     const hs = hashesOfPrompt(r, bs);
@@ -116,13 +122,44 @@ export function engineTruth(engine: Engine, hashes: readonly number[]): Truth {
   // Blocks the request will share with work ahead of it count as cached too.
   let shared = cachedBlocks;
   while (shared < hashes.length && ahead.has(hashes[shared])) shared++;
-  return { cachedBlocks: shared, blockSize: bs, queuedTokens, decoding };
+  return { cachedBlocks: shared, blockSize: bs, queuedTokens, decoding, decodeKvTokens };
 }
 
-/** The TTFT objective with a profile's true step coefficients. */
-export function trueCoefficients(profile: Profile): Coefficients {
+/** The step coefficients the oracle scores with: the TTFT model's, plus the KV read each decode step pays. */
+export interface OracleCoefficients extends Coefficients {
+  kvReadSecPerToken: number;
+}
+
+/** A profile's true step coefficients. */
+export function trueCoefficients(profile: Profile): OracleCoefficients {
   const c = coefficients(profile);
-  return { baseSec: c.fixedSec, secPerToken: c.prefillSecPerToken, secPerDecodingSeq: c.perSeqSec };
+  return {
+    baseSec: c.fixedSec,
+    secPerToken: c.prefillSecPerToken,
+    secPerDecodingSeq: c.perSeqSec,
+    kvReadSecPerToken: c.kvReadSecPerToken,
+  };
+}
+
+/**
+ * Seconds of decode that placing a request on an engine adds, beyond what every engine would charge: its own steps
+ * there read the KV of the sequences already decoding (K tokens, D sequences), and each of those D sequences waits,
+ * at every step they share, for this request's KV read and per-sequence work — over about `outputTokens` steps. This
+ * is what a TTFT-only objective misses when it stacks decoding sequences on the engine that holds a prefix: TTFT
+ * stays low while everyone's decode slows down (multi-turn at full size: the oracle without this term lost 8 % of
+ * default's throughput by putting two tenants on one engine).
+ */
+export function decodeCost(c: OracleCoefficients, t: Truth, contextTokens: number, outputTokens: number): number {
+  const d = Math.max(0, t.decoding);
+  const k = Math.max(0, t.decodeKvTokens ?? 0);
+  const perStepForOthers = c.kvReadSecPerToken * contextTokens + c.secPerDecodingSeq;
+  return outputTokens * (c.kvReadSecPerToken * k + c.secPerDecodingSeq * d + d * perStepForOthers);
+}
+
+/** The request's output budget (`max_tokens` / `max_completion_tokens`), 0 when it sets none. */
+function outputBudget(body: Record<string, unknown>): number {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
 const VIEW = 'oracle.view';
@@ -139,7 +176,7 @@ interface View {
  * the live benchmark).
  */
 export function oraclePluginOver(
-  coeff: Coefficients,
+  coeff: OracleCoefficients,
   blockSize: number,
   truthOf: (ep: { key: string; origin: string }, hashes: number[]) => Truth | undefined | Promise<Truth | undefined>,
 ): PluginDefinition {
@@ -180,9 +217,13 @@ export function oraclePluginOver(
             known.map((x) => predictTtft(coeff, x)),
             known,
           );
+          const out = outputBudget(ctx.body);
+          const context = view.tokens + out / 2;
           let k = 0;
           return scoresWithLoadTieBreak(
-            xs.map((x) => (x ? costs[k++] : Number.POSITIVE_INFINITY)),
+            xs.map((x, i) =>
+              x ? costs[k++] + decodeCost(coeff, view.truths[i]!, context, out) : Number.POSITIVE_INFINITY,
+            ),
             eps.map((ep) => ep.state.inflight),
             coeff.baseSec,
           );
