@@ -7,7 +7,6 @@ import { type AdmissionStage, admit, type Release } from './admission/chain.js';
 import { errors, RouterError, sendError } from './errors.js';
 import type { GatewayScope } from './gateway/scope.js';
 import { PdRouter, pdPodsOf } from './pd/serve.js';
-import { CLIENT_ADDRESS_ATTR } from './policy/concurrency-cap.js';
 import type { ScaleFromZeroGate } from './policy/scale-from-zero.js';
 import type { ProviderCall } from './providers/gateway.js';
 import type { ProviderHook } from './providers/hook.js';
@@ -183,9 +182,9 @@ export class RequestHandler {
       isLora: lora,
       signal,
       startedAt: s.startedAt,
+      clientAddress: req.socket.remoteAddress ?? '',
     });
     s.ctx = ctx;
-    ctx.attrs.set(CLIENT_ADDRESS_ATTR, req.socket.remoteAddress ?? ''); // per-client concurrency cap
     const match =
       candidates &&
       resolveRoute(

@@ -125,8 +125,6 @@ export function trueCoefficients(profile: Profile): Coefficients {
   return { baseSec: c.fixedSec, secPerToken: c.prefillSecPerToken, secPerDecodingSeq: c.perSeqSec };
 }
 
-const VIEW = 'oracle.view';
-
 interface View {
   origins: string[];
   truths: (Truth | undefined)[];
@@ -156,7 +154,8 @@ export function oraclePluginOver(
         const t = view.truths[i];
         return t ? oracleInputs(t, view.tokens, view.hashes, pending.get(origin)) : undefined;
       };
-      const viewOf = (ctx: RequestContext) => ctx.attrs.get(VIEW) as View | undefined;
+      const views = new WeakMap<RequestContext, View>();
+      const viewOf = (ctx: RequestContext) => views.get(ctx);
       return {
         name: 'oracle',
         async preSchedule(ctx, eps) {
@@ -165,7 +164,7 @@ export function oraclePluginOver(
           const truths = await Promise.all(
             eps.map(async (ep) => await truthOf({ key: ep.state.key, origin: ep.origin }, hashes)),
           );
-          ctx.attrs.set(VIEW, {
+          views.set(ctx, {
             origins: eps.map((e) => e.origin),
             truths,
             tokens: tokens.length,

@@ -76,9 +76,6 @@ type AttemptEnd =
   | { kind: 'answered'; proxy: ProxyResult }
   | { kind: 'failed'; blame: ServerEndpoint; detail: string; badPrefill: boolean };
 
-/** ctx.attrs key: { prefill, decode, connector } of the pair that answered, for later stages. */
-export const PD_ATTR = 'pd.pair';
-
 export class PdRouter {
   readonly planner: PairPlanner;
   private readonly pdMetrics: PdMetrics;
@@ -134,7 +131,7 @@ export class PdRouter {
       if (end.kind === 'answered') {
         const p = end.proxy;
         Object.assign(result, { ...p, attempts: result.attempts });
-        ctx.attrs.set(PD_ATTR, { prefill: pair.prefill, decode: pair.decode, connector: connector.name });
+        ctx.pdPair = { prefill: pair.prefill, decode: pair.decode, connector: connector.name };
         return result;
       }
       failed.add(end.blame.state.key);
@@ -211,9 +208,9 @@ export class PdRouter {
   /** Sends the prefill leg with exact in-flight accounting, and (sequential connectors) builds the decode body. */
   private async prefill(a: Attempt, signal: AbortSignal): Promise<PrefillOutcome> {
     const orig = a.i.ctx;
-    // Concurrent legs: plugins that keep one attempt per request in ctx.attrs (outlier detection) get the prefill leg
-    // on a shadow context, so the two simultaneous attempts do not overwrite each other.
-    const ctx: RequestContext = a.connector.concurrent ? { ...orig, attrs: new Map(orig.attrs) } : orig;
+    // Concurrent legs: plugins that keep one attempt per request keyed by the context (outlier detection) get the
+    // prefill leg on a shadow context, so the two simultaneous attempts do not overwrite each other.
+    const ctx: RequestContext = a.connector.concurrent ? { ...orig } : orig;
     const ep = a.pair.prefill;
     const body = Buffer.from(JSON.stringify(a.legs.prefill), 'utf8');
     const headers = upstreamHeaders(a.i.headers, ctx.id, body.length);
