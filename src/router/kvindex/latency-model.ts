@@ -153,14 +153,3 @@ export class OnlineLatencyModel {
     this.observations++;
   }
 }
-
-/** One decision of the latency predictor: every candidate's inputs and predicted components (debug view, twin). */
-export interface DecisionRecord {
-  request: string;
-  model: string;
-  promptTokens: number;
-  candidates: ({ endpoint: string; cachedTokens: number; queuedPrefillTokens: number; decoding: number } & Record<
-    keyof LatencyPrediction,
-    number
-  >)[];
-}

@@ -18,6 +18,7 @@ import type { RequestContext } from '../request/context.js';
 import type { EndpointScore, Scheduler } from '../scheduler/framework.js';
 import { attemptHooks } from '../scheduler/lifecycle.js';
 import type { SchedulerPlugin } from '../scheduler/plugin.js';
+import type { PdTopology } from '../store/pd-topology.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
 import type { Destination, RouterMetrics } from '../telemetry/metrics.js';
@@ -31,7 +32,6 @@ import {
   withoutTransportFields,
 } from './connector.js';
 import { connectorFor } from './connectors.js';
-import type { PdTopology } from './groups.js';
 import { PdMetrics } from './metrics.js';
 import { CACHE_AFFINITY_PLUGINS, PairPlanner, pairSequence, prefillsByGroup } from './pairing.js';
 import { type PrefillLegResult, sendPrefill } from './prefill-leg.js';

@@ -2,10 +2,11 @@
 // upstream body (usage requested for streams), then the proxy with failover before the first byte and streaming with
 // backpressure after it; every attempt is accounted by the one attempt bookkeeping (attemptHooks,
 // src/router/scheduler/lifecycle.ts).
+
+import { buildUpstreamBody, type ProxyResult, proxyWithFailover, upstreamHeaders } from '../proxy/forward.js';
+import { attemptHooks } from '../scheduler/lifecycle.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
-import { buildUpstreamBody, proxyWithFailover, upstreamHeaders, type ProxyResult } from '../proxy/forward.js';
-import { attemptHooks } from '../scheduler/lifecycle.js';
 import { parseDuration } from '../util/duration.js';
 import type { PipelineDeps } from './deps.js';
 import type { Exchange } from './exchange.js';

@@ -3,10 +3,10 @@
 // one stage or plugin needs between its own hooks stays inside that stage, keyed by the context (a WeakMap).
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors } from '../errors.js';
-import type { DecisionRecord } from '../kvindex/latency-model.js';
 import type { RouteMatch } from '../routing/match.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
+import type { DecisionRecord } from './decision.js';
 import { estimateTokens, extractPrompt, type Prompt, promptString } from './prompt.js';
 
 export interface RequestContext {

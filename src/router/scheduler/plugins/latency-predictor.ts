@@ -4,7 +4,6 @@
 // (score = 100 × best / predicted). Every decision's components are kept for the debug endpoint.
 
 import {
-  type DecisionRecord,
   type LatencyInputs,
   type LatencyPrediction,
   placementCosts,
@@ -12,6 +11,7 @@ import {
   scoresWithLoadTieBreak,
 } from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
+import type { DecisionRecord } from '../../request/decision.js';
 import type { ServerEndpoint } from '../../store/store.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';

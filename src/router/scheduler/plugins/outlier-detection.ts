@@ -4,18 +4,24 @@
 // State goes to Prometheus (kthena_router_endpoint_circuit_state, …_ejections_total, …_ejections_skipped_total) and
 // to the debug server (/debug/scheduler → plugins.state["outlier-detection"]).
 import { Counter, Gauge } from 'prom-client';
-import type { AttemptRecord } from '../proxy/forward.js';
-import type { RequestContext } from '../request/context.js';
+import type { AttemptRecord } from '../../proxy/forward.js';
+import type { RequestContext } from '../../request/context.js';
+import {
+  type Attempt,
+  OUTLIER_DEFAULTS,
+  type OutlierConfig,
+  OutlierDetector,
+  type Transition,
+} from '../../resilience/outlier.js';
+import type { ServerEndpoint } from '../../store/store.js';
+import { parseDuration } from '../../util/duration.js';
 import {
   type PluginArgs,
   type PluginDefinition,
   type PluginDeps,
   processClock,
   type SchedulerPlugin,
-} from '../scheduler/plugin.js';
-import type { ServerEndpoint } from '../store/store.js';
-import { parseDuration } from '../util/duration.js';
-import { type Attempt, OUTLIER_DEFAULTS, type OutlierConfig, OutlierDetector, type Transition } from './outlier.js';
+} from '../plugin.js';
 
 export const OUTLIER_PLUGIN = 'outlier-detection';
 const STATE_VALUE = { closed: 0, open: 1, half_open: 2 } as const;

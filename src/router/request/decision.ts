@@ -1,0 +1,21 @@
+// One decision of the latency predictor (src/router/scheduler/plugins/latency-predictor.ts): every candidate's inputs
+// and predicted components, in seconds. Kept on the request (RequestContext.latencyDecision) for the debug view and the
+// twin's traces; declared here, below both, so the request does not import the scheduler.
+
+export interface DecisionRecord {
+  request: string;
+  model: string;
+  promptTokens: number;
+  candidates: {
+    endpoint: string;
+    cachedTokens: number;
+    queuedPrefillTokens: number;
+    decoding: number;
+    baseSec: number;
+    queueSec: number;
+    prefillSec: number;
+    decodeSec: number;
+    backlogSec: number;
+    ttftSec: number;
+  }[];
+}
