@@ -1,5 +1,6 @@
 // Router overhead benchmark (`kthena bench overhead`): the same SSE upstream reached directly, through the kthena
-// router, through nginx (plain reverse proxy, buffering off) and through Portkey's gateway when it is installed.
+// router, through the Node floor (bench/overhead/node-floor.ts: node:http + undici, nothing else), through nginx (plain
+// reverse proxy, buffering off) and through Portkey's gateway when it is installed.
 // Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
 //   kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
 import { execFileSync } from 'node:child_process';
@@ -16,7 +17,7 @@ const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 export interface TargetRow {
   /** `kthena-baseline`: the router from another git revision (--compare-with), for before/after in one run. */
-  name: 'direct' | 'kthena' | 'kthena-baseline' | 'nginx' | 'portkey';
+  name: 'direct' | 'kthena' | 'kthena-baseline' | 'node-floor' | 'nginx' | 'portkey';
   concurrency: number;
   ttft_p50_ms: number;
   ttft_p99_ms: number;
@@ -142,6 +143,19 @@ export async function startUpstream(chunks: number, intervalMs: number): Promise
   return { port, child };
 }
 
+/** The Node floor (bench/overhead/node-floor.ts) in its own node process (tsx as a loader: one pid to measure). */
+async function startNodeFloor(upstreamPort: number): Promise<{ url: string; child: Child }> {
+  const port = await freePort();
+  const child = start(process.execPath, [
+    `--import=${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href}`,
+    join(ROOT, 'bench/overhead/node-floor.ts'),
+    String(port),
+    String(upstreamPort),
+  ]);
+  await waitHttp(`http://127.0.0.1:${port}/v1/models`);
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 /**
  * The router in its own process with the default plugin set, configured from files in `dir`/config, access log to a
  * file. `nodeArgs` go to node itself (the profiler uses `--cpu-prof`).
@@ -204,6 +218,10 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
       targets.push({ name: 'kthena-baseline', url: baseline.url, pid: baseline.child.proc.pid });
       o.log(`kthena-baseline: the router of ${o.compareWith}`);
     }
+
+    const floor = await startNodeFloor(upstreamPort);
+    children.push(floor.child);
+    targets.push({ name: 'node-floor', url: floor.url, pid: floor.child.proc.pid });
 
     if (hasCommand('nginx')) {
       const np = await freePort();
