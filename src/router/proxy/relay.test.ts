@@ -91,7 +91,7 @@ test('stalled: no bytes for stallMs after the first ones', async () => {
       stallMs: 20,
       chunk: (b) => b,
     });
-    p.then(() => res.destroy());
+    void p.then(() => res.destroy());
     return p;
   });
   assert.equal(r.how, 'stalled');
@@ -126,7 +126,7 @@ test('aborted before the start: nothing is relayed, started() still runs once', 
       chunk: (b) => b,
       started: () => started++,
     });
-    p.then(() => res.end());
+    void p.then(() => res.end());
     return p;
   });
   assert.equal(r.how, 'aborted');
