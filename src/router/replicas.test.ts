@@ -12,6 +12,7 @@ import {
   buildRequestContext,
   buildScheduler,
   commitAttempt,
+  DEFAULT_ROUTER_CONFIG_YAML,
   dispatchAttempt,
   EngineMetricsIngest,
   kvAwarenessOf,
@@ -25,17 +26,8 @@ import {
 } from './index.js';
 import { ep, seeded } from './testing/fixtures.js';
 
-const DEFAULT_FED = `scheduler:
-  pluginConfig:
-  - name: latency-predictor
-    args: {tokenizer: local, blockSize: 16}
-  plugins:
-    Filter:
-      enabled: [outlier-detection, lora-affinity]
-    Score:
-      enabled:
-      - {name: latency-predictor, weight: 1}
-`;
+/** The router's default plugin set, with the built-in tokenizer (no engine to ask for token ids here). */
+const DEFAULT_FED = DEFAULT_ROUTER_CONFIG_YAML.replace('tokenizer: auto', 'tokenizer: local');
 
 const NAMES = ['a', 'b', 'c'];
 const PREFIXES = Array.from({ length: 5 }, (_, i) => ` system prompt ${i} `.repeat(40));
@@ -109,6 +101,7 @@ for (const [name, config] of [
   ["upstream's Helm default (least-request, gpu-usage, least-latency, prefix-cache)", UPSTREAM_HELM_ROUTER_CONFIG_YAML],
 ] as const)
   test(`two replicas fed the same events and requests agree on every decision: ${name}`, async () => {
+    assert.notEqual(DEFAULT_FED, DEFAULT_ROUTER_CONFIG_YAML, 'the default names the auto tokenizer');
     const rs = [await replica(config), await replica(config)];
     feed(rs);
     const prompts = workload(120);
