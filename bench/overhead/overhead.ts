@@ -1,5 +1,6 @@
 // Router overhead benchmark (`kthena bench overhead`): the same SSE upstream reached directly, through the kthena
-// router, through nginx (plain reverse proxy, buffering off) and through Portkey's gateway when it is installed.
+// router, through the Node floor (bench/overhead/node-floor.ts: node:http + undici, nothing else), through nginx (plain
+// reverse proxy, buffering off) and through Portkey's gateway when it is installed.
 // Reports TTFT p50/p99, total p50, chunks/s and proxy CPU per stream at several concurrencies, and ratios to direct.
 //   kthena bench overhead [--concurrency 1,100,1000] [--streams N] [--chunks 50] [--interval-ms 20] [--json]
 import { execFileSync } from 'node:child_process';
@@ -9,14 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { percentile, runLoad } from './load.js';
 import { startPortkey } from './portkey.js';
-import { type Child, cpuMicros, freePort, start, waitHttp } from './procs.js';
+import { type Child, cpuMicros, freePort, rssMb, start, waitHttp } from './procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 export interface TargetRow {
   /** `kthena-baseline`: the router from another git revision (--compare-with), for before/after in one run. */
-  name: 'direct' | 'kthena' | 'kthena-baseline' | 'nginx' | 'portkey';
+  name: 'direct' | 'kthena' | 'kthena-baseline' | 'node-floor' | 'nginx' | 'portkey';
   concurrency: number;
   ttft_p50_ms: number;
   ttft_p99_ms: number;
@@ -25,6 +26,10 @@ export interface TargetRow {
   cpu_us_per_stream: number;
   streams: number;
   errors: number;
+  /** Resident memory of the target's process tree after the level (MB); absent when not measurable. */
+  rss_mb?: number;
+  /** The router's event-loop delay p99 over the level (ms, its own nodejs_eventloop_lag_p99_seconds); kthena only. */
+  event_loop_p99_ms?: number;
 }
 
 export interface OverheadOptions {
@@ -142,6 +147,19 @@ export async function startUpstream(chunks: number, intervalMs: number): Promise
   return { port, child };
 }
 
+/** The Node floor (bench/overhead/node-floor.ts) in its own node process (tsx as a loader: one pid to measure). */
+async function startNodeFloor(upstreamPort: number): Promise<{ url: string; child: Child }> {
+  const port = await freePort();
+  const child = start(process.execPath, [
+    `--import=${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href}`,
+    join(ROOT, 'bench/overhead/node-floor.ts'),
+    String(port),
+    String(upstreamPort),
+  ]);
+  await waitHttp(`http://127.0.0.1:${port}/v1/models`);
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 /**
  * The router in its own process with the default plugin set, configured from files in `dir`/config, access log to a
  * file. `nodeArgs` go to node itself (the profiler uses `--cpu-prof`).
@@ -151,7 +169,7 @@ export async function startRouterProcess(
   upstreamPort: number,
   nodeArgs: string[] = [],
   root = ROOT,
-): Promise<{ url: string; child: Child }> {
+): Promise<{ url: string; metricsUrl: string; child: Child }> {
   const cfgDir = join(dir, 'config');
   mkdirSync(cfgDir, { recursive: true });
   routerConfig(cfgDir, upstreamPort);
@@ -178,7 +196,7 @@ export async function startRouterProcess(
     { ACCESS_LOG_OUTPUT: join(dir, 'access.log'), LOG_LEVEL: 'warn' },
   );
   await waitHttp(`http://127.0.0.1:${rp}/readyz`);
-  return { url: `http://127.0.0.1:${rp}`, child };
+  return { url: `http://127.0.0.1:${rp}`, metricsUrl: `http://127.0.0.1:${mp}/metrics`, child };
 }
 
 export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
@@ -193,17 +211,22 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
       url: string;
       pid: number | undefined;
       headers?: Record<string, string>;
+      metricsUrl?: string;
     }[] = [{ name: 'direct', url: `http://127.0.0.1:${upstreamPort}`, pid: upstream.proc.pid }];
 
     const router = await startRouterProcess(dir, upstreamPort);
     children.push(router.child);
-    targets.push({ name: 'kthena', url: router.url, pid: router.child.proc.pid });
+    targets.push({ name: 'kthena', url: router.url, pid: router.child.proc.pid, metricsUrl: router.metricsUrl });
     if (o.compareWith) {
       const baseline = await startRouterProcess(join(dir, 'baseline'), upstreamPort, [], checkout(o.compareWith, dir));
       children.push(baseline.child);
       targets.push({ name: 'kthena-baseline', url: baseline.url, pid: baseline.child.proc.pid });
       o.log(`kthena-baseline: the router of ${o.compareWith}`);
     }
+
+    const floor = await startNodeFloor(upstreamPort);
+    children.push(floor.child);
+    targets.push({ name: 'node-floor', url: floor.url, pid: floor.child.proc.pid });
 
     if (hasCommand('nginx')) {
       const np = await freePort();
@@ -249,6 +272,7 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
           headers: t.headers,
         });
         const streams = o.streams(c);
+        if (t.metricsUrl) await eventLoopP99Ms(t.metricsUrl); // prom-client restarts the histogram at each scrape
         const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
         const r = await runLoad({
           url: t.url,
@@ -286,10 +310,12 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
           cpu_us_per_stream: Math.round((cpu1 - cpu0) / Math.max(1, streams)),
           streams,
           errors: r.errors,
+          rss_mb: t.pid ? rssMb(t.pid) : undefined,
+          event_loop_p99_ms: t.metricsUrl ? await eventLoopP99Ms(t.metricsUrl) : undefined,
         };
         rows.push(row);
         o.log(
-          `${t.name.padEnd(7)} c=${String(c).padStart(4)}  ttft p50 ${row.ttft_p50_ms} ms  p99 ${row.ttft_p99_ms} ms  total p50 ${row.total_p50_ms} ms  ${row.chunks_per_s} chunks/s  ${row.cpu_us_per_stream} µs CPU/stream  errors ${row.errors}`,
+          `${t.name.padEnd(10)} c=${String(c).padStart(4)}  ttft p50 ${row.ttft_p50_ms} ms  p99 ${row.ttft_p99_ms} ms  total p50 ${row.total_p50_ms} ms  ${row.chunks_per_s} chunks/s  ${row.cpu_us_per_stream} µs CPU/stream  RSS ${row.rss_mb ?? '–'} MB${row.event_loop_p99_ms === undefined ? '' : `  loop p99 ${row.event_loop_p99_ms} ms`}  errors ${row.errors}`,
         );
       }
     }
@@ -302,11 +328,22 @@ export async function runOverhead(o: OverheadOptions): Promise<TargetRow[]> {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
+/** The router's event-loop delay p99 since the previous scrape, in ms (undefined when the scrape fails). */
+async function eventLoopP99Ms(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const m = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+    return m ? round(Number(m[1]) * 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Markdown table with ratios to direct and to nginx at the same concurrency (all from the same run). */
 export function markdown(rows: TargetRow[]): string {
   const lines = [
-    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | chunks/s | chunks/s × direct | chunks/s × nginx | CPU µs/stream | CPU × nginx | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | concurrency | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 ms | chunks/s | chunks/s × direct | chunks/s × nginx | CPU µs/stream | CPU × nginx | RSS MB | loop p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const d = rows.find((x) => x.name === 'direct' && x.concurrency === r.concurrency);
@@ -315,7 +352,7 @@ export function markdown(rows: TargetRow[]): string {
       b === undefined ? '' : r.name === 'direct' ? '–' : round(a - b).toString();
     const ratio = (a: number, b: number | undefined) => (b ? round(a / b).toString() : '');
     lines.push(
-      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${r.chunks_per_s} | ${ratio(r.chunks_per_s, d?.chunks_per_s)} | ${ratio(r.chunks_per_s, n?.chunks_per_s)} | ${r.cpu_us_per_stream} | ${r.name === 'direct' ? '' : ratio(r.cpu_us_per_stream, n?.cpu_us_per_stream)} | ${r.errors} |`,
+      `| ${r.name} | ${r.concurrency} | ${r.ttft_p50_ms} | ${r.ttft_p99_ms} | ${add(r.ttft_p50_ms, d?.ttft_p50_ms)} / ${add(r.ttft_p99_ms, d?.ttft_p99_ms)} | ${r.total_p50_ms} | ${r.chunks_per_s} | ${ratio(r.chunks_per_s, d?.chunks_per_s)} | ${ratio(r.chunks_per_s, n?.chunks_per_s)} | ${r.cpu_us_per_stream} | ${r.name === 'direct' ? '' : ratio(r.cpu_us_per_stream, n?.cpu_us_per_stream)} | ${r.rss_mb ?? ''} | ${r.event_loop_p99_ms ?? ''} | ${r.errors} |`,
     );
   }
   return lines.join('\n');

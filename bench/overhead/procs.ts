@@ -1,23 +1,31 @@
-// Child processes for the benchmark and their CPU time from /proc (utime + stime of a process and its children).
+// Child processes for the benchmark and their CPU time and memory from /proc (a process and its children).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
 
-function statOf(pid: number): { ppid: number; cpuTicks: number } | undefined {
+const PAGE_BYTES = 4096; // the kernel's page size on the x86-64 and arm64 hosts we run on
+
+interface ProcStat {
+  ppid: number;
+  cpuTicks: number;
+  rssPages: number;
+}
+
+function statOf(pid: number): ProcStat | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) };
+    return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
   } catch {
     return undefined;
   }
 }
 
-/** CPU microseconds used so far by `pid` and its live descendants. */
-export function cpuMicros(pid: number): number {
-  const all = new Map<number, { ppid: number; cpuTicks: number }>();
+/** A sum over `pid` and its live descendants (a tsx wrapper, nginx's workers). */
+function treeSum(pid: number, of: (st: ProcStat) => number): number {
+  const all = new Map<number, ProcStat>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const st = statOf(Number(name));
@@ -26,11 +34,22 @@ export function cpuMicros(pid: number): number {
   let total = 0;
   const stack = [pid];
   while (stack.length) {
-    const p = stack.pop()!;
-    total += all.get(p)?.cpuTicks ?? 0;
-    for (const [child, st] of all) if (st.ppid === p) stack.push(child);
+    const p = stack.pop() as number;
+    const st = all.get(p);
+    if (st) total += of(st);
+    for (const [child, c] of all) if (c.ppid === p) stack.push(child);
   }
-  return total * TICK_US;
+  return total;
+}
+
+/** CPU microseconds used so far by `pid` and its live descendants. */
+export function cpuMicros(pid: number): number {
+  return treeSum(pid, (st) => st.cpuTicks) * TICK_US;
+}
+
+/** Resident memory of `pid` and its live descendants, in MB (one decimal). */
+export function rssMb(pid: number): number {
+  return Math.round((treeSum(pid, (st) => st.rssPages) * PAGE_BYTES) / 1e5) / 10;
 }
 
 export function freePort(): Promise<number> {

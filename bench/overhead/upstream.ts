@@ -1,6 +1,7 @@
 // A deterministic OpenAI-style SSE upstream for the overhead benchmark: every stream sends `chunks` events,
-// `intervalMs` apart (the first at once), then a usage chunk if asked and [DONE]. It also answers /metrics and
-// /v1/models so the router's scraper is exercised as in production. Run as its own process:
+// `intervalMs` apart (the first at once), then a usage chunk if asked and [DONE]. It also answers /metrics, /v1/models
+// and /tokenize (fixed ids) so the router's scraper and KV awareness are exercised as in production. Run as its own
+// process:
 //   tsx bench/overhead/upstream.ts PORT CHUNKS INTERVAL_MS
 import { createServer } from 'node:http';
 
@@ -17,6 +18,12 @@ const server = createServer((req, res) => {
   if (req.url === '/metrics') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     return res.end('vllm:num_requests_running 0\nvllm:num_requests_waiting 0\nvllm:kv_cache_usage_perc 0.1\n');
+  }
+  if (req.url === '/tokenize') {
+    // As vLLM: the router's KV awareness asks the engine for token ids when it has no tokenizer for the model. Before
+    // this answer the bench upstream streamed a whole generation here, and every router request waited for it.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end('{"tokens":[1,2,3,4,5,6,7,8],"count":8,"max_model_len":4096}');
   }
   if (req.url === '/v1/models') {
     res.writeHead(200, { 'content-type': 'application/json' });

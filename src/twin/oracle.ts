@@ -162,8 +162,6 @@ function outputBudget(body: Record<string, unknown>): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-const VIEW = 'oracle.view';
-
 interface View {
   origins: string[];
   truths: (Truth | undefined)[];
@@ -193,7 +191,8 @@ export function oraclePluginOver(
         const t = view.truths[i];
         return t ? oracleInputs(t, view.tokens, view.hashes, pending.get(origin)) : undefined;
       };
-      const viewOf = (ctx: RequestContext) => ctx.attrs.get(VIEW) as View | undefined;
+      const views = new WeakMap<RequestContext, View>();
+      const viewOf = (ctx: RequestContext) => views.get(ctx);
       return {
         name: 'oracle',
         async preSchedule(ctx, eps) {
@@ -202,7 +201,7 @@ export function oraclePluginOver(
           const truths = await Promise.all(
             eps.map(async (ep) => await truthOf({ key: ep.state.key, origin: ep.origin }, hashes)),
           );
-          ctx.attrs.set(VIEW, {
+          views.set(ctx, {
             origins: eps.map((e) => e.origin),
             truths,
             tokens: tokens.length,

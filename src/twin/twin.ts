@@ -339,7 +339,7 @@ export async function runTwin(o: TwinOptions): Promise<TwinOutcome> {
       request: i,
       at: clock.now(),
       chosen: ep.state.key,
-      decision: ctx.attrs.get('latency-predictor.decision') as DecisionRecord | undefined,
+      decision: ctx.latencyDecision,
     };
     const engine = engines.get(ep.state.key)!;
     const parsed = parseGeneration('completion', body);

@@ -8,7 +8,7 @@ export type Release = () => void;
 export interface AdmissionStage {
   readonly name: string;
   admit(ctx: RequestContext): Release | undefined | Promise<Release | undefined>;
-  /** Called on every request that got a context, with its final outcome (usage); stages keep their own state in attrs. */
+  /** Called on every request that got a context, with its final outcome (usage); stages keep their own state keyed by the context. */
   onResponseDone?(ctx: RequestContext, outcome: ResponseOutcome): void;
   /** Called when the router closes (timers, Redis connections). */
   close?(): void | Promise<void>;

@@ -39,8 +39,6 @@ export interface AwarenessOptions {
 export const KV_EVENTS_PORT_LABEL = 'kthena.io/kv-events-port';
 /** Port of the engine's KV-event replay socket (vLLM's kv-events-config replay_endpoint). */
 export const KV_REPLAY_PORT_LABEL = 'kthena.io/kv-replay-port';
-const PROMPT_LEN = 'kv.promptLen';
-const TOKENS = 'kv.tokens';
 
 interface Dispatch {
   endpoint: string;
@@ -124,19 +122,19 @@ export class KvAwareness {
   /** Per request, before scoring: subscriptions for new endpoints, token ids of the prompt. */
   async prepare(ctx: RequestContext, endpoints: readonly ServerEndpoint[]): Promise<void> {
     if (this.subscriber) for (const ep of endpoints) this.ensureSubscribed(ep.state);
-    if (ctx.attrs.has(TOKENS)) return;
+    if (ctx.tokenIds) return;
     const { tokens, promptLen } = await this.tokenizers.tokens(ctx, endpoints);
-    ctx.attrs.set(TOKENS, tokens);
-    if (promptLen !== undefined) ctx.attrs.set(PROMPT_LEN, promptLen);
+    ctx.tokenIds = tokens;
+    if (promptLen !== undefined) ctx.promptLen = promptLen;
   }
 
   /** Prompt length: the tokens, or the prefix's tokens plus an estimate of the last message when only those are known. */
   promptLenOf(ctx: RequestContext): number {
-    return (ctx.attrs.get(PROMPT_LEN) as number | undefined) ?? this.tokensOf(ctx).length;
+    return ctx.promptLen ?? this.tokensOf(ctx).length;
   }
 
   tokensOf(ctx: RequestContext): number[] {
-    return (ctx.attrs.get(TOKENS) as number[] | undefined) ?? [];
+    return ctx.tokenIds ?? [];
   }
 
   blockSizeFor(endpoint: string): number {
@@ -145,11 +143,11 @@ export class KvAwareness {
 
   /** Block hashes of the request at the given block size (memoised per request). */
   hashesOf(ctx: RequestContext, blockSize: number): number[] {
-    const key = `kv.hashes.${blockSize}`;
-    let h = ctx.attrs.get(key) as number[] | undefined;
+    ctx.blockHashes ??= new Map();
+    let h = ctx.blockHashes.get(blockSize);
     if (!h) {
       h = blockHashes(this.tokensOf(ctx), blockSize, 0, this.opts.hashSeed);
-      ctx.attrs.set(key, h);
+      ctx.blockHashes.set(blockSize, h);
     }
     return h;
   }

@@ -41,7 +41,7 @@ test('hashes from local tokenization equal the blocks the engine caches and anno
       const tokens = localTokens(body as Record<string, unknown>);
       assert.equal(tokens.length, json.usage.prompt_tokens, 'same token count as the engine');
       const kv = new KvAwareness({ tokenizer: 'local', blockSize: 16, hashSeed: 0, kvEventsPort: 1, subscribe: false });
-      const ctx = { attrs: new Map<string, unknown>([['kv.tokens', tokens]]) } as unknown as RequestContext;
+      const ctx = { tokenIds: tokens } as unknown as RequestContext;
       const hashes = kv.hashesOf(ctx, 16);
       assert.equal(hashes.length, Math.floor(tokens.length / 16));
       for (const h of hashes) {

@@ -9,6 +9,7 @@
 // first byte, starting from a prior; features are scaled to similar magnitudes so the solver stays well conditioned.
 // Because queued work and missing cache enter the same currency (seconds), cache affinity fades smoothly as a warm
 // endpoint's queue grows, instead of flipping at a threshold.
+import type { TtftParts } from '../request/decision.js';
 
 export interface LatencyInputs {
   promptTokens: number;
@@ -23,15 +24,8 @@ export interface LatencyInputs {
   backlogSec?: number;
 }
 
-export interface LatencyPrediction {
-  /** seconds: fixed part, waiting for queued prefill, own prefill, decode interference, and the total */
-  baseSec: number;
-  queueSec: number;
-  prefillSec: number;
-  decodeSec: number;
-  backlogSec: number;
-  ttftSec: number;
-}
+/** A predicted TTFT and its parts (declared with the decision record it is kept in, src/router/request/decision.ts). */
+export type LatencyPrediction = TtftParts;
 
 const TOKEN_SCALE = 1000;
 const SEQ_SCALE = 100;

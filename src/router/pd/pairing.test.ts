@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Scheduler } from '../scheduler/framework.js';
 import type { SchedulerPlugin } from '../scheduler/plugin.js';
+import { buildPdTopology } from '../store/pd-topology.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { ctxFor, ep, seeded } from '../testing/fixtures.js';
-import { buildPdTopology } from './groups.js';
 import { PairPlanner, pairSequence, prefillsByGroup } from './pairing.js';
 
 const pd = { groupKey: 'g', prefillLabels: { role: 'p' }, decodeLabels: { role: 'd' } };

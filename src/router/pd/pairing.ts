@@ -6,9 +6,9 @@
 import { errors, RouterError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import { Scheduler } from '../scheduler/framework.js';
+import type { PdTopology } from '../store/pd-topology.js';
 import type { ServerEndpoint } from '../store/store.js';
 import type { PdPair } from './connector.js';
-import type { PdTopology } from './groups.js';
 
 /** Scorers about where the prompt's KV blocks already are: they rank prefill endpoints only. */
 export const CACHE_AFFINITY_PLUGINS: ReadonlySet<string> = new Set([

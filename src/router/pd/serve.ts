@@ -16,7 +16,9 @@ import {
 import type { UpstreamPools } from '../proxy/pools.js';
 import type { RequestContext } from '../request/context.js';
 import type { EndpointScore, Scheduler } from '../scheduler/framework.js';
+import { attemptHooks } from '../scheduler/lifecycle.js';
 import type { SchedulerPlugin } from '../scheduler/plugin.js';
+import type { PdTopology } from '../store/pd-topology.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
 import type { Destination, RouterMetrics } from '../telemetry/metrics.js';
@@ -30,7 +32,6 @@ import {
   withoutTransportFields,
 } from './connector.js';
 import { connectorFor } from './connectors.js';
-import type { PdTopology } from './groups.js';
 import { PdMetrics } from './metrics.js';
 import { CACHE_AFFINITY_PLUGINS, PairPlanner, pairSequence, prefillsByGroup } from './pairing.js';
 import { type PrefillLegResult, sendPrefill } from './prefill-leg.js';
@@ -75,9 +76,6 @@ export function pdPodsOf(p: ProxyResult | undefined): { prefill_pod?: string; de
 type AttemptEnd =
   | { kind: 'answered'; proxy: ProxyResult }
   | { kind: 'failed'; blame: ServerEndpoint; detail: string; badPrefill: boolean };
-
-/** ctx.attrs key: { prefill, decode, connector } of the pair that answered, for later stages. */
-export const PD_ATTR = 'pd.pair';
 
 export class PdRouter {
   readonly planner: PairPlanner;
@@ -134,7 +132,7 @@ export class PdRouter {
       if (end.kind === 'answered') {
         const p = end.proxy;
         Object.assign(result, { ...p, attempts: result.attempts });
-        ctx.attrs.set(PD_ATTR, { prefill: pair.prefill, decode: pair.decode, connector: connector.name });
+        ctx.pdPair = { prefill: pair.prefill, decode: pair.decode, connector: connector.name };
         return result;
       }
       failed.add(end.blame.state.key);
@@ -211,15 +209,15 @@ export class PdRouter {
   /** Sends the prefill leg with exact in-flight accounting, and (sequential connectors) builds the decode body. */
   private async prefill(a: Attempt, signal: AbortSignal): Promise<PrefillOutcome> {
     const orig = a.i.ctx;
-    // Concurrent legs: plugins that keep one attempt per request in ctx.attrs (outlier detection) get the prefill leg
-    // on a shadow context, so the two simultaneous attempts do not overwrite each other.
-    const ctx: RequestContext = a.connector.concurrent ? { ...orig, attrs: new Map(orig.attrs) } : orig;
+    // Concurrent legs: plugins that keep one attempt per request keyed by the context (outlier detection) get the
+    // prefill leg on a shadow context, so the two simultaneous attempts do not overwrite each other.
+    const ctx: RequestContext = a.connector.concurrent ? { ...orig } : orig;
     const ep = a.pair.prefill;
     const body = Buffer.from(JSON.stringify(a.legs.prefill), 'utf8');
     const headers = upstreamHeaders(a.i.headers, ctx.id, body.length);
     // The prefill answer is parsed by the router: no compressed encodings.
     delete headers['accept-encoding'];
-    const labels = this.activeLabels(a.i);
+    const hooks = this.legHooks(a, this.d.scheduler.plugins, ctx, (rec) => rec);
     // A plugin may cancel a stalled attempt (outlier detection): that is a failure of this endpoint, not an abort.
     const leg = new AbortController();
     const onAbort = () => leg.abort();
@@ -229,9 +227,7 @@ export class PdRouter {
       cancelled = true;
       leg.abort();
     };
-    ep.state.inflight++;
-    this.d.metrics.activeUpstream.inc(labels);
-    for (const p of this.d.scheduler.plugins) p.onDispatch?.(ctx, ep, cancel);
+    hooks.acquire(ep, cancel);
     let r: PrefillOutcome;
     try {
       r = await sendPrefill(this.d.pools, ep, {
@@ -258,19 +254,10 @@ export class PdRouter {
       const outcome = r.outcome === 'bad_response' ? 'server_error' : r.outcome;
       const detail =
         r.outcome === 'aborted' && !orig.signal.aborted ? 'prefill cancelled (decode leg ended or failed)' : r.detail;
-      const rec: AttemptRecord = {
-        endpoint: ep.state.key,
-        outcome,
-        status: r.status,
-        detail: detail && `prefill: ${detail}`,
-      };
-      this.record(a, rec);
-      for (const p of this.d.scheduler.plugins) p.onAttempt?.(ctx, ep, rec);
+      hooks.attempt(ep, { endpoint: ep.state.key, outcome, status: r.status, detail: detail && `prefill: ${detail}` });
     } finally {
       signal.removeEventListener('abort', onAbort);
-      ep.state.inflight--;
-      this.d.metrics.activeUpstream.dec(labels);
-      for (const p of this.d.scheduler.plugins) p.onRelease?.(ctx, ep);
+      hooks.release(ep);
     }
     this.pdMetrics.prefillDuration.observe(
       { model: ctx.model, path: ctx.path, status_code: legStatus(r.status, r.outcome) },
@@ -282,28 +269,11 @@ export class PdRouter {
   private async decode(a: Attempt, body: Record<string, unknown>, ctx: RequestContext): Promise<ProxyResult> {
     const orig = a.i.ctx;
     const buf = Buffer.from(JSON.stringify(body), 'utf8');
-    const labels = this.activeLabels(a.i);
-    const hooks: ProxyHooks = {
-      acquire: (ep, cancel) => {
-        ep.state.inflight++;
-        this.d.metrics.activeUpstream.inc(labels);
-        for (const p of this.loadPlugins) p.onDispatch?.(orig, ep, cancel);
-      },
-      release: (ep) => {
-        ep.state.inflight--;
-        this.d.metrics.activeUpstream.dec(labels);
-        for (const p of this.loadPlugins) p.onRelease?.(orig, ep);
-      },
-      committed: (ep) => {
-        for (const p of this.loadPlugins) p.postSchedule?.(orig, ep);
-      },
-      attempt: (ep, rec) => {
-        const detail =
-          rec.outcome === 'aborted' && !orig.signal.aborted ? 'decode cancelled: the prefill leg failed' : rec.detail;
-        this.record(a, { ...rec, detail: detail && `decode: ${detail}` });
-        for (const p of this.loadPlugins) p.onAttempt?.(orig, ep, rec);
-      },
-    };
+    const hooks = this.legHooks(a, this.loadPlugins, orig, (rec) => {
+      const detail =
+        rec.outcome === 'aborted' && !orig.signal.aborted ? 'decode cancelled: the prefill leg failed' : rec.detail;
+      return { ...rec, detail: detail && `decode: ${detail}` };
+    });
     const t0 = performance.now();
     const dec = await proxyWithFailover(
       ctx,
@@ -354,13 +324,24 @@ export class PdRouter {
     return { kind: 'answered', proxy: { attempts: [], dataEvents: 0, aborted: true, brokenStream: false } };
   }
 
-  private record(a: Attempt, rec: AttemptRecord): void {
-    a.result.attempts.push(rec);
-    this.d.metrics.upstreamAttempts.inc({ model_server: a.i.serverKey, outcome: rec.outcome });
-  }
-
-  private activeLabels(i: PdServeInput): Record<string, string> {
-    return { model_server: i.serverKey, ...i.dest };
+  /**
+   * One leg's attempt bookkeeping (in-flight, gauges, plugin hooks, attempt counts: attemptHooks, shared with the
+   * aggregated path); the request's record of both legs gets `recorded(rec)`, the plugins the leg's own record.
+   */
+  private legHooks(
+    a: Attempt,
+    plugins: readonly SchedulerPlugin[],
+    ctx: RequestContext,
+    recorded: (rec: AttemptRecord) => AttemptRecord,
+  ): ProxyHooks {
+    return attemptHooks({
+      metrics: this.d.metrics,
+      plugins,
+      ctx,
+      serverKey: a.i.serverKey,
+      dest: a.i.dest,
+      record: (_ep, rec) => a.result.attempts.push(recorded(rec)),
+    });
   }
 }
 

@@ -191,13 +191,13 @@ test('an unreachable JWKS answers 401 "key set unavailable", API keys keep worki
     );
     const key = (await generateKeyPair('RS256')).privateKey;
     const token = await sign(key, { iss: ISSUER, sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 });
-    const ctx = (authorization: string) => ({ headers: { authorization }, attrs: new Map() }) as never;
+    const ctx = (authorization: string) => ({ headers: { authorization }, tier: 0 }) as never;
     await assert.rejects(stage.admit(ctx(`Bearer ${token}`)), (e: Error & { status?: number }) => {
       assert.equal(e.status, 401);
       assert.match(e.message, /signing key set is unavailable/);
       return true;
     });
-    const ok = { headers: { authorization: 'Bearer sk-x' }, attrs: new Map() } as unknown as { user?: string };
+    const ok = { headers: { authorization: 'Bearer sk-x' }, tier: 0 } as unknown as { user?: string };
     await stage.admit(ok as never);
     assert.equal(ok.user, 'x');
     stage.close();

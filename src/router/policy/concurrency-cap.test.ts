@@ -13,13 +13,13 @@ import { startFakeEngine } from '../testing/fake-engine.js';
 import { ctxFor } from '../testing/fixtures.js';
 import { endpointYaml, metricSum, routeYaml, serverYaml, startHarness } from '../testing/harness.js';
 import { hashApiKey } from './api-keys.js';
-import { CLIENT_ADDRESS_ATTR, ConcurrencyCapStage, parseConcurrencyCap } from './concurrency-cap.js';
+import { ConcurrencyCapStage, parseConcurrencyCap } from './concurrency-cap.js';
 import { GovernanceMetrics } from './metrics.js';
 
 const asUser = (user: string) => ctxFor('m', '', { user });
 const fromAddr = (addr: string) => {
   const c = ctxFor('m');
-  c.attrs.set(CLIENT_ADDRESS_ATTR, addr);
+  c.clientAddress = addr;
   return c;
 };
 

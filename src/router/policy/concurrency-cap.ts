@@ -7,9 +7,6 @@ import { RouterError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import type { GovernanceMetrics } from './metrics.js';
 
-/** Set by the handler: the client socket's remote address. */
-export const CLIENT_ADDRESS_ATTR = 'client.address';
-
 export interface ConcurrencyCapConfig {
   /** Per authenticated user (0 = off). */
   maxConcurrentPerUser: number;
@@ -62,7 +59,7 @@ export class ConcurrencyCapStage implements AdmissionStage {
     const byUser = user !== undefined && user !== '';
     const cap = byUser ? this.cfg.maxConcurrentPerUser : this.cfg.maxConcurrentPerClient;
     if (cap <= 0) return undefined;
-    const key = byUser ? `u:${user}` : `a:${String(ctx.attrs.get(CLIENT_ADDRESS_ATTR) ?? '')}`;
+    const key = byUser ? `u:${user}` : `a:${ctx.clientAddress}`;
     const n = this.inflight.get(key) ?? 0;
     if (n >= cap) {
       this.metrics?.concurrencyRejected.inc({ scope: byUser ? 'user' : 'client' });

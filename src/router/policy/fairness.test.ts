@@ -43,7 +43,7 @@ function ctx(user: string, tier = 0, inputTokens = 10): RequestContext & { abort
     inputTokens,
     stream: false,
     signal: ac.signal,
-    attrs: new Map(),
+    tier: 0,
     abort: () => ac.abort(),
   } as unknown as RequestContext & { abort(): void };
   setIdentity(c, user, tier);

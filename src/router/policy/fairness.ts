@@ -133,12 +133,12 @@ const realClock: Clock = {
   clearTimeout: (t) => clearTimeout(t),
 };
 
-const ATTR = 'governance.fairness';
-
 export class FairnessStage implements AdmissionStage {
   readonly name = 'fairness';
   readonly usage: UsageWindow;
   private readonly models = new Map<string, ModelQueue>();
+  /** Who each admitted request was charged to and how much, settled once in onResponseDone. */
+  private readonly charged = new WeakMap<RequestContext, { user: string; charged: number }>();
   /** model + session id → recently completed (session boost). */
   private readonly recentSessions: SessionMap | undefined;
   private seq = 0;
@@ -215,7 +215,7 @@ export class FairnessStage implements AdmissionStage {
         model,
         resolve: (release) => {
           p.cleanup();
-          ctx.attrs.set(ATTR, { user, charged: ctx.inputTokens * this.cfg.inputWeight });
+          this.charged.set(ctx, { user, charged: ctx.inputTokens * this.cfg.inputWeight });
           this.usage.add(user, ctx.inputTokens * this.cfg.inputWeight, 1, this.clock.now());
           this.metrics?.queueDuration.observe({ model, user_id: '_all' }, (this.clock.now() - p.enqueuedAt) / 1000);
           this.metrics?.queueDequeued.inc({ model, user_id: '_all' });
@@ -288,9 +288,9 @@ export class FairnessStage implements AdmissionStage {
       const key = this.sessionKey(ctx);
       if (key) this.recentSessions.set(key, '');
     }
-    const a = ctx.attrs.get(ATTR) as { user: string; charged: number } | undefined;
+    const a = this.charged.get(ctx);
     if (!a) return;
-    ctx.attrs.delete(ATTR);
+    this.charged.delete(ctx);
     const prompt = outcome.promptTokens ?? (outcome.endpoint ? ctx.inputTokens : 0);
     const completion = outcome.completionTokens ?? (ctx.stream ? Math.max(0, (outcome.streamedEvents ?? 0) - 1) : 0);
     const weighted = prompt * this.cfg.inputWeight + completion * this.cfg.outputWeight - a.charged;

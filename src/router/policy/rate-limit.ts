@@ -23,7 +23,6 @@ import { type BucketSpec, bucketSpec, type Unit } from './token-bucket.js';
 
 export const PER_USER_ANNOTATION = 'ratelimit.kthena.io/per-user';
 export const ON_REDIS_ERROR_ANNOTATION = 'ratelimit.kthena.io/on-redis-error';
-const ATTR = 'governance.rateLimit';
 
 export interface RateLimitOptions {
   metrics: GovernanceMetrics;
@@ -75,6 +74,8 @@ export class RateLimitStage implements AdmissionStage {
   readonly name = 'rate-limit';
   readonly local: LocalBuckets;
   private readonly redis = new Map<string, RedisBuckets>();
+  /** What each admitted request was charged, settled once in onResponseDone. */
+  private readonly charged = new WeakMap<RequestContext, Charged>();
 
   constructor(private readonly o: RateLimitOptions) {
     this.local = new LocalBuckets(o.now ?? Date.now);
@@ -143,14 +144,14 @@ export class RateLimitStage implements AdmissionStage {
       if (!plan.failOpen) throw rateLimitErrors.unavailable(`model "${ctx.model}"`);
       return undefined;
     }
-    ctx.attrs.set(ATTR, { plan, input, model: ctx.model } satisfies Charged);
+    this.charged.set(ctx, { plan, input, model: ctx.model });
     return undefined;
   }
 
   onResponseDone(ctx: RequestContext, outcome: ResponseOutcome): void {
-    const c = ctx.attrs.get(ATTR) as Charged | undefined;
+    const c = this.charged.get(ctx);
     if (!c) return;
-    ctx.attrs.delete(ATTR);
+    this.charged.delete(ctx);
     const { inputDelta, output } = reconcile(c.input, outcome, ctx.stream);
     const ops: Promise<unknown>[] = [];
     if (c.plan.input && inputDelta !== 0)

@@ -19,7 +19,7 @@ function ctx(user: string, session?: string): RequestContext {
     stream: false,
     headers: session ? { 'x-session-id': session } : {},
     signal: new AbortController().signal,
-    attrs: new Map(),
+    tier: 0,
   } as unknown as RequestContext;
   setIdentity(c, user, 0);
   return c;

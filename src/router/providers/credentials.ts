@@ -2,15 +2,10 @@
 // `kind: Secret` manifests in --config-dir. Values live only here, never in the routing store, so the debug dumps,
 // logs and metrics that print store objects cannot show them. `resolve` gives upstream's condition reasons.
 import { EventEmitter } from 'node:events';
+import { type SecretDoc, secretFromObject } from '../sources/secrets.js';
 import { PROVIDER_CREDENTIAL_LABEL } from './options.js';
 
-export interface SecretDoc {
-  namespace: string;
-  name: string;
-  labels: Record<string, string>;
-  /** Decoded values (data is base64, stringData plain; stringData wins as in Kubernetes). */
-  data: Map<string, string>;
-}
+export { type SecretDoc, secretFromObject };
 
 export type Resolution =
   | { ok: true; value: string; reason: 'CredentialResolved' }
@@ -19,36 +14,6 @@ export type Resolution =
       reason: 'CredentialNotFound' | 'CredentialKeyNotFound' | 'CredentialInvalid';
       message: string;
     };
-
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** A Kubernetes Secret object (as listed/watched or as a manifest) → SecretDoc; errors never quote values. */
-export function secretFromObject(o: unknown): { secret?: SecretDoc; error?: string } {
-  if (!isObj(o) || !isObj(o.metadata) || typeof o.metadata.name !== 'string' || o.metadata.name === '')
-    return { error: 'metadata.name: required' };
-  const md = o.metadata;
-  const data = new Map<string, string>();
-  if (o.data !== undefined && !isObj(o.data)) return { error: 'data: must be a mapping' };
-  if (o.stringData !== undefined && !isObj(o.stringData)) return { error: 'stringData: must be a mapping' };
-  for (const [k, v] of Object.entries((o.data as Record<string, unknown> | undefined) ?? {})) {
-    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s+/g, '')))
-      return { error: `data.${k}: must be base64 text` };
-    data.set(k, Buffer.from(v, 'base64').toString('utf8'));
-  }
-  for (const [k, v] of Object.entries((o.stringData as Record<string, unknown> | undefined) ?? {})) {
-    if (typeof v !== 'string') return { error: `stringData.${k}: must be a string` };
-    data.set(k, v);
-  }
-  const labels = isObj(md.labels) ? (md.labels as Record<string, string>) : {};
-  return {
-    secret: {
-      namespace: typeof md.namespace === 'string' && md.namespace ? md.namespace : 'default',
-      name: md.name as string,
-      labels: { ...labels },
-      data,
-    },
-  };
-}
 
 const TOKEN_OK = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 

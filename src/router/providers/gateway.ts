@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { RouterError } from '../errors.js';
 import { buildUpstreamBody, firstChunk, HOP_BY_HOP, type ProxyResult } from '../proxy/forward.js';
+import { relayBody } from '../proxy/relay.js';
 import { countDataEvents, TailBuffer, UsageChunkFilter, usageFromTail } from '../proxy/usage.js';
 import type { RequestContext } from '../request/context.js';
 import type { ExternalModelProvider } from '../store/resources.js';
@@ -386,8 +387,11 @@ interface RelayShape {
   events?: () => number;
 }
 
-/** Streams the provider body to the client with backpressure; resolves on end, provider error or client abort. */
-function relay(
+/**
+ * Streams the provider body to the client through the router's one body relay (src/router/proxy/relay.ts), shaped by
+ * `shape`; resolves on end, provider error (the client connection is cut) or client abort.
+ */
+async function relay(
   ctx: RequestContext,
   res: ServerResponse,
   r: Dispatcher.ResponseData,
@@ -395,69 +399,30 @@ function relay(
   result: ProxyResult,
   shape: RelayShape,
 ): Promise<void> {
-  const body = r.body;
   res.writeHead(r.statusCode, shape.headers);
   res.flushHeaders();
-  return new Promise((resolve) => {
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      body.off('data', onData);
-      res.off('drain', onDrain);
-      res.off('close', onClose);
+  const beforeWrite = (out: Buffer | string) => {
+    if (result.firstByteAt === undefined) result.firstByteAt = performance.now() - ctx.startedAt;
+    if (!shape.events) result.dataEvents += countDataEvents(typeof out === 'string' ? Buffer.from(out) : out);
+  };
+  await relayBody(r.body, res, first, {
+    signal: ctx.signal,
+    chunk: (b) => shape.push(b),
+    beforeWrite,
+    ending: () => {
+      const out = shape.end();
+      if (out === undefined || out.length === 0) return;
+      beforeWrite(out);
+      res.write(out);
+    },
+    finished: (end) => {
+      if (end === 'aborted') result.aborted = true;
+      else if (end !== 'end') {
+        result.brokenStream = true;
+        res.destroy();
+      }
       result.endedAt = performance.now() - ctx.startedAt;
       if (shape.events) result.dataEvents = shape.events() + 1;
-      resolve();
-    };
-    const write = (out: Buffer | string | undefined) => {
-      if (out === undefined || out.length === 0) return true;
-      if (result.firstByteAt === undefined) result.firstByteAt = performance.now() - ctx.startedAt;
-      if (!shape.events) result.dataEvents += countDataEvents(typeof out === 'string' ? Buffer.from(out) : out);
-      return res.write(out);
-    };
-    let paused = false;
-    const onData = (chunk: Buffer) => {
-      if (!write(shape.push(chunk))) {
-        paused = true;
-        body.pause();
-      }
-    };
-    const onDrain = () => {
-      paused = false;
-      body.resume();
-    };
-    const onClose = () => {
-      if (!res.writableFinished) {
-        result.aborted = true;
-        body.destroy();
-        finish();
-      }
-    };
-    const onEnd = () => {
-      write(shape.end());
-      res.end();
-      finish();
-    };
-    if (ctx.signal.aborted) {
-      result.aborted = true;
-      body.on('error', () => undefined);
-      body.destroy();
-      finish();
-      return;
-    }
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-    if (first) onData(first);
-    if (body.readableEnded) return onEnd();
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', () => {
-      if (ctx.signal.aborted) result.aborted = true;
-      else result.brokenStream = true;
-      res.destroy();
-      finish();
-    });
-    if (!paused) body.resume();
+    },
   });
 }

@@ -9,6 +9,7 @@ import type { RequestContext } from '../request/context.js';
 import type { ServerEndpoint } from '../store/store.js';
 import { continuableKind, continuationBody, GeneratedText, sseErrorEvent } from './midstream.js';
 import type { UpstreamPools } from './pools.js';
+import { type RelayEnd, relayBody } from './relay.js';
 import { spliceIncludeUsage } from './upstream-body.js';
 import { countDataEvents, TailBuffer, type Usage, UsageChunkFilter, usageFromTail } from './usage.js';
 
@@ -410,7 +411,7 @@ export function firstChunk(body: Dispatcher.ResponseData['body']): Promise<{ chu
   });
 }
 
-type PumpEnd = 'end' | 'broken' | 'stalled' | 'aborted';
+type PumpEnd = RelayEnd;
 
 /**
  * The client's side of one proxied response: the head (written once), the usage filter, the tail kept for usage, and
@@ -455,84 +456,34 @@ class ClientStream {
     }
     // No flushHeaders(): the first bytes are written right below, so the headers leave in the same packet as them (one
     // syscall and one client wake-up fewer per request). Flushed explicitly only when nothing was written.
-    return new Promise((resolve) => {
-      let finished = false;
-      let stalled = false;
-      const stall =
-        stallMs > 0
-          ? setTimeout(() => {
-              stalled = true;
-              body.destroy(new Error('stream stalled'));
-            }, stallMs)
-          : undefined;
-      const finish = (how: PumpEnd) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(stall);
-        body.off('data', onData);
-        res.off('drain', onDrain);
-        res.off('close', onClose);
-        result.endedAt = performance.now() - ctx.startedAt;
-        const u = usageFromTail(tail.toString());
-        if (u) result.usage = u;
-        resolve(how);
-      };
-      let backpressured = false;
-      const onData = (chunk: Buffer) => {
-        stall?.refresh();
+    return relayBody(body, res, firstBytes, {
+      signal: ctx.signal,
+      stallMs,
+      chunk: (chunk) => {
         if (result.firstByteAt === undefined) result.firstByteAt = performance.now() - ctx.startedAt;
         tail.push(chunk);
         this.generated?.push(chunk);
         result.dataEvents += countDataEvents(chunk);
-        const out = filter ? filter.push(chunk) : chunk;
-        if (out) corker.cork();
-        if (out && !res.write(out)) {
-          backpressured = true;
-          body.pause();
+        return filter ? filter.push(chunk) : chunk;
+      },
+      beforeWrite: () => corker.cork(),
+      started: () => {
+        if (!ctx.signal.aborted) {
+          corker.flush(); // the head and first bytes go out now, before the bookkeeping below
+          if (!res.headersSent) res.flushHeaders();
         }
-      };
-      const onDrain = () => {
-        backpressured = false;
-        body.resume();
-      };
-      const onClose = () => {
-        if (!res.writableFinished) {
-          result.aborted = true;
-          body.destroy();
-          finish('aborted');
-        }
-      };
-      if (ctx.signal.aborted) {
         afterFirstWrite();
-        result.aborted = true;
-        body.on('error', () => undefined);
-        body.destroy();
-        finish('aborted');
-        return;
-      }
-      body.on('data', onData);
-      res.on('drain', onDrain);
-      res.on('close', onClose);
-      if (firstBytes) onData(firstBytes);
-      corker.flush(); // the head and first bytes go out now, before the bookkeeping below
-      if (!res.headersSent) res.flushHeaders();
-      afterFirstWrite();
-      const ended = () => {
+      },
+      ending: () => {
         const rest = filter?.flush();
         if (rest) res.write(rest);
-        res.end();
-        finish('end');
-      };
-      if (body.readableEnded) return ended();
-      if (!backpressured) body.resume();
-      body.on('end', ended);
-      body.on('error', () => {
-        if (ctx.signal.aborted) {
-          result.aborted = true;
-          return finish('aborted');
-        }
-        finish(stalled ? 'stalled' : 'broken');
-      });
+      },
+      finished: (how) => {
+        if (how === 'aborted') result.aborted = true;
+        result.endedAt = performance.now() - ctx.startedAt;
+        const u = usageFromTail(tail.toString());
+        if (u) result.usage = u;
+      },
     });
   }
 

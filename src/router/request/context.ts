@@ -1,10 +1,12 @@
-// Everything known about one request as it moves through the pipeline. Admission stages and scheduler plugins read it;
-// later features (auth, rate limits, fairness, sessions, PD) attach their own data under `attrs`.
+// Everything known about one request as it moves through the pipeline. Admission stages and scheduler plugins read it.
+// What one stage works out for later ones is a declared field here (typed, documented, found by grep); state that only
+// one stage or plugin needs between its own hooks stays inside that stage, keyed by the context (a WeakMap).
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors } from '../errors.js';
 import type { RouteMatch } from '../routing/match.js';
 import type { ModelServer } from '../store/resources.js';
 import type { ServerEndpoint } from '../store/store.js';
+import type { DecisionRecord } from './decision.js';
 import { estimateTokens, extractPrompt, type Prompt, promptString } from './prompt.js';
 
 export interface RequestContext {
@@ -36,8 +38,26 @@ export interface RequestContext {
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   readonly startedAt: number;
-  /** Extension point for admission stages and plugins. */
-  readonly attrs: Map<string, unknown>;
+  /** The client's socket address (the per-client concurrency cap); '' when unknown. */
+  clientAddress: string;
+  /** Priority tier set by the auth stage (src/router/policy/identity.ts): higher is served first; 0 when anonymous. */
+  tier: number;
+  /** The prompt's token ids as the engine will see them (kvindex/awareness.ts, memoised per request). */
+  tokenIds?: number[];
+  /** Prompt length when only a prefix's ids are known (remote tokenizer + estimate of the last message). */
+  promptLen?: number;
+  /** Chained block hashes of `tokenIds`, per block size (kvindex/awareness.ts, memoised per request). */
+  blockHashes?: Map<number, number[]>;
+  /** The prefix-cache plugin's chunk hashes of `promptText` (memoised per request). */
+  prefixHashes?: bigint[];
+  /** The kvcache-aware plugin's view of the prompt's blocks in Redis: owners per block (reset per scheduling). */
+  kvOwners?: { owners: Set<string>[]; blocks: number };
+  /** Session key (ModelServer + user + session id), '' when the request has no session (session/affinity.ts). */
+  sessionKey?: string;
+  /** The latency predictor's last decision for this request (debug view, the twin's traces). */
+  latencyDecision?: DecisionRecord;
+  /** Prefill/decode: the pair that answered (src/router/pd). */
+  pdPair?: { prefill: ServerEndpoint; decode: ServerEndpoint; connector: string };
 }
 
 export interface ResponseOutcome {
@@ -84,6 +104,8 @@ export interface ContextInput {
   /** The body's bytes; default: the body serialised again. */
   raw?: Buffer;
   signal?: AbortSignal;
+  /** The client's socket address; default ''. */
+  clientAddress?: string;
 }
 
 /**
@@ -113,6 +135,7 @@ export function buildRequestContext(i: ContextInput): RequestContext {
     isLora: i.isLora,
     signal: i.signal ?? new AbortController().signal,
     startedAt: i.startedAt,
-    attrs: new Map(),
+    clientAddress: i.clientAddress ?? '',
+    tier: 0,
   };
 }

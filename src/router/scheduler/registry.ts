@@ -1,6 +1,5 @@
 // Upstream plugin names → implementations. New plugins (kvcache-aware, latency predictor, …) register here.
-import { outlierDetectionPlugin } from '../resilience/plugin.js';
-import { sessionAffinityPlugin } from '../session/plugin.js';
+
 import type { PluginDefinition } from './plugin.js';
 import { gpuUsagePlugin } from './plugins/gpu-usage.js';
 import { kvcacheAwarePlugin } from './plugins/kvcache-aware.js';
@@ -8,9 +7,11 @@ import { latencyPredictorPlugin } from './plugins/latency-predictor.js';
 import { leastLatencyPlugin } from './plugins/least-latency.js';
 import { leastRequestPlugin } from './plugins/least-request.js';
 import { loraAffinityPlugin } from './plugins/lora-affinity.js';
+import { outlierDetectionPlugin } from './plugins/outlier-detection.js';
 import { precisePrefixCachePlugin } from './plugins/precise-prefix-cache.js';
 import { prefixCachePlugin } from './plugins/prefix-cache.js';
 import { randomPlugin } from './plugins/random.js';
+import { sessionAffinityPlugin } from './plugins/session-affinity.js';
 
 export class PluginRegistry {
   private readonly defs = new Map<string, PluginDefinition>();

@@ -3,12 +3,10 @@
 //   pinned(key)      what that session is pinned to (an endpoint key, or any string the caller chose, e.g. a PD pair);
 //   pin(key, value)  (re)pins the session, refreshing its idle TTL;
 //   unpin(key)       forgets it.
-// The key is computed once per request and cached in ctx.attrs.
+// The key is computed once per request and kept in ctx.sessionKey.
 import type { RequestContext } from '../request/context.js';
 import { type SessionIdSource, sessionIdOf } from './session-id.js';
 import { SessionMap } from './session-map.js';
-
-const KEY_ATTR = 'session.key';
 
 export interface SessionAffinityOptions extends SessionIdSource {
   ttlMs: number;
@@ -26,11 +24,11 @@ export class SessionAffinity {
   }
 
   pinnedKey(ctx: RequestContext): string | undefined {
-    const cached = ctx.attrs.get(KEY_ATTR);
-    if (cached !== undefined) return (cached as string) || undefined;
+    const cached = ctx.sessionKey;
+    if (cached !== undefined) return cached || undefined;
     const id = sessionIdOf(ctx.headers, this.opts);
     const key = id === undefined ? '' : `${ctx.serverKey ?? ''}\u0000${ctx.user ?? ''}\u0000${id}`;
-    ctx.attrs.set(KEY_ATTR, key);
+    ctx.sessionKey = key;
     return key || undefined;
   }
 

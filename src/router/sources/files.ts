@@ -6,10 +6,10 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import type { SecretDoc } from '../providers/credentials.js';
 import type { RouterStore } from '../store/store.js';
 import type { RouterMetrics } from '../telemetry/metrics.js';
 import { type ExternalValidator, loadManifests, type ManifestSource } from './manifests.js';
+import type { SecretDoc } from './secrets.js';
 
 export interface FileSourceOptions {
   dir: string;

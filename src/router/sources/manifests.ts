@@ -2,10 +2,10 @@
 // Upstream kinds get the router's structural checks here; once the API package's validator is available it is used too.
 import { parseAllDocuments } from 'yaml';
 import { applyDefaults, registerKind, validate } from '../../api/index.js';
-import { type SecretDoc, secretFromObject } from '../providers/credentials.js';
 import type { EndpointSpec, ExternalModelProvider, ModelRoute, ModelServer, StringMatch } from '../store/resources.js';
 import type { StoreSnapshot } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
+import { type SecretDoc, secretFromObject } from './secrets.js';
 
 export const NETWORKING_API = 'networking.serving.volcano.sh/v1alpha1';
 /** The router-local kind for engines outside Kubernetes (see docs/router.md). */

@@ -41,3 +41,11 @@ export class EndpointState {
     return `${this.https ? 'https' : 'http'}://${host}:${this.port}`;
   }
 }
+
+/** An endpoint as one ModelServer sees it: the shared state plus this server's port. */
+export interface ServerEndpoint {
+  state: EndpointState;
+  /** Port for inference on this endpoint for this ModelServer. */
+  port: number;
+  origin: string;
+}

@@ -2,9 +2,8 @@
 // endpoints their selectors pick, plus per-endpoint runtime state. Sources write whole objects; indexes are rebuilt
 // synchronously on every change (sizes are small), so a request always sees one coherent snapshot.
 import { EventEmitter } from 'node:events';
-import { buildPdTopology, type PdTopology } from '../pd/groups.js';
-import { compareRouteAge } from '../routing/match.js';
-import { EndpointState } from './endpoint-state.js';
+import { EndpointState, type ServerEndpoint } from './endpoint-state.js';
+import { buildPdTopology, type PdTopology } from './pd-topology.js';
 import {
   type EndpointSpec,
   type ExternalModelProvider,
@@ -12,13 +11,9 @@ import {
   type ModelRoute,
   type ModelServer,
 } from './resources.js';
+import { compareRouteAge } from './route-order.js';
 
-export interface ServerEndpoint {
-  state: EndpointState;
-  /** Port for inference on this endpoint for this ModelServer. */
-  port: number;
-  origin: string;
-}
+export type { ServerEndpoint };
 
 export interface StoreView {
   readonly routesByModel: ReadonlyMap<string, readonly ModelRoute[]>;

@@ -32,7 +32,8 @@ export function ctxFor(model: string, promptText = '', over: Partial<RequestCont
     isLora: false,
     signal: new AbortController().signal,
     startedAt: 0,
-    attrs: new Map(),
+    clientAddress: '',
+    tier: 0,
     ...over,
   };
 }

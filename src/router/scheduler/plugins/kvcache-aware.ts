@@ -59,8 +59,6 @@ function redisFromArgs(args: Record<string, unknown>): Redis {
   });
 }
 
-const TOKENS = 'kvcache-aware.tokens';
-
 export const kvcacheAwarePlugin: PluginDefinition = {
   name: 'kvcache-aware',
   roles: ['score'],
@@ -94,7 +92,7 @@ export const kvcacheAwarePlugin: PluginDefinition = {
     return {
       name: 'kvcache-aware',
       async preSchedule(ctx, eps) {
-        ctx.attrs.set(TOKENS, undefined);
+        ctx.kvOwners = undefined;
         try {
           const tokens = await tokenize(ctx, eps);
           const hashes = standardBlockHashes(tokens, blockSize, maxBlocks);
@@ -105,13 +103,13 @@ export const kvcacheAwarePlugin: PluginDefinition = {
             if (err) throw err;
             return new Set(Object.keys((v ?? {}) as Record<string, string>));
           });
-          ctx.attrs.set(TOKENS, { owners, blocks: hashes.length });
+          ctx.kvOwners = { owners, blocks: hashes.length };
         } catch {
           errors++;
         }
       },
       score(ctx, eps) {
-        const st = ctx.attrs.get(TOKENS) as { owners: Set<string>[]; blocks: number } | undefined;
+        const st = ctx.kvOwners;
         if (!st || st.blocks === 0) return eps.map(() => 0);
         const ids = eps.map(ownerId);
         const m = matchOwners(st.owners, ids);

@@ -11,19 +11,12 @@ import {
   scoresWithLoadTieBreak,
 } from '../../kvindex/latency-model.js';
 import type { RequestContext } from '../../request/context.js';
+import type { DecisionRecord } from '../../request/decision.js';
 import type { ServerEndpoint } from '../../store/store.js';
 import type { PluginDefinition, SchedulerPlugin } from '../plugin.js';
 import { sharedAwareness } from './kv-shared.js';
 
-export interface DecisionRecord {
-  request: string;
-  model: string;
-  promptTokens: number;
-  candidates: ({ endpoint: string; cachedTokens: number; queuedPrefillTokens: number; decoding: number } & Record<
-    keyof LatencyPrediction,
-    number
-  >)[];
-}
+export type { DecisionRecord };
 
 const KEEP = 64;
 
@@ -36,7 +29,7 @@ export const latencyPredictorPlugin: PluginDefinition = {
     const record = (ctx: RequestContext, rec: DecisionRecord) => {
       recent.push(rec);
       if (recent.length > KEEP) recent.shift();
-      ctx.attrs.set('latency-predictor.decision', rec);
+      ctx.latencyDecision = rec;
     };
     return {
       name: 'latency-predictor',

@@ -25,8 +25,6 @@ export function prefixHashes(h64: H64, model: string, prompt: string, blockSize:
   return out;
 }
 
-const HASHES = 'prefix-cache.hashes';
-
 export const prefixCachePlugin: PluginDefinition = {
   name: 'prefix-cache',
   roles: ['score'],
@@ -46,10 +44,10 @@ export const prefixCachePlugin: PluginDefinition = {
     deps.metrics.sources.prefixBytes = () => index.bytes;
 
     const hashesOf = (ctx: RequestContext): bigint[] => {
-      let h = ctx.attrs.get(HASHES) as bigint[] | undefined;
+      let h = ctx.prefixHashes;
       if (!h) {
         h = ctx.promptText ? prefixHashes(h64Raw, ctx.model, ctx.promptText, blockSize, maxBlocks) : [];
-        ctx.attrs.set(HASHES, h);
+        ctx.prefixHashes = h;
       }
       return h;
     };

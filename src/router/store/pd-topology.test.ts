@@ -1,9 +1,9 @@
 // PD grouping: roles by labels (decode first), groups by the groupKey label value, unclassified endpoints apart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RouterStore } from '../store/store.js';
 import { ep } from '../testing/fixtures.js';
-import { buildPdTopology } from './groups.js';
+import { buildPdTopology } from './pd-topology.js';
+import { RouterStore } from './store.js';
 
 const pd = { groupKey: 'group', prefillLabels: { role: 'prefill' }, decodeLabels: { role: 'decode' } };
 

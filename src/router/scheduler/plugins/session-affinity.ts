@@ -5,11 +5,11 @@
 // endpoint answers successfully becomes the pin (it now holds the conversation's KV cache). Failover candidates are
 // kept, unlike a filter that would narrow the choice to one endpoint.
 import { Counter } from 'prom-client';
-import type { RequestContext } from '../request/context.js';
-import type { PluginArgs, PluginDefinition, PluginDeps, SchedulerPlugin } from '../scheduler/plugin.js';
-import type { ServerEndpoint } from '../store/store.js';
-import { parseDuration } from '../util/duration.js';
-import { SessionAffinity, type SessionAffinityOptions } from './affinity.js';
+import type { RequestContext } from '../../request/context.js';
+import { SessionAffinity, type SessionAffinityOptions } from '../../session/affinity.js';
+import type { ServerEndpoint } from '../../store/store.js';
+import { parseDuration } from '../../util/duration.js';
+import type { PluginArgs, PluginDefinition, PluginDeps, SchedulerPlugin } from '../plugin.js';
 
 export const SESSION_PLUGIN = 'session-affinity';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RouterMetrics } from '../telemetry/metrics.js';
-import { ctxFor, ep, seeded } from '../testing/fixtures.js';
-import { parseSessionArgs, SessionAffinityPlugin, sessionAffinityOf } from './plugin.js';
-import { MAX_SESSION_ID_LENGTH, sessionIdOf } from './session-id.js';
-import { SessionMap } from './session-map.js';
+import { MAX_SESSION_ID_LENGTH, sessionIdOf } from '../../session/session-id.js';
+import { SessionMap } from '../../session/session-map.js';
+import { RouterMetrics } from '../../telemetry/metrics.js';
+import { ctxFor, ep, seeded } from '../../testing/fixtures.js';
+import { parseSessionArgs, SessionAffinityPlugin, sessionAffinityOf } from './session-affinity.js';
 
 test('session map: idle TTL, LRU bound, re-pin refreshes', () => {
   let now = 0;

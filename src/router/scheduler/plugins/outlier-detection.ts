@@ -4,21 +4,26 @@
 // State goes to Prometheus (kthena_router_endpoint_circuit_state, …_ejections_total, …_ejections_skipped_total) and
 // to the debug server (/debug/scheduler → plugins.state["outlier-detection"]).
 import { Counter, Gauge } from 'prom-client';
-import type { AttemptRecord } from '../proxy/forward.js';
-import type { RequestContext } from '../request/context.js';
+import type { AttemptRecord } from '../../proxy/forward.js';
+import type { RequestContext } from '../../request/context.js';
+import {
+  type Attempt,
+  OUTLIER_DEFAULTS,
+  type OutlierConfig,
+  OutlierDetector,
+  type Transition,
+} from '../../resilience/outlier.js';
+import type { ServerEndpoint } from '../../store/store.js';
+import { parseDuration } from '../../util/duration.js';
 import {
   type PluginArgs,
   type PluginDefinition,
   type PluginDeps,
   processClock,
   type SchedulerPlugin,
-} from '../scheduler/plugin.js';
-import type { ServerEndpoint } from '../store/store.js';
-import { parseDuration } from '../util/duration.js';
-import { type Attempt, OUTLIER_DEFAULTS, type OutlierConfig, OutlierDetector, type Transition } from './outlier.js';
+} from '../plugin.js';
 
 export const OUTLIER_PLUGIN = 'outlier-detection';
-const ATTEMPT = 'resilience.attempt';
 const STATE_VALUE = { closed: 0, open: 1, half_open: 2 } as const;
 
 export interface ResilienceClock {
@@ -93,6 +98,8 @@ export class OutlierPlugin implements SchedulerPlugin {
   private readonly clock: ResilienceClock;
   /** Fleet member lists are rebuilt only when the store hands over a new endpoints array. */
   private readonly lastFleet = new Map<string, readonly ServerEndpoint[]>();
+  /** Each request's current attempt per endpoint (a PD request has two at once), forgotten when it ends. */
+  private readonly current = new WeakMap<RequestContext, Map<string, Attempt>>();
 
   constructor(cfg: OutlierConfig, deps: PluginDeps, clock: ResilienceClock = realClock) {
     this.clock = clock;
@@ -158,10 +165,10 @@ export class OutlierPlugin implements SchedulerPlugin {
 
   /** The request's current attempt per endpoint (PD sends two legs of one request at once). */
   private attempts(ctx: RequestContext): Map<string, Attempt> {
-    let m = ctx.attrs.get(ATTEMPT) as Map<string, Attempt> | undefined;
+    let m = this.current.get(ctx);
     if (!m) {
       m = new Map();
-      ctx.attrs.set(ATTEMPT, m);
+      this.current.set(ctx, m);
     }
     return m;
   }
@@ -197,7 +204,7 @@ export class OutlierPlugin implements SchedulerPlugin {
     ctx: RequestContext,
     outcome: { endpoint?: ServerEndpoint; ok: boolean; aborted: boolean; status: number },
   ): void {
-    ctx.attrs.delete(ATTEMPT);
+    this.current.delete(ctx);
     // A stream that broke after its first byte: the engine died or hung mid-answer.
     if (outcome.endpoint && !outcome.ok && !outcome.aborted && outcome.status < 400)
       this.detector.failure(outcome.endpoint.state.key, ctx.serverKey ?? '');

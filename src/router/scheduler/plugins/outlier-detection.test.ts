@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RouterMetrics } from '../telemetry/metrics.js';
-import { ctxFor, ep, seeded } from '../testing/fixtures.js';
-import { OUTLIER_DEFAULTS } from './outlier.js';
-import { OutlierPlugin, parseOutlierArgs, type ResilienceClock } from './plugin.js';
+import { OUTLIER_DEFAULTS } from '../../resilience/outlier.js';
+import { RouterMetrics } from '../../telemetry/metrics.js';
+import { ctxFor, ep, seeded } from '../../testing/fixtures.js';
+import { OutlierPlugin, parseOutlierArgs, type ResilienceClock } from './outlier-detection.js';
 
 function plugin(over = {}) {
   let now = 0;

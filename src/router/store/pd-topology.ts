@@ -1,8 +1,9 @@
-// PD topology of one ModelServer (reference §5.1, §2.4): the selected endpoints split by the value of the pdGroup's
+// PD topology of one ModelServer, kept in the store's view beside its endpoints (src/router/pd pairs from it) (reference §5.1, §2.4): the selected endpoints split by the value of the pdGroup's
 // groupKey label into groups, and within a group into decode endpoints (all decodeLabels match; checked first) and
 // prefill endpoints (all prefillLabels match). Prefill and decode endpoints are only ever paired inside one group.
-import type { PDGroup } from '../store/resources.js';
-import type { ServerEndpoint } from '../store/store.js';
+
+import type { ServerEndpoint } from './endpoint-state.js';
+import type { PDGroup } from './resources.js';
 
 export interface PdGroupMembers {
   readonly prefill: readonly ServerEndpoint[];
