@@ -43,7 +43,7 @@
       el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c, i) => el('td', { class: num.has(i) ? 'num' : '' }, c))))),
     );
   }
-  const replace = (id, ...nodes) => document.getElementById(id).replaceChildren(...nodes);
+  const replace = (id, ...nodes) => document.getElementById(id).replaceChildren(...nodes.flat().filter((n) => n));
   const empty = (text) => el('p', { class: 'muted' }, text);
 
   function targetRequests(state) {
@@ -133,14 +133,14 @@
       state.decisions.map((d) =>
         el(
           'div',
-          { class: 'decision', 'data-decision': d.model },
+          { class: 'decision', 'data-decision': d.model, 'data-chosen': d.chosen || '' },
           el('div', {}, el('strong', {}, d.model), ' at ', new Date(d.at).toLocaleTimeString(), ' → ', el('strong', {}, d.chosen || 'none')),
           table(
             ['rank', 'endpoint', 'filters', 'total', ...scorers],
             d.candidates.map((c) => [
               c.rank ?? '–',
               c.endpoint,
-              el('span', { class: c.verdict === 'passed' ? 'ok' : 'bad' }, c.verdict),
+              el('span', { class: c.verdict === 'passed' ? 'ok' : 'bad', 'data-verdict': c.endpoint }, c.verdict),
               num(c.total),
               ...scorers.map((n) => num(c.perPlugin[n])),
             ]),

@@ -14,6 +14,10 @@ const FILES = (a: FakeEngine, b: FakeEngine, c: FakeEngine) => ({
     'chat',
     '  modelName: chat\n  rules:\n  - name: canary\n    targetModels: [{modelServerName: stable, weight: 70}, {modelServerName: next, weight: 30}]\n',
   ),
+  'lora.yaml': routeYaml(
+    'sql',
+    '  loraAdapters: [sql-lora]\n  rules:\n  - targetModels: [{modelServerName: stable}]\n',
+  ),
   'servers.yaml': `${serverYaml('stable', '  model: base-model\n  inferenceEngine: vLLM\n  workloadSelector: {matchLabels: {app: stable}}\n  workloadPort: {port: 8000}\n')}---\n${serverYaml('next', '  model: base-model\n  inferenceEngine: vLLM\n  workloadSelector: {matchLabels: {app: next}}\n  workloadPort: {port: 8000}\n')}`,
   'eps.yaml': [
     endpointYaml('a', a, { app: 'stable' }),
@@ -118,10 +122,28 @@ describe('console on the debug listener', () => {
     assert.equal(passed[0].rank, 1);
     assert.equal(passed[0].endpoint, d.chosen);
     for (const c of passed) for (const sc of s.scheduler.scores) assert.equal(typeof c.perPlugin[sc.name], 'number');
-    // Targets of the route that were not scored (the other ModelServer of the canary) are listed as filtered.
-    assert.equal(d.candidates.length, 3);
+    // Only the ModelServer the weighted pick chose had candidates; none of them was filtered out.
+    const servers = new Set(d.candidates.map((c) => c.endpoint === 'default/c'));
+    assert.equal(servers.size, 1);
+    assert.ok(d.candidates.every((c) => c.verdict === 'passed'));
     assert.equal(s.statusCodes['200'], 6);
     assert.deepEqual(s.governance.rateLimited, []);
+  });
+
+  test('an endpoint dropped by a filter is listed as filtered', async () => {
+    const r = await h.post('/v1/chat/completions', { model: 'sql-lora', messages: [{ role: 'user', content: 'q' }] });
+    assert.equal(r.status, 200);
+    const s = JSON.parse((await get(`${base}/console/api/state`)).text) as ConsoleState;
+    const d = s.decisions.find((x) => x.model === 'sql-lora');
+    assert.ok(d);
+    assert.equal(d.chosen, 'default/a');
+    assert.deepEqual(
+      d.candidates.map((c) => [c.endpoint, c.verdict, c.rank]),
+      [
+        ['default/a', 'passed', 1],
+        ['default/b', 'filtered', null],
+      ],
+    );
   });
 
   test('decisions accumulate across polls, newest first', async () => {

@@ -2,7 +2,6 @@
 // ranking per model by reference (its debug view); each poll reads it through lastScore and remembers rankings it
 // has not seen yet, so the page shows a history without the hot path keeping one. Decisions made between two polls
 // for the same model are not seen: the console says "sampled".
-import { keyOf } from '../../store/resources.js';
 import type { RouterStore } from '../../store/store.js';
 
 /** What the handler's lastScore gives for one endpoint. */
@@ -16,7 +15,7 @@ export interface ScoreSample {
 
 export interface Candidate {
   endpoint: string;
-  /** passed: survived every filter and was scored; filtered: a target of the model's routes that was not scored. */
+  /** passed: survived every filter and was scored; filtered: an endpoint of the chosen ModelServer left unscored. */
   verdict: 'passed' | 'filtered';
   rank: number | null;
   total: number | null;
@@ -65,7 +64,7 @@ export function currentDecisions(store: RouterStore, lastScore: (endpoint: strin
     scores.sort((a, b) => b.total - a.total);
     const { model, at } = scores[0];
     const scored = new Set(scores.map((s) => s.endpoint));
-    const filtered = reachableEndpoints(store, model).filter((e) => !scored.has(e));
+    const filtered = unscoredSiblings(store, scored);
     return {
       model,
       at,
@@ -90,21 +89,18 @@ export function currentDecisions(store: RouterStore, lastScore: (endpoint: strin
   });
 }
 
-/** Endpoints of every ModelServer a route for `model` (or LoRA adapter) targets. */
-function reachableEndpoints(store: RouterStore, model: string): string[] {
+/**
+ * The other endpoints of the ModelServers the ranked endpoints belong to: the route's weighted pick chose the
+ * ModelServer before scheduling, so only its endpoints were candidates, and those missing from the ranking were
+ * dropped by a filter (LoRA affinity, outlier ejection, ...).
+ */
+function unscoredSiblings(store: RouterStore, scored: ReadonlySet<string>): string[] {
   const v = store.view;
-  const routes = v.routesByModel.get(model) ?? v.routesByLora.get(model) ?? [];
   const out = new Set<string>();
-  for (const r of routes) {
-    const ns = r.metadata.namespace ?? 'default';
-    for (const rule of r.spec.rules)
-      for (const t of rule.targetModels) {
-        if (!t.modelServerName) continue;
-        const key = keyOf({ namespace: ns, name: t.modelServerName });
-        for (const e of v.endpointsByServer.get(key) ?? []) out.add(e.state.key);
-      }
-  }
-  return [...out];
+  for (const e of scored)
+    for (const server of v.serversByEndpoint.get(e) ?? [])
+      for (const sib of v.endpointsByServer.get(server) ?? []) if (!scored.has(sib.state.key)) out.add(sib.state.key);
+  return [...out].sort();
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;

@@ -128,6 +128,8 @@ export class ConsoleStateBuilder {
   private serverViews(plugins: Map<string, unknown>): ServerView[] {
     const v = this.d.store.view;
     const health = healthByEndpoint(plugins.get('outlier-detection'));
+    // The detector lists endpoints once it has seen an attempt; the rest are healthy by definition.
+    const unseen = plugins.has('outlier-detection') ? { state: 'closed', ejections: 0, reason: null } : null;
     return [...v.servers.entries()].map(([key, s]) => {
       const pd = v.pdByServer.get(key);
       const role = (k: string) =>
@@ -142,7 +144,13 @@ export class ConsoleStateBuilder {
         model: base,
         engine: s.spec.inferenceEngine,
         endpoints: (v.endpointsByServer.get(key) ?? []).map((e) =>
-          endpointView(e.state, base, health.get(e.state.key) ?? null, role(e.state.key), pd?.groupOf.get(e.state.key)),
+          endpointView(
+            e.state,
+            base,
+            health.get(e.state.key) ?? unseen,
+            role(e.state.key),
+            pd?.groupOf.get(e.state.key),
+          ),
         ),
         pdGroups: pd
           ? [...pd.groups].map(([group, m]) => ({
