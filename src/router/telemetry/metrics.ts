@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const PLUGIN_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5];
 const RATIO_BUCKETS = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0];
+const KVCACHE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 const DEST = ['model_route', 'backend_type', 'backend_name', 'upstream_model'] as const;
 
@@ -116,6 +117,42 @@ export class RouterMetrics {
     name: 'kthena_router_engine_scrape_errors_total',
     help: 'Failed scrapes of engine /metrics or /v1/models',
     labelNames: ['endpoint', 'target'],
+    registers: [this.registry],
+  });
+
+  // The kvcache-aware plugin's (upstream's Redis-backed scorer) metrics, registered whether or not it is configured,
+  // as upstream does, so dashboards find them on every router.
+  readonly kvcacheAwareMatchRatio = new Histogram({
+    name: 'kthena_router_kvcache_aware_match_ratio',
+    help: 'kvcache-aware: best leading-block match over prompt blocks',
+    labelNames: ['model'],
+    buckets: RATIO_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareRedisDuration = new Histogram({
+    name: 'kthena_router_kvcache_aware_redis_duration_seconds',
+    help: 'kvcache-aware: time to read the block owners from Redis',
+    labelNames: ['model'],
+    buckets: KVCACHE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareTokenizeDuration = new Histogram({
+    name: 'kthena_router_kvcache_aware_tokenize_duration_seconds',
+    help: "kvcache-aware: time to tokenize the prompt through an engine's /tokenize",
+    labelNames: ['model'],
+    buckets: KVCACHE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareErrors = new Counter({
+    name: 'kthena_router_kvcache_aware_errors_total',
+    help: 'kvcache-aware: requests scored on nothing because a stage failed (tokenize, redis)',
+    labelNames: ['model', 'stage'],
+    registers: [this.registry],
+  });
+  readonly tokenizerUnsupportedEngine = new Counter({
+    name: 'kthena_router_tokenizer_unsupported_engine_total',
+    help: "kvcache-aware: prompts tokenized on an engine other than vLLM (upstream's tokenizer supports vLLM only)",
+    labelNames: ['model', 'engine'],
     registers: [this.registry],
   });
 
