@@ -1,6 +1,6 @@
 // The Kthena router console: polls api/state and renders it. Plain DOM, no framework, no network beyond this router.
 // Values reach the page through textContent only, so names from manifests cannot inject markup.
-'use strict';
+
 (() => {
   const POLL_MS = 2000;
   const TOKEN_KEY = 'kthena-console-token';
@@ -32,15 +32,37 @@
   const num = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : '–');
   function bar(v, hotAbove) {
     const w = Math.max(0, Math.min(1, v || 0));
-    return el('span', { class: `bar${hotAbove !== undefined && w > hotAbove ? ' hot' : ''}` }, el('span', { style: `width:${(w * 100).toFixed(1)}%` }));
+    return el(
+      'span',
+      { class: `bar${hotAbove !== undefined && w > hotAbove ? ' hot' : ''}` },
+      el('span', { style: `width:${(w * 100).toFixed(1)}%` }),
+    );
   }
   function table(head, rows, numeric) {
     const num = new Set(numeric || []);
     return el(
       'table',
       {},
-      el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { class: num.has(i) ? 'num' : '' }, h)))),
-      el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c, i) => el('td', { class: num.has(i) ? 'num' : '' }, c))))),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          head.map((h, i) => el('th', { class: num.has(i) ? 'num' : '' }, h)),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        rows.map((r) =>
+          el(
+            'tr',
+            {},
+            r.map((c, i) => el('td', { class: num.has(i) ? 'num' : '' }, c)),
+          ),
+        ),
+      ),
     );
   }
   const replace = (id, ...nodes) => document.getElementById(id).replaceChildren(...nodes.flat().filter((n) => n));
@@ -48,7 +70,8 @@
 
   function targetRequests(state) {
     const m = new Map();
-    for (const r of state.routes) for (const rule of r.rules) for (const t of rule.targets) m.set(`${r.key}|${rule.name}|${t.name}`, t.requests);
+    for (const r of state.routes)
+      for (const rule of r.rules) for (const t of rule.targets) m.set(`${r.key}|${rule.name}|${t.name}`, t.requests);
     return m;
   }
 
@@ -61,9 +84,11 @@
         const rows = [];
         for (const rule of r.rules) {
           const total = rule.targets.reduce((a, t) => a + t.requests, 0);
-          const deltas = rule.targets.map((t) => t.requests - (before.get(`${r.key}|${rule.name}|${t.name}`) ?? t.requests));
+          const deltas = rule.targets.map(
+            (t) => t.requests - (before.get(`${r.key}|${rule.name}|${t.name}`) ?? t.requests),
+          );
           const dTotal = deltas.reduce((a, b) => a + b, 0);
-          rule.targets.forEach((t, i) =>
+          rule.targets.forEach((t, i) => {
             rows.push([
               rule.name,
               `${t.kind === 'ModelServer' ? '' : 'provider '}${t.name}`,
@@ -72,14 +97,27 @@
               num(t.requests),
               el('span', {}, bar(total ? t.requests / total : 0), total ? pct(t.requests / total) : '–'),
               dTotal ? pct(deltas[i] / dTotal) : '–',
-            ]),
-          );
+            ]);
+          });
         }
         return el(
           'div',
           { 'data-route': r.key },
-          el('h3', {}, r.model || '(no model)', ' ', el('span', { class: 'muted' }, `ModelRoute ${r.key}`), ' ', r.loraAdapters.map((l) => el('span', { class: 'tag' }, `lora ${l}`)), r.rateLimit ? el('span', { class: 'tag' }, 'rate-limited') : null),
-          table(['rule', 'target', 'weight', 'configured share', 'requests', 'served share', 'last interval'], rows, [2, 4]),
+          el(
+            'h3',
+            {},
+            r.model || '(no model)',
+            ' ',
+            el('span', { class: 'muted' }, `ModelRoute ${r.key}`),
+            ' ',
+            r.loraAdapters.map((l) => el('span', { class: 'tag' }, `lora ${l}`)),
+            r.rateLimit ? el('span', { class: 'tag' }, 'rate-limited') : null,
+          ),
+          table(
+            ['rule', 'target', 'weight', 'configured share', 'requests', 'served share', 'last interval'],
+            rows,
+            [2, 4],
+          ),
         );
       }),
     );
@@ -93,11 +131,35 @@
         el(
           'div',
           { 'data-server': s.key },
-          el('h3', {}, s.key, ' ', el('span', { class: 'muted' }, `${s.engine} · ${s.model || 'model from engine'} · ${s.endpoints.length} endpoint(s)`)),
+          el(
+            'h3',
+            {},
+            s.key,
+            ' ',
+            el(
+              'span',
+              { class: 'muted' },
+              `${s.engine} · ${s.model || 'model from engine'} · ${s.endpoints.length} endpoint(s)`,
+            ),
+          ),
           s.endpoints.length === 0
             ? empty('No ready endpoints.')
             : table(
-                ['endpoint', 'address', 'in-flight', 'waiting', 'running', 'KV usage', 'prefix hits', 'TTFT', 'TPOT', 'health', 'LoRA', 'PD', 'last scrape'],
+                [
+                  'endpoint',
+                  'address',
+                  'in-flight',
+                  'waiting',
+                  'running',
+                  'KV usage',
+                  'prefix hits',
+                  'TTFT',
+                  'TPOT',
+                  'health',
+                  'LoRA',
+                  'PD',
+                  'last scrape',
+                ],
                 s.endpoints.map((e) => [
                   el('span', { 'data-endpoint': e.key }, e.key),
                   e.address,
@@ -108,15 +170,28 @@
                   pct(e.prefixHitRate),
                   ms(e.ttftSeconds),
                   ms(e.tpotSeconds),
-                  e.health ? el('span', { class: e.health.state === 'closed' ? 'ok' : 'bad', title: e.health.reason || '' }, `${e.health.state} (${e.health.ejections} ejections)`) : el('span', { class: 'muted' }, 'n/a'),
+                  e.health
+                    ? el(
+                        'span',
+                        { class: e.health.state === 'closed' ? 'ok' : 'bad', title: e.health.reason || '' },
+                        `${e.health.state} (${e.health.ejections} ejections)`,
+                      )
+                    : el('span', { class: 'muted' }, 'n/a'),
                   e.loraAdapters.length ? e.loraAdapters.map((l) => el('span', { class: 'tag' }, l)) : '–',
                   e.pdRole ? `${e.pdRole} · ${e.pdGroup}` : '–',
-                  e.lastScrapeError ? el('span', { class: 'bad', title: e.lastScrapeError }, 'error') : e.lastScrapeAt ? new Date(e.lastScrapeAt).toLocaleTimeString() : '–',
+                  e.lastScrapeError
+                    ? el('span', { class: 'bad', title: e.lastScrapeError }, 'error')
+                    : e.lastScrapeAt
+                      ? new Date(e.lastScrapeAt).toLocaleTimeString()
+                      : '–',
                 ]),
                 [2, 3, 4],
               ),
           s.pdGroups.length
-            ? table(['PD group', 'prefill', 'decode'], s.pdGroups.map((g) => [g.group, g.prefill.join(', ') || '–', g.decode.join(', ') || '–']))
+            ? table(
+                ['PD group', 'prefill', 'decode'],
+                s.pdGroups.map((g) => [g.group, g.prefill.join(', ') || '–', g.decode.join(', ') || '–']),
+              )
             : null,
         ),
       ),
@@ -125,8 +200,10 @@
 
   function renderDecisions(state) {
     const s = state.scheduler;
-    document.getElementById('scheduler').textContent = `filters ${s.filters.join(', ') || 'none'}; scores ${s.scores.map((x) => `${x.name}×${x.weight}`).join(', ')}; top ${s.topN}`;
-    if (state.decisions.length === 0) return replace('decisions', empty('No decisions yet: send a request through the router.'));
+    document.getElementById('scheduler').textContent =
+      `filters ${s.filters.join(', ') || 'none'}; scores ${s.scores.map((x) => `${x.name}×${x.weight}`).join(', ')}; top ${s.topN}`;
+    if (state.decisions.length === 0)
+      return replace('decisions', empty('No decisions yet: send a request through the router.'));
     const scorers = s.scores.map((x) => x.name);
     replace(
       'decisions',
@@ -134,7 +211,15 @@
         el(
           'div',
           { class: 'decision', 'data-decision': d.model, 'data-chosen': d.chosen || '' },
-          el('div', {}, el('strong', {}, d.model), ' at ', new Date(d.at).toLocaleTimeString(), ' → ', el('strong', {}, d.chosen || 'none')),
+          el(
+            'div',
+            {},
+            el('strong', {}, d.model),
+            ' at ',
+            new Date(d.at).toLocaleTimeString(),
+            ' → ',
+            el('strong', {}, d.chosen || 'none'),
+          ),
           table(
             ['rank', 'endpoint', 'filters', 'total', ...scorers],
             d.candidates.map((c) => [
@@ -156,7 +241,20 @@
     replace(
       'verification',
       v.length
-        ? table(['model', 'samples', 'mean |predicted − reported| / prompt', 'bias'], v.map(([m, x]) => [m, num(x.samples), pct(x.meanRelError), x.meanSigned > 0 ? `over-predicts ${pct(x.meanSigned)}` : x.meanSigned < 0 ? `under-predicts ${pct(-x.meanSigned)}` : '–']), [1, 2])
+        ? table(
+            ['model', 'samples', 'mean |predicted − reported| / prompt', 'bias'],
+            v.map(([m, x]) => [
+              m,
+              num(x.samples),
+              pct(x.meanRelError),
+              x.meanSigned > 0
+                ? `over-predicts ${pct(x.meanSigned)}`
+                : x.meanSigned < 0
+                  ? `under-predicts ${pct(-x.meanSigned)}`
+                  : '–',
+            ]),
+            [1, 2],
+          )
         : empty('No verification samples (needs a precise KV plugin and engines that report cached tokens).'),
     );
     replace(
@@ -167,7 +265,17 @@
               'div',
               { class: 'decision' },
               el('div', {}, `request ${p.request} · ${p.model} · ${p.promptTokens} prompt tokens`),
-              table(['endpoint', 'predicted cached tokens', 'queued prefill', 'decoding', 'predicted TTFT'], p.candidates.map((c) => [c.endpoint, num(c.cachedTokens), num(c.queuedPrefillTokens), num(c.decoding), ms(c.ttftSec)]), [1, 2, 3, 4]),
+              table(
+                ['endpoint', 'predicted cached tokens', 'queued prefill', 'decoding', 'predicted TTFT'],
+                p.candidates.map((c) => [
+                  c.endpoint,
+                  num(c.cachedTokens),
+                  num(c.queuedPrefillTokens),
+                  num(c.decoding),
+                  ms(c.ttftSec),
+                ]),
+                [1, 2, 3, 4],
+              ),
             ),
           )
         : empty('No predictions (latency-predictor not configured, or no requests yet).'),
@@ -180,18 +288,37 @@
     replace(
       'governance',
       el('h3', {}, 'Requests by status'),
-      codes.length ? table(['status', 'requests'], codes.map(([c, n]) => [el('span', { class: c.startsWith('2') ? 'ok' : 'bad' }, c), num(n)]), [1]) : empty('No requests yet.'),
+      codes.length
+        ? table(
+            ['status', 'requests'],
+            codes.map(([c, n]) => [el('span', { class: c.startsWith('2') ? 'ok' : 'bad' }, c), num(n)]),
+            [1],
+          )
+        : empty('No requests yet.'),
       el('h3', {}, 'Rate-limited requests'),
-      g.rateLimited.length ? table(['model', 'limit', 'rejected'], g.rateLimited.map((r) => [r.model, r.limitType, num(r.count)]), [2]) : empty('None.'),
+      g.rateLimited.length
+        ? table(
+            ['model', 'limit', 'rejected'],
+            g.rateLimited.map((r) => [r.model, r.limitType, num(r.count)]),
+            [2],
+          )
+        : empty('None.'),
       el('h3', {}, 'Fairness queues'),
-      g.fairnessQueues.length ? table(['model', 'queued', 'in flight'], g.fairnessQueues.map((q) => [q.model, num(q.queued), num(q.inflight)]), [1, 2]) : empty('No fairness queues (ENABLE_FAIRNESS_SCHEDULING off, or idle).'),
+      g.fairnessQueues.length
+        ? table(
+            ['model', 'queued', 'in flight'],
+            g.fairnessQueues.map((q) => [q.model, num(q.queued), num(q.inflight)]),
+            [1, 2],
+          )
+        : empty('No fairness queues (ENABLE_FAIRNESS_SCHEDULING off, or idle).'),
       el('p', {}, `Concurrency-cap rejections: ${num(g.concurrencyRejected)}`),
     );
   }
 
   function render(state) {
     const r = state.router;
-    document.getElementById('status').textContent = `${r.ready ? 'ready' : 'not ready'} · up ${r.uptimeSeconds}s · ${r.activeRequests} active · updated ${new Date(state.generatedAt).toLocaleTimeString()}`;
+    document.getElementById('status').textContent =
+      `${r.ready ? 'ready' : 'not ready'} · up ${r.uptimeSeconds}s · ${r.activeRequests} active · updated ${new Date(state.generatedAt).toLocaleTimeString()}`;
     renderRoutes(state);
     renderServers(state);
     renderDecisions(state);
@@ -204,7 +331,10 @@
     clearTimeout(timer);
     const token = sessionStorage.getItem(TOKEN_KEY);
     try {
-      const res = await fetch('api/state', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+      const res = await fetch('api/state', {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        cache: 'no-store',
+      });
       if (res.status === 401) {
         document.getElementById('login').hidden = false;
         document.getElementById('login-error').textContent = token ? 'token rejected' : '';

@@ -207,7 +207,7 @@ export async function registerWebhooks(
   };
 }
 
-class Metrics {
+export class ManagerMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
     name: 'kthena_controller_reconcile_total',
@@ -435,7 +435,7 @@ export interface ActiveControllers {
 
 async function startModelServing(
   o: ControllerManagerOptions,
-  metrics: Metrics,
+  metrics: ManagerMetrics,
   signal: AbortSignal,
 ): Promise<ActiveControllers> {
   const { client, log } = o;
@@ -518,7 +518,7 @@ async function startModelServing(
 /** The autoscaler: one loop over all AutoscalingPolicies (upstream runs it as a single loop too). */
 async function startAutoscaler(
   o: ControllerManagerOptions,
-  metrics: Metrics,
+  metrics: ManagerMetrics,
   signal: AbortSignal,
 ): Promise<ActiveControllers> {
   const { client, log } = o;
@@ -576,7 +576,7 @@ async function startAutoscaler(
 
 export async function startControllerManager(o: ControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log;
-  const metrics = new Metrics();
+  const metrics = new ManagerMetrics();
   const enabled = enabledControllers(o.controllers);
   // Like upstream, the webhook server starts first and runs independently of leader election.
   const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;

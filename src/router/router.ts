@@ -192,6 +192,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     },
   });
   metrics.sources.activeRequests = () => handler.active;
+  metrics.sources.endpoints = () => store.endpointStates();
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
 
   let files: FileSource | undefined;

@@ -23,6 +23,57 @@ export const UNRESOLVED: Destination = {
   upstream_model: 'none',
 };
 
+/** What the per-endpoint gauges read from an endpoint (EndpointState has these fields). */
+export interface EndpointLoad {
+  key: string;
+  inflight: number;
+  metrics: { kvCacheUsage: number; waiting: number; running: number };
+  prefixCache: { queries: number; hits: number } | undefined;
+}
+
+/**
+ * Per-endpoint load for dashboards, set from the store at scrape time: the router's in-flight count and the engine's
+ * queue, KV usage and prefix-cache counters as last scraped. Reset at every scrape so removed endpoints disappear.
+ */
+function endpointGauges(registry: Registry, endpoints: () => readonly EndpointLoad[]): void {
+  const gauge = (name: string, help: string, value: (e: EndpointLoad) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['endpoint'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of endpoints()) {
+          const v = value(e);
+          if (v !== undefined) this.set({ endpoint: e.key }, v);
+        }
+      },
+    });
+  gauge(
+    'kthena_router_endpoint_inflight_requests',
+    'Requests the router has in flight to each endpoint',
+    (e) => e.inflight,
+  );
+  gauge('kthena_router_endpoint_waiting_requests', "Engine's waiting requests (last scrape)", (e) => e.metrics.waiting);
+  gauge('kthena_router_endpoint_running_requests', "Engine's running requests (last scrape)", (e) => e.metrics.running);
+  gauge(
+    'kthena_router_endpoint_kv_cache_usage_ratio',
+    "Engine's KV-cache usage 0..1 (last scrape)",
+    (e) => e.metrics.kvCacheUsage,
+  );
+  gauge(
+    'kthena_router_endpoint_prefix_cache_queries',
+    "Engine's prefix-cache lookups in tokens, cumulative",
+    (e) => e.prefixCache?.queries,
+  );
+  gauge(
+    'kthena_router_endpoint_prefix_cache_hits',
+    "Engine's prefix-cache hits in tokens, cumulative",
+    (e) => e.prefixCache?.hits,
+  );
+}
+
 export class RouterMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
@@ -157,7 +208,13 @@ export class RouterMetrics {
   });
 
   /** Read at scrape time; the server and the prefix-cache plugin install their own. */
-  readonly sources = { activeRequests: () => 0, prefixEntries: () => 0, prefixBytes: () => 0 };
+  readonly sources = {
+    activeRequests: () => 0,
+    prefixEntries: () => 0,
+    prefixBytes: () => 0,
+    /** Every endpoint's live state, read at scrape time for the per-endpoint gauges (no per-request work). */
+    endpoints: (): readonly EndpointLoad[] => [],
+  };
 
   constructor() {
     const opts = this.sources;
@@ -185,6 +242,7 @@ export class RouterMetrics {
         this.set(opts.prefixBytes());
       },
     });
+    endpointGauges(this.registry, () => opts.endpoints());
     collectDefaultMetrics({ register: this.registry });
   }
 }
