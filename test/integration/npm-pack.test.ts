@@ -21,7 +21,8 @@ test('npm pack ships dist/; the installed tarball runs kthena --version and kthe
     assert.ok(files.includes('dist/cli/main.js'));
     assert.ok(files.includes('deploy/crds/volcano/scheduling.volcano.sh_podgroups.yaml'));
     // The router's console page ships beside dist/ (served from <package>/console).
-    for (const f of ['console/index.html', 'console/console.js', 'console/console.css']) assert.ok(files.includes(f), f);
+    for (const f of ['console/index.html', 'console/console.js', 'console/console.css'])
+      assert.ok(files.includes(f), f);
     assert.ok(
       !files.some((f) => f.startsWith('src/') || f.includes('/testing/') || /\.test\.js$/.test(f)),
       'no sources or test scaffolding',
