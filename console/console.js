@@ -315,6 +315,74 @@
     );
   }
 
+  const condText = (cs) =>
+    cs.length
+      ? cs.map((c) =>
+          el(
+            'span',
+            { class: c.status === 'True' ? 'ok' : 'bad', title: c.message || '' },
+            `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''} `,
+          ),
+        )
+      : el('span', { class: 'muted' }, 'no conditions');
+
+  function renderWorkloads(state) {
+    const w = state.workloads;
+    document.getElementById('workloads-section').hidden = !w;
+    if (!w) return;
+    const errs = Object.entries(w.errors).map(([kind, msg]) =>
+      el('p', { class: 'bad' }, `${kind}: cannot list (${msg})`),
+    );
+    replace(
+      'workloads',
+      errs,
+      el('h3', {}, 'ModelServings'),
+      w.modelServings.length
+        ? table(
+            ['ModelServing', 'groups desired', 'available', 'updated', 'roles', 'conditions'],
+            w.modelServings.map((m) => [
+              m.key,
+              num(m.replicas),
+              num(m.availableReplicas),
+              num(m.updatedReplicas),
+              m.roles.map((r) => `${r.name}×${r.replicas}`).join(', ') || '–',
+              condText(m.conditions),
+            ]),
+            [1, 2, 3],
+          )
+        : empty('None.'),
+      el('h3', {}, 'ModelBoosters'),
+      w.modelBoosters.length
+        ? table(
+            ['ModelBooster', 'conditions'],
+            w.modelBoosters.map((b) => [b.key, condText(b.conditions)]),
+          )
+        : empty('None.'),
+      el('h3', {}, 'Autoscaling policies'),
+      w.autoscalingPolicies.length
+        ? table(
+            ['policy', 'conditions', 'last decisions'],
+            w.autoscalingPolicies.map((p) => [
+              p.key,
+              condText(p.conditions),
+              p.lastDecisions.length ? p.lastDecisions.map((d) => el('div', {}, describeDecision(d))) : '–',
+            ]),
+          )
+        : empty('None.'),
+    );
+  }
+
+  // The autoscaler's status entry as one line: target, current → desired, and why.
+  function describeDecision(d) {
+    const parts = [
+      d.target,
+      `${d.currentReplicas ?? '?'} → ${d.desiredReplicas ?? '?'} (recommended ${d.recommendedReplicas ?? '?'}, ${d.mode || '–'})`,
+    ];
+    if (d.reason) parts.push(d.reason);
+    if (d.time) parts.push(new Date(d.time).toLocaleTimeString());
+    return parts.filter((x) => x !== undefined && x !== '').join(' · ');
+  }
+
   function render(state) {
     const r = state.router;
     document.getElementById('status').textContent =
@@ -324,6 +392,7 @@
     renderDecisions(state);
     renderKv(state);
     renderGovernance(state);
+    renderWorkloads(state);
     previous = state;
   }
 

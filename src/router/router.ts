@@ -33,6 +33,7 @@ import { AccessLog, type AccessLogOptions, accessLogOptionsFromEnv } from './tel
 import { type ConsoleExposure, checkExposure } from './telemetry/console/access.js';
 import { debugListener } from './telemetry/console/serve.js';
 import { ConsoleStateBuilder } from './telemetry/console/state.js';
+import { WorkloadReader } from './telemetry/console/workloads.js';
 import { debugHandler } from './telemetry/debug.js';
 import { RouterMetrics } from './telemetry/metrics.js';
 
@@ -128,6 +129,8 @@ const small = (res: ServerResponse, status: number, body: object) => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 };
+
+const workloadsOf = (r: WorkloadReader) => () => r.read();
 
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   // Process logs go to stderr; stdout carries the access log (upstream's default) and the CLI's own output.
@@ -324,6 +327,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     lastScore: (k) => handler.lastScore(k),
     config: config.scheduler,
     startedAt,
+    workloads: opts.kube ? workloadsOf(new WorkloadReader(opts.kube.client, opts.kube.namespace)) : undefined,
     isReady: () => isReady(),
     activeRequests: () => handler.active,
   });

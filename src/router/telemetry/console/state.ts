@@ -8,6 +8,7 @@ import type { RouterStore } from '../../store/store.js';
 import type { RouterMetrics } from '../metrics.js';
 import type { ScoreSample } from './decisions.js';
 import { type Decision, DecisionLog } from './decisions.js';
+import type { WorkloadsView } from './workloads.js';
 
 /** Bumped when a field changes meaning or disappears; new fields do not bump it. */
 export const CONSOLE_API_VERSION = 1;
@@ -20,6 +21,8 @@ export interface ConsoleDeps {
   lastScore(endpoint: string): ScoreSample | null;
   config: { filters: readonly string[]; scores: readonly { name: string; weight: number }[]; topN: number };
   startedAt: number;
+  /** ModelBoosters / ModelServings / AutoscalingPolicies, when the router reads a Kubernetes API. */
+  workloads?: () => Promise<WorkloadsView>;
   isReady(): boolean;
   activeRequests(): number;
 }
@@ -92,6 +95,8 @@ export interface ConsoleState {
   };
   /** Requests by status code (all routes), for the page's error share. */
   statusCodes: Record<string, number>;
+  /** Kubernetes workload objects and the autoscaler's last decisions; null with a file source. */
+  workloads: WorkloadsView | null;
 }
 
 type Samples = { labels: Record<string, string | number>; value: number }[];
@@ -122,6 +127,7 @@ export class ConsoleStateBuilder {
       verification: kv.verification,
       governance: await governanceView(d.metrics),
       statusCodes: sumBy(requestSamples, 'status_code'),
+      workloads: d.workloads ? await d.workloads() : null,
     };
   }
 
