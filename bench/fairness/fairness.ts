@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { startEngine } from '../../src/engine/index.js';
 import { hashApiKey } from '../../src/router/policy/api-keys.js';
 import { startRouter } from '../../src/router/router.js';
+import { groupedBarChart } from '../charts.js';
 
 export interface FairnessBenchOptions {
   seconds: number;
@@ -171,6 +172,23 @@ spec: {modelName: bench, rules: [{targetModels: [{modelServerName: b}]}]}
   return { mode, tenants, jain: jainIndex(tenants.map((t) => t.weightedServicePerSec)) };
 }
 
+/** TTFT p50 and p90 per tenant under each ordering: what fair scheduling buys the light tenant. */
+export function fairnessSvg(results: readonly Pick<ModeResult, 'mode' | 'tenants'>[]): string {
+  const tenants = [...new Set(results.flatMap((r) => r.tenants.map((t) => t.tenant)))];
+  const value = (mode: string, tenant: string, k: 'ttftP50Ms' | 'ttftP90Ms') =>
+    results.find((r) => r.mode === mode)?.tenants.find((t) => t.tenant === tenant)?.[k];
+  return groupedBarChart({
+    title: 'Fairness: time to first token per tenant, FIFO vs fair queue',
+    xLabel: 'queue order',
+    yLabel: 'TTFT (ms)',
+    groups: results.map((r) => r.mode),
+    series: tenants.flatMap((t) => [
+      { name: `${t} p50`, values: results.map((r) => value(r.mode, t, 'ttftP50Ms')) },
+      { name: `${t} p90`, values: results.map((r) => value(r.mode, t, 'ttftP90Ms')) },
+    ]),
+  });
+}
+
 export async function fairnessCommand(o: FairnessBenchOptions): Promise<void> {
   const results = [await runMode('fifo', o), await runMode('fair', o)];
   const lines = [
@@ -191,6 +209,7 @@ export async function fairnessCommand(o: FairnessBenchOptions): Promise<void> {
   const out = join('bench', 'results', `fairness-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(join('bench', 'results'), { recursive: true });
   await writeFile(out, JSON.stringify({ options: o, cores: cpus().length, node: process.version, results }, null, 2));
-  process.stdout.write(`results: ${out}\n`);
+  await writeFile(out.replace(/\.json$/, '.svg'), fairnessSvg(results));
+  process.stdout.write(`results: ${out} (and .svg)\n`);
   if (o.json) process.stdout.write(`${JSON.stringify({ results })}\n`);
 }

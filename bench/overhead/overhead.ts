@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { groupedBarChart } from '../charts.js';
 import { percentile, runLoad } from './load.js';
 import { startPortkey } from './portkey.js';
 import { type Child, cpuMicros, freePort, rssMb, start, waitHttp } from './procs.js';
@@ -358,32 +359,20 @@ export function markdown(rows: TargetRow[]): string {
   return lines.join('\n');
 }
 
-/** A small grouped bar chart of TTFT p50 per concurrency. */
+/** TTFT p50 per concurrency level, one bar per target (bench/charts.ts: axis ticks, legend beside the plot). */
 export function svg(rows: TargetRow[]): string {
   const names = [...new Set(rows.map((r) => r.name))];
   const levels = [...new Set(rows.map((r) => r.concurrency))];
-  const max = Math.max(1, ...rows.map((r) => r.ttft_p50_ms));
-  const W = 640;
-  const H = 300;
-  const colors = ['#888', '#2a6', '#36c', '#c63', '#a4c'];
-  const gw = (W - 60) / levels.length;
-  const bw = (gw - 20) / names.length;
-  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
-  out += `<text x="10" y="15">TTFT p50 (ms) by concurrency — max ${max}</text>`;
-  levels.forEach((c, gi) => {
-    names.forEach((n, ni) => {
-      const r = rows.find((x) => x.name === n && x.concurrency === c);
-      if (!r) return;
-      const h = ((H - 60) * r.ttft_p50_ms) / max;
-      const x = 40 + gi * gw + ni * bw;
-      out += `<rect x="${x}" y="${H - 30 - h}" width="${bw - 2}" height="${h}" fill="${colors[ni % colors.length]}"/>`;
-    });
-    out += `<text x="${40 + gi * gw}" y="${H - 12}">c=${c}</text>`;
+  return groupedBarChart({
+    title: 'Router overhead: TTFT p50 by concurrency',
+    xLabel: 'concurrent streams',
+    yLabel: 'TTFT p50 (ms)',
+    groups: levels,
+    series: names.map((n) => ({
+      name: n,
+      values: levels.map((c) => rows.find((x) => x.name === n && x.concurrency === c)?.ttft_p50_ms),
+    })),
   });
-  names.forEach((n, ni) => {
-    out += `<rect x="${W - 110}" y="${25 + ni * 15}" width="10" height="10" fill="${colors[ni % colors.length]}"/><text x="${W - 95}" y="${34 + ni * 15}">${n}</text>`;
-  });
-  return `${out}</svg>\n`;
 }
 
 export interface OverheadCommandOptions {

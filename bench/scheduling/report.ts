@@ -1,4 +1,5 @@
 // Summaries, terminal table, Markdown and SVG charts for the scheduling benchmark.
+import { barChart, cdfChart, lineChart } from '../charts.js';
 import type { RequestResult } from './loadgen.js';
 import type { RunOutcome } from './run.js';
 
@@ -116,56 +117,19 @@ export function markdown(title: string, meta: string, rows: Summary[]): string {
   return s;
 }
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
-/** Horizontal bar chart of one metric per strategy. */
+/** Horizontal bar chart of one metric per strategy, on a value axis with ticks (bench/charts.ts). */
 export function barSvg(title: string, rows: { name: string; value: number }[], unit: string): string {
-  const W = 640;
-  const rowH = 24;
-  const left = 260;
-  const H = 40 + rows.length * rowH;
-  const max = Math.max(...rows.map((r) => r.value), 1e-9);
-  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
-  s += `<text x="8" y="18" font-weight="bold">${esc(title)}</text>`;
-  rows.forEach((r, i) => {
-    const y = 30 + i * rowH;
-    const w = ((W - left - 80) * r.value) / max;
-    s += `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${esc(r.name)}</text>`;
-    s += `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${r.name === 'default' ? '#d62728' : r.name === 'oracle' ? '#7f7f7f' : '#1f77b4'}"/>`;
-    s += `<text x="${left + w + 4}" y="${y + 14}">${r.value.toFixed(3)} ${esc(unit)}</text>`;
-  });
-  return `${s}</svg>\n`;
+  return barChart({ title, unit, rows });
 }
 
 /** TTFT CDF per strategy (pooled over runs). */
 export function cdfSvg(title: string, series: { name: string; values: number[] }[]): string {
-  const W = 640;
-  const H = 360;
-  const L = 50;
-  const B = 40;
-  const max = Math.max(...series.flatMap((s) => s.values), 1e-9);
-  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#d62728', '#7f7f7f', '#bcbd22'];
-  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
-  s += `<text x="8" y="16" font-weight="bold">${esc(title)}</text>`;
-  s += `<line x1="${L}" y1="${H - B}" x2="${W - 150}" y2="${H - B}" stroke="#000"/><line x1="${L}" y1="30" x2="${L}" y2="${H - B}" stroke="#000"/>`;
-  s += `<text x="${(W - 150 + L) / 2}" y="${H - 8}" text-anchor="middle">TTFT (s, simulated) — max ${max.toFixed(2)}</text>`;
-  series.forEach((ser, k) => {
-    const v = [...ser.values].sort((a, b) => a - b);
-    const pts = v.map((x, i) => {
-      const px = L + ((W - 150 - L) * x) / max;
-      const py = H - B - ((H - B - 30) * (i + 1)) / v.length;
-      return `${px.toFixed(1)},${py.toFixed(1)}`;
-    });
-    const c = ser.name === 'default' ? '#d62728' : colors[k % colors.length];
-    s += `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(' ')}"/>`;
-    s += `<text x="${W - 145}" y="${40 + k * 16}" fill="${c}">${esc(ser.name)}</text>`;
-  });
-  return `${s}</svg>\n`;
+  return cdfChart({ title, xLabel: 'TTFT (s, simulated)', series });
 }
 
 export type { RequestResult };
 
-/** Line chart: one series per strategy over the x values (log-spaced x positions), e.g. throughput vs random. */
+/** Line chart: one series per strategy over the x values (evenly spaced categories), e.g. throughput vs random. */
 export function lineSvg(
   title: string,
   xLabel: string,
@@ -173,33 +137,11 @@ export function lineSvg(
   xs: number[],
   series: { name: string; ys: number[] }[],
 ): string {
-  const W = 680;
-  const H = 380;
-  const L = 60;
-  const R = 170;
-  const T = 30;
-  const B = 50;
-  const ymax = Math.max(...series.flatMap((s) => s.ys), 1e-9) * 1.05;
-  const px = (i: number) => L + ((W - L - R) * i) / Math.max(1, xs.length - 1);
-  const py = (y: number) => H - B - ((H - B - T) * y) / ymax;
-  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
-  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
-  s += `<text x="8" y="18" font-weight="bold">${esc(title)}</text>`;
-  s += `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#000"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#000"/>`;
-  xs.forEach((x, i) => {
-    s += `<text x="${px(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${x}</text>`;
+  return lineChart({
+    title,
+    xLabel,
+    yLabel,
+    categories: xs,
+    series: series.map((ser) => ({ name: ser.name, points: ser.ys.map((y, i) => [i, y] as const) })),
   });
-  for (let k = 0; k <= 4; k++) {
-    const y = (ymax * k) / 4;
-    s += `<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${y.toFixed(2)}</text>`;
-  }
-  s += `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`;
-  s += `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">${esc(yLabel)}</text>`;
-  series.forEach((ser, k) => {
-    const c = ser.name === 'default' ? '#d62728' : colors[k % colors.length];
-    const pts = ser.ys.map((y, i) => `${px(i).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-    s += `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts}"/>`;
-    s += `<text x="${W - R + 8}" y="${T + 12 + k * 16}" fill="${c}">${esc(ser.name)}</text>`;
-  });
-  return `${s}</svg>\n`;
 }

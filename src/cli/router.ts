@@ -49,6 +49,8 @@ export interface RouterCliOptions extends LogOptions {
   port: number;
   metricsPort: number;
   debugPort: number;
+  consoleExpose?: boolean;
+  consoleToken?: string;
   configDir?: string;
   kubeconfig?: string;
   namespace?: string;
@@ -127,6 +129,7 @@ export async function runRouter(o: RouterCliOptions): Promise<RunningRouter> {
     port: o.port,
     metricsPort: o.metricsPort,
     debugPort: o.debugPort,
+    console: { expose: o.consoleExpose === true, token: o.consoleToken },
     configDir: o.configDir,
     kube: client ? { client, namespace: o.namespace, writeStatus: o.writeStatus ?? true } : undefined,
     routerConfigFile: o.routerConfig,
@@ -183,7 +186,16 @@ export function addRouterOptions(cmd: Command): Command {
     .option('--host <addr>', 'listen address for the inference and metrics ports', '0.0.0.0')
     .option('--port <n>', 'inference port', int('--port', 0, 65535), 8080)
     .option('--metrics-port <n>', 'Prometheus /metrics port', int('--metrics-port', 0, 65535), 9090)
-    .option('--debug-port <n>', 'debug server port on 127.0.0.1 (-1 disables)', int('--debug-port', -1, 65535), 15000)
+    .option(
+      '--debug-port <n>',
+      'debug server port (/debug/*, the console at /console/) on 127.0.0.1 (-1 disables)',
+      int('--debug-port', -1, 65535),
+      15000,
+    )
+    .option('--console-expose', 'serve the debug port on --host instead of loopback; needs a console token')
+    .addOption(
+      new Option('--console-token <token>', 'bearer token the exposed console requires').env('KTHENA_CONSOLE_TOKEN'),
+    )
     .option(
       '--router-config <file>',
       "upstream's routerConfiguration.yaml or its ConfigMap (scheduler plugins; default: filters outlier-detection and lora-affinity, scorer latency-predictor)",

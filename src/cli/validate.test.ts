@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -232,4 +232,17 @@ test('kinds Kthena does not own are skipped with a note; unknown kinds in Kthena
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a JSON file that is no Kubernetes object is skipped in a directory (dashboards in deploy/), an error when named', () => {
+  const dir = join(tmp, 'with-dashboard');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'route.yaml'), ROUTE);
+  writeFileSync(join(dir, 'dashboard.json'), JSON.stringify({ title: 'd', panels: [] }));
+  const walked = run([dir]);
+  assert.equal(walked.status, 0, walked.lines.join('\n'));
+  assert.ok(walked.lines.some((l) => /dashboard\.json:1: note: not a Kubernetes manifest/.test(l)));
+  const named = run([join(dir, 'dashboard.json')]);
+  assert.equal(named.status, 1);
+  assert.ok(named.lines.some((l) => /kind: is required/.test(l)));
 });

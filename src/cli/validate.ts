@@ -15,16 +15,21 @@ export interface ValidateCliOptions {
 }
 
 /** Files to read under the given paths (directories recursively, manifest extensions only, sorted). */
-export function collectFiles(paths: string[]): { files: string[]; missing: string[] } {
+export function collectFiles(paths: string[]): { files: string[]; missing: string[]; walked: Set<string> } {
   const files: string[] = [];
   const missing: string[] = [];
+  /** Files found by walking a directory rather than named (see notManifest). */
+  const walked = new Set<string>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       if (name.startsWith('.') || name === 'node_modules') continue;
       const p = join(dir, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else if (MANIFEST_EXT.test(name)) files.push(p);
+      else if (MANIFEST_EXT.test(name)) {
+        files.push(p);
+        walked.add(p);
+      }
     }
   };
   for (const p of paths) {
@@ -38,7 +43,22 @@ export function collectFiles(paths: string[]): { files: string[]; missing: strin
     if (st.isDirectory()) walk(p);
     else files.push(p);
   }
-  return { files, missing };
+  return { files, missing, walked };
+}
+
+/**
+ * A JSON file met in a directory that is no Kubernetes object at all (neither apiVersion nor kind): a Grafana
+ * dashboard next to manifests (deploy/grafana), a package.json. Skipped like foreign kinds; named explicitly, it is
+ * still an error.
+ */
+function notManifest(file: string, text: string): boolean {
+  if (!/\.json$/i.test(file)) return false;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && !('apiVersion' in v) && !('kind' in v);
+  } catch {
+    return false;
+  }
 }
 
 /** Validates everything under `paths`, writing a report through `out`; returns the exit status. */
@@ -53,7 +73,7 @@ export function runValidate(
     err('error: no files given (use -f FILE|DIR)');
     return 1;
   }
-  const { files, missing } = collectFiles(paths);
+  const { files, missing, walked } = collectFiles(paths);
   let errors = 0;
   let warnings = 0;
   let docs = 0;
@@ -79,6 +99,11 @@ export function runValidate(
     } catch (e) {
       err(`${file}: error: cannot read: ${e instanceof Error ? e.message : String(e)}`);
       errors++;
+      continue;
+    }
+    if (walked.has(file) && notManifest(file, text)) {
+      skipped++;
+      if (!opts.quiet) out(`${file}:1: note: not a Kubernetes manifest (no apiVersion or kind), skipped (not checked)`);
       continue;
     }
     const parsed = parseManifests(text, file);

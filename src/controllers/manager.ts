@@ -12,8 +12,8 @@ import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import { AUTOSCALING_POLICIES, type KubeObject, MODEL_SERVERS } from '../kube/resource.js';
-import { WorkQueue } from '../kube/workqueue.js';
-import { AutoscalerController } from './autoscaler/index.js';
+import { WorkQueue, type WorkQueueMetrics } from '../kube/workqueue.js';
+import { AutoscalerController, type UnitDecision } from './autoscaler/index.js';
 import { servedResources, startModelBooster } from './modelbooster/start.js';
 import {
   BY_MODELSERVING,
@@ -207,7 +207,7 @@ export async function registerWebhooks(
   };
 }
 
-class Metrics {
+export class ManagerMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
     name: 'kthena_controller_reconcile_total',
@@ -251,17 +251,181 @@ class Metrics {
     registers: [this.registry],
   });
 
+  // controller-runtime's names beside ours, so the community's controller-runtime dashboards work unchanged.
+  readonly crReconciles = new Counter({
+    name: 'controller_runtime_reconcile_total',
+    help: 'Total number of reconciliations per controller (controller-runtime convention).',
+    labelNames: ['controller', 'result'],
+    registers: [this.registry],
+  });
+  readonly crErrors = new Counter({
+    name: 'controller_runtime_reconcile_errors_total',
+    help: 'Total number of reconciliation errors per controller (controller-runtime convention).',
+    labelNames: ['controller'],
+    registers: [this.registry],
+  });
+  readonly crTime = new Histogram({
+    name: 'controller_runtime_reconcile_time_seconds',
+    help: 'Length of time per reconciliation per controller (controller-runtime convention).',
+    labelNames: ['controller'],
+    buckets: [
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75,
+      2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+    ],
+    registers: [this.registry],
+  });
+  // client-go's workqueue metrics, label `name` = the queue (controller) name.
+  readonly wqDepth = new Gauge({
+    name: 'workqueue_depth',
+    help: 'Current depth of workqueue.',
+    labelNames: ['name'],
+    registers: [this.registry],
+  });
+  readonly wqAdds = new Counter({
+    name: 'workqueue_adds_total',
+    help: 'Total number of adds handled by workqueue.',
+    labelNames: ['name'],
+    registers: [this.registry],
+  });
+  readonly wqRetries = new Counter({
+    name: 'workqueue_retries_total',
+    help: 'Total number of retries handled by workqueue.',
+    labelNames: ['name'],
+    registers: [this.registry],
+  });
+  readonly wqWait = new Histogram({
+    name: 'workqueue_queue_duration_seconds',
+    help: 'How long in seconds an item stays in workqueue before being requested.',
+    labelNames: ['name'],
+    buckets: WORKQUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly wqWork = new Histogram({
+    name: 'workqueue_work_duration_seconds',
+    help: 'How long in seconds processing an item from workqueue takes.',
+    labelNames: ['name'],
+    buckets: WORKQUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly autoscalerReplicas = new Gauge({
+    name: 'kthena_autoscaler_replicas',
+    help: "The autoscaler's last decision per target: current, recommended and desired replicas.",
+    labelNames: ['policy', 'target', 'kind'],
+    registers: [this.registry],
+  });
+  readonly autoscalerScaleEvents = new Counter({
+    name: 'kthena_autoscaler_scale_decisions_total',
+    help: 'Decisions that changed a target’s replicas, by direction (up, down).',
+    labelNames: ['policy', 'target', 'direction'],
+    registers: [this.registry],
+  });
+  /** ModelServing / ModelBooster objects' readiness, read from the informers' caches at scrape time. */
+  readonly readiness: { modelServings?: () => ModelServingReadiness[]; modelBoosters?: () => ModelBoosterReadiness[] } =
+    {};
+
+  constructor() {
+    const readiness = this.readiness;
+    new Gauge({
+      name: 'kthena_modelserving_replicas',
+      help: 'ModelServing serving groups by state: desired (spec), available (Running), updated (on the update revision).',
+      labelNames: ['namespace', 'name', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const m of readiness.modelServings?.() ?? []) {
+          this.set({ namespace: m.namespace, name: m.name, state: 'desired' }, m.desired);
+          this.set({ namespace: m.namespace, name: m.name, state: 'available' }, m.available);
+          this.set({ namespace: m.namespace, name: m.name, state: 'updated' }, m.updated);
+        }
+      },
+    });
+    new Gauge({
+      name: 'kthena_modelbooster_ready',
+      help: "1 when the ModelBooster's Active condition is True, else 0.",
+      labelNames: ['namespace', 'name'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of readiness.modelBoosters?.() ?? [])
+          this.set({ namespace: b.namespace, name: b.name }, b.ready ? 1 : 0);
+      },
+    });
+  }
+
   forController(name: string): ControllerMetrics {
     return {
       reconcile: (result, seconds) => {
         this.reconciles.inc({ controller: name, result });
         if (result === 'error') this.errors.inc({ controller: name });
         this.duration.observe({ controller: name }, seconds);
+        // controller-runtime's results are success, error, requeue, requeue_after; a skipped key counts as success.
+        this.crReconciles.inc({ controller: name, result: result === 'skipped' ? 'success' : result });
+        if (result === 'error') this.crErrors.inc({ controller: name });
+        this.crTime.observe({ controller: name }, seconds);
       },
       apiRequest: (verb, resource, ok) =>
         this.api.inc({ controller: name, verb, resource, outcome: ok ? 'ok' : 'error' }),
     };
   }
+
+  workQueue(name: string): WorkQueueMetrics {
+    return {
+      added: () => this.wqAdds.inc({ name }),
+      depth: (n) => this.wqDepth.set({ name }, n),
+      waited: (s) => this.wqWait.observe({ name }, s),
+      worked: (s) => this.wqWork.observe({ name }, s),
+      retried: () => this.wqRetries.inc({ name }),
+    };
+  }
+
+  autoscalerDecisions(policy: string, decisions: readonly UnitDecision[]): void {
+    for (const d of decisions) {
+      const target = d.unit.key;
+      this.autoscalerReplicas.set({ policy, target, kind: 'current' }, d.current);
+      this.autoscalerReplicas.set({ policy, target, kind: 'recommended' }, d.recommended);
+      this.autoscalerReplicas.set({ policy, target, kind: 'desired' }, d.desired);
+      if (d.desired !== d.current)
+        this.autoscalerScaleEvents.inc({ policy, target, direction: d.desired > d.current ? 'up' : 'down' });
+    }
+  }
+}
+
+interface ModelServingReadiness {
+  namespace: string;
+  name: string;
+  desired: number;
+  available: number;
+  updated: number;
+}
+
+interface ModelBoosterReadiness {
+  namespace: string;
+  name: string;
+  ready: boolean;
+}
+
+// client-go's workqueue buckets: 10^-8 … 10^1 seconds.
+const WORKQUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
+
+/** Readiness of ModelServings from the informer cache (status written by the controller). */
+function modelServingReadiness(list: readonly any[]): ModelServingReadiness[] {
+  return list.map((m) => ({
+    namespace: m.metadata?.namespace ?? 'default',
+    name: m.metadata?.name ?? '',
+    desired: Number(m.spec?.replicas ?? 1),
+    available: Number(m.status?.availableReplicas ?? 0),
+    updated: Number(m.status?.updatedReplicas ?? 0),
+  }));
+}
+
+function modelBoosterReadiness(list: readonly any[]): ModelBoosterReadiness[] {
+  return list.map((b) => ({
+    namespace: b.metadata?.namespace ?? 'default',
+    name: b.metadata?.name ?? '',
+    ready: ((b.status?.conditions ?? []) as { type?: string; status?: string }[]).some(
+      (c) => c.type === 'Active' && c.status === 'True',
+    ),
+  }));
 }
 
 export interface ActiveControllers {
@@ -271,7 +435,7 @@ export interface ActiveControllers {
 
 async function startModelServing(
   o: ControllerManagerOptions,
-  metrics: Metrics,
+  metrics: ManagerMetrics,
   signal: AbortSignal,
 ): Promise<ActiveControllers> {
   const { client, log } = o;
@@ -296,7 +460,8 @@ async function startModelServing(
   const lwsInformer = lwsServed ? new Informer<any>(client, LWS_REF, common) : undefined;
   const all = [...Object.values(informers), lwsInformer].filter((x): x is Informer<KubeObject> => x !== undefined);
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
-  const queue = new WorkQueue<string>({ clock, name: 'modelserving' });
+  const queue = new WorkQueue<string>({ clock, name: 'modelserving', metrics: metrics.workQueue('modelserving') });
+  metrics.readiness.modelServings = () => modelServingReadiness(informers.modelServings.list());
   const ctrl = new ModelServingController({
     client,
     ...informers,
@@ -307,7 +472,9 @@ async function startModelServing(
     log: log.child({ controller: 'modelserving' }),
     metrics: metrics.forController('modelserving'),
   });
-  const lwsQueue = lwsInformer ? new WorkQueue<string>({ clock, name: 'lws' }) : undefined;
+  const lwsQueue = lwsInformer
+    ? new WorkQueue<string>({ clock, name: 'lws', metrics: metrics.workQueue('lws') })
+    : undefined;
   const lws =
     lwsInformer && lwsQueue
       ? new LwsController({
@@ -351,7 +518,7 @@ async function startModelServing(
 /** The autoscaler: one loop over all AutoscalingPolicies (upstream runs it as a single loop too). */
 async function startAutoscaler(
   o: ControllerManagerOptions,
-  metrics: Metrics,
+  metrics: ManagerMetrics,
   signal: AbortSignal,
 ): Promise<ActiveControllers> {
   const { client, log } = o;
@@ -384,6 +551,7 @@ async function startAutoscaler(
     metrics: metrics.forController('autoscaler'),
     recorder: new EventRecorder(client, { component: 'kthena-autoscaler', clock, log }),
     onPass: (at) => metrics.autoscalerLastPass.set(at / 1000),
+    onDecisions: (policy, decisions) => metrics.autoscalerDecisions(policy, decisions),
   });
   for (const inf of all) inf.start();
   let synced = false;
@@ -408,7 +576,7 @@ async function startAutoscaler(
 
 export async function startControllerManager(o: ControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log;
-  const metrics = new Metrics();
+  const metrics = new ManagerMetrics();
   const enabled = enabledControllers(o.controllers);
   // Like upstream, the webhook server starts first and runs independently of leader election.
   const webhook: WebhookServer | undefined = o.webhook ? await startWebhookServer(o.webhook) : undefined;
@@ -439,6 +607,10 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
           {
             metrics: metrics.forController('modelbooster'),
             depth: (n) => metrics.depth.set({ controller: 'modelbooster' }, n),
+            queueMetrics: metrics.workQueue('modelbooster'),
+            readiness: (list) => {
+              metrics.readiness.modelBoosters = () => modelBoosterReadiness(list());
+            },
             signal: abort.signal,
           },
         );

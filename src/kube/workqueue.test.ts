@@ -163,3 +163,32 @@ test('runWorkers requeues failures with backoff and forgets successes', async ()
   q.shutDown();
   await workers;
 });
+
+test("metrics follow client-go's workqueue: adds, depth, time queued, time worked, retries", async () => {
+  const clock = new ManualClock(0);
+  const seen = { adds: 0, depth: [] as number[], waited: [] as number[], worked: [] as number[], retries: 0 };
+  const q = new WorkQueue<string>({
+    clock,
+    metrics: {
+      added: () => seen.adds++,
+      depth: (n) => seen.depth.push(n),
+      waited: (s) => seen.waited.push(s),
+      worked: (s) => seen.worked.push(s),
+      retried: () => seen.retries++,
+    },
+  });
+  q.add('a');
+  q.add('a'); // already queued: not an add
+  q.add('b');
+  clock.advance(250);
+  assert.equal(await q.get(), 'a');
+  clock.advance(1000);
+  q.add('a'); // while processing: an add, queued again after done
+  q.done('a');
+  q.addRateLimited('b');
+  assert.equal(seen.adds, 3);
+  assert.equal(seen.retries, 1);
+  assert.deepEqual(seen.waited, [0.25]);
+  assert.deepEqual(seen.worked, [1]);
+  assert.deepEqual(seen.depth, [1, 2, 1, 2]);
+});

@@ -89,8 +89,21 @@ export function defaultControllerRateLimiter<K>(clock: Clock = realClock): RateL
   );
 }
 
+/**
+ * client-go's workqueue metrics (workqueue_depth, _adds_total, _queue_duration_seconds, _work_duration_seconds,
+ * _retries_total): the queue reports, the caller owns the registry. Durations are seconds on the queue's clock.
+ */
+export interface WorkQueueMetrics {
+  added(): void;
+  depth(n: number): void;
+  waited(seconds: number): void;
+  worked(seconds: number): void;
+  retried(): void;
+}
+
 export interface WorkQueueOptions<K> {
   clock?: Clock;
+  metrics?: WorkQueueMetrics;
   /** Default: per-key exponential 5 ms → 1000 s (the overall bucket is opt-in via defaultControllerRateLimiter). */
   rateLimiter?: RateLimiter<K>;
   name?: string;
@@ -106,9 +119,13 @@ export class WorkQueue<K = string> {
   private readonly waiting = new Map<K, { due: number; timer: TimerHandle }>();
   private getters: ((k: K | undefined) => void)[] = [];
   private shuttingDown = false;
+  private readonly metrics: WorkQueueMetrics | undefined;
+  /** Key → when it was queued, then when its processing started (kept only with metrics). */
+  private readonly since = new Map<K, number>();
 
   constructor(opts: WorkQueueOptions<K> = {}) {
     this.clock = opts.clock ?? realClock;
+    this.metrics = opts.metrics;
     this.limiter = opts.rateLimiter ?? new ItemExponentialRateLimiter<K>();
     this.name = opts.name ?? 'workqueue';
   }
@@ -117,9 +134,9 @@ export class WorkQueue<K = string> {
   add(key: K): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.metrics?.added();
     if (this.processing.has(key)) return;
-    this.queue.push(key);
-    this.wakeOne();
+    this.push(key);
   }
 
   /** Adds the key after `ms`. If it is already waiting, the earlier time wins (client-go's delaying queue). */
@@ -146,6 +163,7 @@ export class WorkQueue<K = string> {
 
   /** Adds the key after its rate limiter's delay (one more failure for that key). */
   addRateLimited(key: K): void {
+    this.metrics?.retried();
     this.addAfter(key, this.limiter.when(key));
   }
 
@@ -170,10 +188,12 @@ export class WorkQueue<K = string> {
 
   done(key: K): void {
     this.processing.delete(key);
-    if (this.dirty.has(key)) {
-      this.queue.push(key);
-      this.wakeOne();
+    if (this.metrics) {
+      const started = this.since.get(key);
+      if (started !== undefined) this.metrics.worked((this.clock.now() - started) / 1000);
+      this.since.delete(key);
     }
+    if (this.dirty.has(key)) this.push(key);
   }
 
   /** Stops accepting keys, cancels delayed adds, and wakes every waiting get() (they resolve to undefined). */
@@ -195,11 +215,27 @@ export class WorkQueue<K = string> {
     return this.queue.length;
   }
 
+  private push(key: K): void {
+    this.queue.push(key);
+    if (this.metrics) {
+      this.since.set(key, this.clock.now());
+      this.metrics.depth(this.queue.length);
+    }
+    this.wakeOne();
+  }
+
   private take(): K | undefined {
     if (this.queue.length === 0) return undefined;
     const k = this.queue.shift()!;
     this.processing.add(k);
     this.dirty.delete(k);
+    if (this.metrics) {
+      const now = this.clock.now();
+      const queued = this.since.get(k);
+      if (queued !== undefined) this.metrics.waited((now - queued) / 1000);
+      this.since.set(k, now);
+      this.metrics.depth(this.queue.length);
+    }
     return k;
   }
 

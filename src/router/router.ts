@@ -31,6 +31,10 @@ import type { EndpointState } from './store/endpoint-state.js';
 import { EngineScraper } from './store/scraper.js';
 import { RouterStore } from './store/store.js';
 import { AccessLog, type AccessLogOptions, accessLogOptionsFromEnv } from './telemetry/access-log.js';
+import { type ConsoleExposure, checkExposure } from './telemetry/console/access.js';
+import { debugListener } from './telemetry/console/serve.js';
+import { ConsoleStateBuilder } from './telemetry/console/state.js';
+import { WorkloadReader } from './telemetry/console/workloads.js';
 import { debugHandler } from './telemetry/debug.js';
 import { RouterMetrics } from './telemetry/metrics.js';
 
@@ -43,6 +47,11 @@ export interface RouterOptions {
   metricsPort?: number;
   /** Debug server port on 127.0.0.1; a negative value disables it. */
   debugPort?: number;
+  /**
+   * The console and /debug/* on the debug port: loopback only by default; `expose` listens on `host` instead and then
+   * every data request needs `Authorization: Bearer <token>` (src/router/telemetry/console/access.ts).
+   */
+  console?: ConsoleExposure;
   configDir?: string;
   /** Router configuration (upstream's routerConfiguration.yaml); YAML text wins over the file. */
   routerConfigFile?: string;
@@ -132,8 +141,12 @@ const small = (res: ServerResponse, status: number, body: object) => {
   res.end(text);
 };
 
+const workloadsOf = (r: WorkloadReader) => () => r.read();
+
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   // Process logs go to stderr; stdout carries the access log (upstream's default) and the CLI's own output.
+  checkExposure(opts.console);
+  const startedAt = Date.now();
   const log =
     opts.logger ?? pino({ name: 'kthena-router', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   const rand = opts.rand ?? Math.random;
@@ -193,6 +206,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     },
   });
   metrics.sources.activeRequests = () => handler.active;
+  metrics.sources.endpoints = () => store.endpointStates();
   const scraper = new EngineScraper(store, { intervalMs: opts.scrapeIntervalMs ?? 1000, metrics, log });
 
   let files: FileSource | undefined;
@@ -316,13 +330,33 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if (path === '/metrics' && req.method === 'GET') return void serveMetrics(res);
     small(res, 404, { error: 'not found' });
   });
-  const debugServer =
-    (opts.debugPort ?? 15000) >= 0 ? createServer(debugHandler({ store, handler, scheduler, config })) : undefined;
-
   const host = opts.host ?? '0.0.0.0';
+  const consoleState = new ConsoleStateBuilder({
+    store,
+    scheduler,
+    metrics,
+    lastScore: (k) => handler.lastScore(k),
+    config: config.scheduler,
+    startedAt,
+    workloads: opts.kube ? workloadsOf(new WorkloadReader(opts.kube.client, opts.kube.namespace)) : undefined,
+    isReady: () => isReady(),
+    activeRequests: () => handler.active,
+  });
+  const debugServer =
+    (opts.debugPort ?? 15000) >= 0
+      ? createServer(
+          debugListener({
+            exposure: opts.console,
+            state: consoleState,
+            debug: debugHandler({ store, handler, scheduler, config }),
+          }),
+        )
+      : undefined;
+
   const port = await listen(main, opts.port ?? 8080, host);
   const metricsPort = await listen(metricsServer, opts.metricsPort ?? 9090, host);
-  const debugPort = debugServer ? await listen(debugServer, opts.debugPort ?? 15000, '127.0.0.1') : undefined;
+  const debugHost = opts.console?.expose ? host : '127.0.0.1';
+  const debugPort = debugServer ? await listen(debugServer, opts.debugPort ?? 15000, debugHost) : undefined;
   const isReady = () => sourcesSynced() && scraper.completedPasses > 0;
   const picker = opts.endpointPicker
     ? await startEndpointPicker({

@@ -93,6 +93,38 @@ test('the cert-manager overlay wires Certificate → Secret → mounted cert fil
   }
 });
 
+test('the monitoring overlay adds monitors that select the components and the dashboards for Grafana', async () => {
+  const { objs } = await render('deploy/overlays/monitoring');
+  const base = (await render('deploy')).objs;
+  assert.deepEqual(
+    kinds(objs)
+      .filter((k) => !kinds(base).includes(k))
+      .sort(),
+    [
+      'ConfigMap/kthena-controllers-dashboard',
+      'ConfigMap/kthena-router-dashboard',
+      'PodMonitor/kthena-router',
+      'ServiceMonitor/kthena-controller-manager',
+    ],
+  );
+  const labelsMatch = (sel: Record<string, string>, labels: Record<string, string> = {}) =>
+    Object.entries(sel).every(([k, v]) => labels[k] === v);
+  const pm = objs.find((o) => o.kind === 'PodMonitor')!;
+  const router = deployment(objs, 'kthena-router')!;
+  assert.ok(labelsMatch(pm.spec.selector.matchLabels, router.spec.template.metadata.labels));
+  const routerPorts = router.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
+  assert.ok(routerPorts.includes(pm.spec.podMetricsEndpoints[0].port));
+  const sm = objs.find((o) => o.kind === 'ServiceMonitor')!;
+  const svc = objs.find((o) => o.kind === 'Service' && labelsMatch(sm.spec.selector.matchLabels, o.metadata.labels))!;
+  assert.ok(svc, 'a Service the ServiceMonitor selects');
+  assert.ok(svc.spec.ports.some((p: { name: string }) => p.name === sm.spec.endpoints[0].port));
+  for (const o of objs.filter((x) => x.kind === 'ConfigMap' && x.metadata.name.endsWith('-dashboard'))) {
+    assert.equal(o.metadata.labels.grafana_dashboard, '1');
+    const [json] = Object.values(o.data as Record<string, string>);
+    assert.ok(JSON.parse(json).panels.length > 5, o.metadata.name);
+  }
+});
+
 test('every overlay folder renders', async () => {
   const dirs = readdirSync('deploy/overlays');
   assert.ok(dirs.length >= 3, dirs.join(','));

@@ -138,6 +138,21 @@ test('kthena up: platform up, demo served through the API, scaled with kubectl, 
     });
     assert.ok(res.choices[0]);
   }
+  // The console up printed shows the demo's endpoints and the decisions just made.
+  const consoleUrl = /console +(http:\/\/127\.0\.0\.1:\d+\/console\/)/.exec(stdout)?.[1];
+  assert.ok(consoleUrl, stdout);
+  assert.match(await (await fetch(consoleUrl)).text(), /<html/);
+  const state = (await (await fetch(`${consoleUrl}api/state`)).json()) as {
+    servers: { key: string; endpoints: unknown[] }[];
+    decisions: { model: string }[];
+    workloads: { modelServings: { key: string }[]; modelBoosters: { key: string }[]; errors: object } | null;
+  };
+  assert.equal(state.servers.find((x) => x.key === 'default/demo-server')?.endpoints.length, 3);
+  assert.ok(state.decisions.some((d) => d.model === 'qwen2-5-0-5b-instruct'));
+  // The router reads the API, so the console shows the workload objects behind the demo too.
+  assert.deepEqual(state.workloads?.errors, {});
+  assert.ok(state.workloads?.modelServings.some((m) => m.key === 'default/demo-server'));
+  assert.ok(state.workloads?.modelBoosters.some((b) => b.key === 'default/demo'));
 
   const pids = descendants(child.pid!);
   assert.ok(pids.length >= 3, `pod processes under kthena up: ${pids.length}`);

@@ -85,6 +85,12 @@ describe('controller-manager on the local API server', () => {
       assert.equal((await fetch(`${mgr.url}/metrics`, { method: 'POST' })).status, 405);
       const text = await (await fetch(`${mgr.url}/metrics`)).text();
       assert.match(text, /kthena_controller_reconcile_total\{controller="modelserving",result="success"\} \d+/);
+      // controller-runtime's and client-go's conventional names, for the community's dashboards
+      assert.match(text, /controller_runtime_reconcile_total\{controller="modelserving",result="success"\} [1-9]/);
+      assert.match(text, /workqueue_adds_total\{name="modelserving"\} [1-9]/);
+      assert.match(text, /workqueue_depth\{name="modelserving"\} \d+/);
+      assert.match(text, /workqueue_work_duration_seconds_count\{name="modelserving"\} [1-9]/);
+      assert.match(text, /kthena_modelserving_replicas\{namespace="[^"]+",name="[^"]+",state="available"\} \d+/);
       assert.match(
         text,
         /kthena_controller_api_requests_total\{controller="modelserving",verb="create",resource="pods",outcome="ok"\} 6/,

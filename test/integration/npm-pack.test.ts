@@ -20,6 +20,9 @@ test('npm pack ships dist/; the installed tarball runs kthena --version and kthe
     const files = info[0].files.map((f) => f.path);
     assert.ok(files.includes('dist/cli/main.js'));
     assert.ok(files.includes('deploy/crds/volcano/scheduling.volcano.sh_podgroups.yaml'));
+    // The router's console page ships beside dist/ (served from <package>/console).
+    for (const f of ['console/index.html', 'console/console.js', 'console/console.css'])
+      assert.ok(files.includes(f), f);
     assert.ok(
       !files.some((f) => f.startsWith('src/') || f.includes('/testing/') || /\.test\.js$/.test(f)),
       'no sources or test scaffolding',

@@ -189,6 +189,8 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
   out(
     `  router         ${base}   metrics http://127.0.0.1:${router.metricsPort}/metrics${router.debugPort ? `   debug http://127.0.0.1:${router.debugPort}/debug/scheduler` : ''}`,
   );
+  if (router.debugPort)
+    out(`  console        http://127.0.0.1:${router.debugPort}/console/   (live routes, endpoints, decisions)`);
   for (const [what, want, got] of [
     ['router', o.port, router.port],
     ['router metrics', o.metricsPort, router.metricsPort],

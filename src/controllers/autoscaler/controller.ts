@@ -21,7 +21,7 @@ import type { InformerLike } from '../modelserving/io.js';
 import { type FetchText, MetricCollector } from './collect.js';
 import { DEMAND_ANNOTATION, frontingServers, pendingDemand, SCALE_TO_ZERO_ANNOTATION } from './demand.js';
 import { PlanError, planOf, type ScalingPlan, type Unit } from './plan.js';
-import { type PolicyOutcome, PolicyScaler, type UnitObservation } from './scaler.js';
+import { type PolicyOutcome, PolicyScaler, type UnitDecision, type UnitObservation } from './scaler.js';
 import { type CycleResult, statusOf } from './status.js';
 
 export const DEFAULT_SYNC_PERIOD_MS = 15_000;
@@ -58,6 +58,8 @@ export interface AutoscalerOptions {
   fetch?: FetchText;
   /** Called with the clock's time after each pass. */
   onPass?: (at: number) => void;
+  /** Each policy's decisions of a pass (metrics: desired vs current replicas, scale events). */
+  onDecisions?: (policy: string, decisions: readonly UnitDecision[]) => void;
 }
 
 interface Entry {
@@ -196,6 +198,7 @@ export class AutoscalerController {
       this.event(p, 'Warning', 'FailedGetMetrics', `replicas left alone: ${outcome.reason}`);
       return;
     }
+    this.o.onDecisions?.(keyOf(p), outcome.decisions);
     const changed = outcome.decisions.filter((d) => d.desired !== d.current);
     if (changed.length === 0) return;
     if (plan.kind === 'disaggregated') {

@@ -14,7 +14,7 @@ export { distribute, scalingOrder } from './heterogeneous.js';
 export { behaviorOf, PlanError, planOf, type ScalingPlan, type Unit } from './plan.js';
 export { enforceRatio } from './ratio.js';
 export { type Recommendation, recommend } from './recommend.js';
-export { type PolicyOutcome, PolicyScaler, type UnitObservation } from './scaler.js';
+export { type PolicyOutcome, PolicyScaler, type UnitDecision, type UnitObservation } from './scaler.js';
 export {
   CapacityEstimator,
   SLO_LOOKAHEAD_ANNOTATION,

@@ -4,7 +4,7 @@ import type { KubeClient } from '../../kube/client.js';
 import type { Clock } from '../../kube/clock.js';
 import { Informer } from '../../kube/informer.js';
 import type { KubeObject } from '../../kube/resource.js';
-import { WorkQueue } from '../../kube/workqueue.js';
+import { WorkQueue, type WorkQueueMetrics } from '../../kube/workqueue.js';
 import type { ControllerMetrics, Logger } from '../modelserving/controller.js';
 import { isNotFound, type ResourceRefLike } from '../modelserving/io.js';
 import { BY_MODEL_UID, ModelBoosterController, modelUidIndex } from './controller.js';
@@ -59,7 +59,15 @@ const IDLE = { synced: () => true, stop: async () => {} };
 
 export async function startModelBooster(
   o: ModelBoosterStartOptions,
-  run: { metrics: ControllerMetrics; depth: (n: number) => void; signal: AbortSignal },
+  run: {
+    metrics: ControllerMetrics;
+    depth: (n: number) => void;
+    /** client-go's workqueue metrics for the booster queue. */
+    queueMetrics?: WorkQueueMetrics;
+    /** Hands over the boosters' cache, for readiness metrics at scrape time. */
+    readiness?: (list: () => readonly unknown[]) => void;
+    signal: AbortSignal;
+  },
 ): Promise<{ synced(): boolean; stop(): Promise<void> }> {
   const { client, clock } = o;
   const log = o.log.child?.({ controller: 'modelbooster' }) ?? o.log;
@@ -90,7 +98,8 @@ export async function startModelBooster(
   };
   const all: Informer<KubeObject>[] = [boosters, ...Object.values(children)];
   for (const inf of all) inf.on('error', (err) => log.warn({ err: err.message }, 'informer error'));
-  const queue = new WorkQueue<string>({ clock, name: 'modelbooster' });
+  const queue = new WorkQueue<string>({ clock, name: 'modelbooster', metrics: run.queueMetrics });
+  run.readiness?.(() => boosters.list());
   const ctrl = new ModelBoosterController({
     client,
     modelBoosters: boosters,

@@ -117,6 +117,9 @@ interface Pending extends Waiter {
 interface ModelQueue {
   queue: FairQueue<Pending>;
   inflight: number;
+  /** Session-boosted requests waiting / admitted and not finished (session_boost_queue_* metrics). */
+  boostedQueued: number;
+  boostedInflight: number;
   lastReleaseAt: number;
   timer?: NodeJS.Timeout;
 }
@@ -174,6 +177,8 @@ export class FairnessStage implements AdmissionStage {
       m = {
         queue: new FairQueue<Pending>(this.cfg, (u) => this.usage.get(u, this.clock.now())),
         inflight: 0,
+        boostedQueued: 0,
+        boostedInflight: 0,
         lastReleaseAt: Number.NEGATIVE_INFINITY,
       };
       this.models.set(model, m);
@@ -193,6 +198,7 @@ export class FairnessStage implements AdmissionStage {
       const onAbort = () => {
         if (m.queue.remove(p)) {
           p.cleanup();
+          this.left(model, m, p, true);
           this.metrics?.queueCancelled.inc({ model, user_id: '_all', reason: 'client_gone' });
           this.gauge(model, m);
           reject(fairnessErrors.cancelled());
@@ -201,6 +207,7 @@ export class FairnessStage implements AdmissionStage {
       const timer = this.clock.setTimeout(() => {
         if (m.queue.remove(p)) {
           p.cleanup();
+          this.left(model, m, p, true);
           this.metrics?.queueCancelled.inc({ model, user_id: '_all', reason: 'timeout' });
           this.gauge(model, m);
           reject(fairnessErrors.timeout(model, this.cfg.queueTimeoutMs));
@@ -234,6 +241,7 @@ export class FairnessStage implements AdmissionStage {
       }
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       m.queue.push(p);
+      if (p.boost !== undefined) m.boostedQueued++;
       this.gauge(model, m);
       this.dispatch(model, m);
     });
@@ -242,6 +250,22 @@ export class FairnessStage implements AdmissionStage {
   private gauge(model: string, m: ModelQueue): void {
     this.metrics?.queueSize.set({ model, user_id: '_all' }, m.queue.length);
     this.metrics?.queueInflight.set({ model }, m.inflight);
+    if (this.cfg.sessionBoost) {
+      this.metrics?.boostSize.set({ model }, m.boostedQueued);
+      this.metrics?.boostInflight.set({ model }, m.boostedInflight);
+    }
+  }
+
+  /** A request left the queue: admitted (with its wait) or cancelled. Only boosted requests are counted here. */
+  private left(model: string, m: ModelQueue, p: Pending, cancelled: boolean): void {
+    if (p.boost === undefined) return;
+    m.boostedQueued--;
+    if (cancelled) {
+      this.metrics?.boostCancelled.inc({ model });
+      return;
+    }
+    this.metrics?.boostDuration.observe({ model }, (this.clock.now() - p.enqueuedAt) / 1000);
+    this.metrics?.boostDequeued.inc({ model });
   }
 
   /** Releases as many waiting requests as the mode allows now; in QPS mode arms a timer for the next slot. */
@@ -268,12 +292,17 @@ export class FairnessStage implements AdmissionStage {
   private release(model: string, m: ModelQueue): void {
     const p = m.queue.pop(this.clock.now());
     if (!p) return;
+    this.metrics?.priorityRefresh.inc({ model });
+    this.left(model, m, p, false);
+    const boosted = p.boost !== undefined;
     m.inflight++;
+    if (boosted) m.boostedInflight++;
     let done = false;
     p.resolve(() => {
       if (done) return;
       done = true;
       m.inflight--;
+      if (boosted) m.boostedInflight--;
       this.dispatch(model, m);
     });
   }

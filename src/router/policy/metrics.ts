@@ -15,6 +15,13 @@ export class GovernanceMetrics {
   readonly queueDequeued: Counter<'model' | 'user_id'>;
   readonly queueInflight: Gauge<'model'>;
   readonly concurrencyRejected: Counter<'scope'>;
+  readonly priorityRefresh: Counter<'model'>;
+  readonly heapRebuild: Counter<'model'>;
+  readonly boostSize: Gauge<'model'>;
+  readonly boostDuration: Histogram<'model'>;
+  readonly boostCancelled: Counter<'model'>;
+  readonly boostDequeued: Counter<'model'>;
+  readonly boostInflight: Gauge<'model'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -70,6 +77,51 @@ export class GovernanceMetrics {
     this.queueInflight = new Gauge({
       name: 'kthena_router_fairness_queue_inflight',
       help: 'Requests admitted by the fairness queue and not finished',
+      labelNames: ['model'],
+      registers,
+    });
+    this.priorityRefresh = new Counter({
+      name: 'kthena_router_fairness_queue_priority_refresh_total',
+      help: "Picks that re-scored every user's head from current usage (ours scores at each pick)",
+      labelNames: ['model'],
+      registers,
+    });
+    this.heapRebuild = new Counter({
+      name: 'kthena_router_fairness_queue_heap_rebuild_total',
+      help: "Upstream's priority-heap rebuilds; always 0 here: the queue keeps no heap, it scores heads at each pick",
+      labelNames: ['model'],
+      registers,
+    });
+    // Session boost is an option of the fairness queue here (one queue, boosted requests score lower); these count
+    // the boosted requests in it under upstream's session_boost_queue names.
+    this.boostSize = new Gauge({
+      name: 'kthena_router_session_boost_queue_size',
+      help: 'Session-boosted requests waiting in the fairness queue',
+      labelNames: ['model'],
+      registers,
+    });
+    this.boostDuration = new Histogram({
+      name: 'kthena_router_session_boost_queue_duration_seconds',
+      help: 'Time session-boosted requests waited in the fairness queue',
+      labelNames: ['model'],
+      buckets: QUEUE_BUCKETS,
+      registers,
+    });
+    this.boostCancelled = new Counter({
+      name: 'kthena_router_session_boost_queue_cancelled_total',
+      help: 'Session-boosted requests that left the queue without being admitted',
+      labelNames: ['model'],
+      registers,
+    });
+    this.boostDequeued = new Counter({
+      name: 'kthena_router_session_boost_queue_dequeue_total',
+      help: 'Session-boosted requests admitted by the fairness queue',
+      labelNames: ['model'],
+      registers,
+    });
+    this.boostInflight = new Gauge({
+      name: 'kthena_router_session_boost_queue_inflight',
+      help: 'Session-boosted requests admitted and not finished',
       labelNames: ['model'],
       registers,
     });

@@ -2,9 +2,11 @@
 // goes ahead of requests that arrived earlier.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import type { RequestContext } from '../request/context.js';
 import { type Clock, FAIRNESS_DEFAULTS, type FairnessConfig, FairnessStage, fairnessFromEnv } from './fairness.js';
 import { setIdentity } from './identity.js';
+import { GovernanceMetrics } from './metrics.js';
 
 const clock: Clock = {
   now: () => 0,
@@ -28,10 +30,10 @@ function ctx(user: string, session?: string): RequestContext {
 const flush = () => new Promise((r) => setImmediate(r));
 const done = { status: 200, ok: true, aborted: false };
 
-async function order(boost: FairnessConfig['sessionBoost']): Promise<string[]> {
+async function order(boost: FairnessConfig['sessionBoost'], metrics?: GovernanceMetrics): Promise<string[]> {
   const st = new FairnessStage(
     { ...FAIRNESS_DEFAULTS, maxConcurrent: 1, agingPerSecond: 0, sessionBoost: boost },
-    undefined,
+    metrics,
     clock,
   );
   // alice's conversation c1 has one turn done.
@@ -66,6 +68,23 @@ test('session boost: a conversation follow-up overtakes earlier arrivals; off, a
   ]);
   // alice used tokens for the first turn, so without the boost she goes after the others.
   assert.deepEqual(await order(undefined), ['bob', 'carol', 'alice']);
+});
+
+test("session boost: upstream's session_boost_queue metrics count the boosted requests", async () => {
+  const registry = new Registry();
+  await order(
+    { header: 'x-session-id', weight: 1_000_000, maxSessions: 10, ttlMs: 60_000 },
+    new GovernanceMetrics(registry),
+  );
+  const value = async (name: string) =>
+    (await registry.getSingleMetric(name)!.get()).values.reduce((a, v) => a + v.value, 0);
+  assert.equal(await value('kthena_router_session_boost_queue_dequeue_total'), 1, "alice's follow-up");
+  const waits = (await registry.getSingleMetric('kthena_router_session_boost_queue_duration_seconds')!.get()).values;
+  assert.equal(waits.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value, 1);
+  assert.equal(await value('kthena_router_session_boost_queue_size'), 0);
+  assert.equal(await value('kthena_router_session_boost_queue_inflight'), 0);
+  assert.equal(await value('kthena_router_session_boost_queue_cancelled_total'), 0);
+  assert.equal(await value('kthena_router_fairness_queue_priority_refresh_total'), 4, 'one pick per admitted request');
 });
 
 test('session boost env: upstream variable names, clear errors', () => {

@@ -18,6 +18,8 @@ export class EndpointState {
   metrics: EngineMetrics = { kvCacheUsage: 0, waiting: 0, running: 0, ttft: 0, tpot: 0 };
   /** `data[].id` from the engine's /v1/models (base model plus loaded LoRA adapters). */
   models: ReadonlySet<string> = new Set();
+  /** The engine's cumulative prefix-cache counters from the last scrape (debug views only; not used to schedule). */
+  prefixCache: { queries: number; hits: number } | undefined;
   lastScrapeAt = 0;
   lastScrapeError: string | undefined;
   /** Set when the endpoint leaves the store; late decrements on a removed endpoint are harmless. */

@@ -11,6 +11,9 @@ interface Names {
   running: string;
   tpot: string;
   ttft: string;
+  /** Prefix-cache lookups and hits (tokens), cumulative counters; the console shows their ratio. */
+  prefixQueries: string;
+  prefixHits: string;
 }
 
 export const ENGINE_METRIC_NAMES: Record<EngineKind, Names> = {
@@ -20,6 +23,8 @@ export const ENGINE_METRIC_NAMES: Record<EngineKind, Names> = {
     running: 'vllm:num_requests_running',
     tpot: 'vllm:inter_token_latency_seconds',
     ttft: 'vllm:time_to_first_token_seconds',
+    prefixQueries: 'vllm:prefix_cache_queries_total',
+    prefixHits: 'vllm:prefix_cache_hits_total',
   },
   SGLang: {
     kv: 'sglang:token_usage',
@@ -27,6 +32,8 @@ export const ENGINE_METRIC_NAMES: Record<EngineKind, Names> = {
     running: 'sglang:num_running_reqs',
     tpot: 'sglang:inter_token_latency_seconds',
     ttft: 'sglang:time_to_first_token_seconds',
+    prefixQueries: 'sglang:prefix_cache_queries_total',
+    prefixHits: 'sglang:prefix_cache_hits_total',
   },
 };
 
@@ -41,6 +48,12 @@ export interface HistogramTotals {
 export interface HistogramMemory {
   ttft?: HistogramTotals;
   tpot?: HistogramTotals;
+}
+
+/** Cumulative prefix-cache counters of one engine (tokens looked up, tokens found), when it exports them. */
+export interface PrefixCacheTotals {
+  queries: number;
+  hits: number;
 }
 
 /** Average of the samples observed since `prev`; 0 when nothing new or no previous observation. */
@@ -82,9 +95,9 @@ export function updateEngineMetrics(
   text: string,
   prev: EngineMetrics,
   memory: HistogramMemory,
-): { metrics: EngineMetrics; memory: HistogramMemory } {
+): { metrics: EngineMetrics; memory: HistogramMemory; prefixCache?: PrefixCacheTotals } {
   const n = ENGINE_METRIC_NAMES[engine];
-  const wanted = new Set([n.kv, n.waiting, n.running, VLLM_LEGACY_KV]);
+  const wanted = new Set([n.kv, n.waiting, n.running, VLLM_LEGACY_KV, n.prefixQueries, n.prefixHits]);
   for (const h of [n.ttft, n.tpot]) {
     wanted.add(`${h}_sum`);
     wanted.add(`${h}_count`);
@@ -95,7 +108,10 @@ export function updateEngineMetrics(
   const tpotNow = histogramTotals(samples, n.tpot);
   const ttft = intervalAverage(memory.ttft, ttftNow);
   const tpot = intervalAverage(memory.tpot, tpotNow);
+  const queries = lastGauge(samples, n.prefixQueries);
+  const hits = lastGauge(samples, n.prefixHits);
   return {
+    prefixCache: queries === undefined ? undefined : { queries, hits: hits ?? 0 },
     metrics: {
       kvCacheUsage: kv ?? 0,
       waiting: lastGauge(samples, n.waiting) ?? 0,

@@ -16,6 +16,7 @@ export class EngineMetricsIngest {
     if (s.removed) return;
     const next = updateEngineMetrics(s.engine, text, s.metrics, this.memory.get(s) ?? {});
     s.metrics = next.metrics;
+    s.prefixCache = next.prefixCache;
     this.memory.set(s, next.memory);
     s.lastScrapeError = undefined;
   }

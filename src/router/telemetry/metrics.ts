@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const PLUGIN_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5];
 const RATIO_BUCKETS = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0];
+const KVCACHE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 const DEST = ['model_route', 'backend_type', 'backend_name', 'upstream_model'] as const;
 
@@ -21,6 +22,57 @@ export const UNRESOLVED: Destination = {
   backend_name: 'none',
   upstream_model: 'none',
 };
+
+/** What the per-endpoint gauges read from an endpoint (EndpointState has these fields). */
+export interface EndpointLoad {
+  key: string;
+  inflight: number;
+  metrics: { kvCacheUsage: number; waiting: number; running: number };
+  prefixCache: { queries: number; hits: number } | undefined;
+}
+
+/**
+ * Per-endpoint load for dashboards, set from the store at scrape time: the router's in-flight count and the engine's
+ * queue, KV usage and prefix-cache counters as last scraped. Reset at every scrape so removed endpoints disappear.
+ */
+function endpointGauges(registry: Registry, endpoints: () => readonly EndpointLoad[]): void {
+  const gauge = (name: string, help: string, value: (e: EndpointLoad) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['endpoint'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of endpoints()) {
+          const v = value(e);
+          if (v !== undefined) this.set({ endpoint: e.key }, v);
+        }
+      },
+    });
+  gauge(
+    'kthena_router_endpoint_inflight_requests',
+    'Requests the router has in flight to each endpoint',
+    (e) => e.inflight,
+  );
+  gauge('kthena_router_endpoint_waiting_requests', "Engine's waiting requests (last scrape)", (e) => e.metrics.waiting);
+  gauge('kthena_router_endpoint_running_requests', "Engine's running requests (last scrape)", (e) => e.metrics.running);
+  gauge(
+    'kthena_router_endpoint_kv_cache_usage_ratio',
+    "Engine's KV-cache usage 0..1 (last scrape)",
+    (e) => e.metrics.kvCacheUsage,
+  );
+  gauge(
+    'kthena_router_endpoint_prefix_cache_queries',
+    "Engine's prefix-cache lookups in tokens, cumulative",
+    (e) => e.prefixCache?.queries,
+  );
+  gauge(
+    'kthena_router_endpoint_prefix_cache_hits',
+    "Engine's prefix-cache hits in tokens, cumulative",
+    (e) => e.prefixCache?.hits,
+  );
+}
 
 export class RouterMetrics {
   readonly registry = new Registry();
@@ -119,8 +171,50 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  // The kvcache-aware plugin's (upstream's Redis-backed scorer) metrics, registered whether or not it is configured,
+  // as upstream does, so dashboards find them on every router.
+  readonly kvcacheAwareMatchRatio = new Histogram({
+    name: 'kthena_router_kvcache_aware_match_ratio',
+    help: 'kvcache-aware: best leading-block match over prompt blocks',
+    labelNames: ['model'],
+    buckets: RATIO_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareRedisDuration = new Histogram({
+    name: 'kthena_router_kvcache_aware_redis_duration_seconds',
+    help: 'kvcache-aware: time to read the block owners from Redis',
+    labelNames: ['model'],
+    buckets: KVCACHE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareTokenizeDuration = new Histogram({
+    name: 'kthena_router_kvcache_aware_tokenize_duration_seconds',
+    help: "kvcache-aware: time to tokenize the prompt through an engine's /tokenize",
+    labelNames: ['model'],
+    buckets: KVCACHE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly kvcacheAwareErrors = new Counter({
+    name: 'kthena_router_kvcache_aware_errors_total',
+    help: 'kvcache-aware: requests scored on nothing because a stage failed (tokenize, redis)',
+    labelNames: ['model', 'stage'],
+    registers: [this.registry],
+  });
+  readonly tokenizerUnsupportedEngine = new Counter({
+    name: 'kthena_router_tokenizer_unsupported_engine_total',
+    help: "kvcache-aware: prompts tokenized on an engine other than vLLM (upstream's tokenizer supports vLLM only)",
+    labelNames: ['model', 'engine'],
+    registers: [this.registry],
+  });
+
   /** Read at scrape time; the server and the prefix-cache plugin install their own. */
-  readonly sources = { activeRequests: () => 0, prefixEntries: () => 0, prefixBytes: () => 0 };
+  readonly sources = {
+    activeRequests: () => 0,
+    prefixEntries: () => 0,
+    prefixBytes: () => 0,
+    /** Every endpoint's live state, read at scrape time for the per-endpoint gauges (no per-request work). */
+    endpoints: (): readonly EndpointLoad[] => [],
+  };
 
   constructor() {
     const opts = this.sources;
@@ -148,6 +242,7 @@ export class RouterMetrics {
         this.set(opts.prefixBytes());
       },
     });
+    endpointGauges(this.registry, () => opts.endpoints());
     collectDefaultMetrics({ register: this.registry });
   }
 }

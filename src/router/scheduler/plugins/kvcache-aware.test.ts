@@ -84,6 +84,23 @@ test('kvcache-aware reads block owners from a real redis-server', {
     const other = ctxFor('other', prompt, { body: { model: 'other', prompt } });
     await plugin.preSchedule!(other, eps);
     assert.deepEqual(Array.from(plugin.score!(other, eps)), [0, 0, 0, 0]);
+    // Upstream's kvcache_aware_* metrics: one tokenize and one Redis read per request, the best match per model.
+    const count = async (name: string) =>
+      (await metrics.registry.getSingleMetric(name)!.get()).values
+        .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))
+        .reduce((a, v) => a + v.value, 0);
+    // The engine does not serve "other": its /tokenize fails, which counts as a tokenize error (scored 0 anyway).
+    const errors = (await metrics.registry.getSingleMetric('kthena_router_kvcache_aware_errors_total')!.get()).values;
+    assert.deepEqual(
+      errors.map((v) => [v.labels, v.value]),
+      [[{ model: 'other', stage: 'tokenize' }, 1]],
+    );
+    assert.equal(await count('kthena_router_kvcache_aware_tokenize_duration_seconds'), 1);
+    assert.equal(await count('kthena_router_kvcache_aware_redis_duration_seconds'), 1);
+    const ratio = (await metrics.registry.getSingleMetric('kthena_router_kvcache_aware_match_ratio')!.get()).values;
+    const sumOf = (model: string) =>
+      ratio.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum') && v.labels.model === model)?.value;
+    assert.equal(sumOf('m'), 1);
   } finally {
     plugin?.close?.();
     redis.disconnect();

@@ -70,8 +70,10 @@ export const kvcacheAwarePlugin: PluginDefinition = {
     const redis = redisFromArgs(args);
     redis.on('error', () => {}); // reported per request via `errors`
     let errors = 0;
+    const m = deps.metrics;
     const tokenize = async (ctx: RequestContext, eps: readonly ServerEndpoint[]): Promise<number[]> => {
       const ep = eps[Math.floor(deps.rand() * eps.length)];
+      if (ep.state.engine !== 'vLLM') m.tokenizerUnsupportedEngine.inc({ model: ctx.model, engine: ep.state.engine });
       const host = ep.state.address.includes(':') ? `[${ep.state.address}]` : ep.state.address;
       const url = useEndpointPort ? `${ep.origin}/tokenize` : `http://${host}:${tokenizerPort}/tokenize`;
       const b = ctx.body;
@@ -93,12 +95,19 @@ export const kvcacheAwarePlugin: PluginDefinition = {
       name: 'kvcache-aware',
       async preSchedule(ctx, eps) {
         ctx.kvOwners = undefined;
+        const model = { model: ctx.model };
+        let stage = 'tokenize';
         try {
+          const t0 = performance.now();
           const tokens = await tokenize(ctx, eps);
+          m.kvcacheAwareTokenizeDuration.observe(model, (performance.now() - t0) / 1000);
+          stage = 'redis';
           const hashes = standardBlockHashes(tokens, blockSize, maxBlocks);
+          const t1 = performance.now();
           const pipe = redis.pipeline();
           for (const h of hashes) pipe.hgetall(blockKey(ctx.model, h));
           const replies = (await pipe.exec()) ?? [];
+          m.kvcacheAwareRedisDuration.observe(model, (performance.now() - t1) / 1000);
           const owners = replies.map(([err, v]) => {
             if (err) throw err;
             return new Set(Object.keys((v ?? {}) as Record<string, string>));
@@ -106,14 +115,18 @@ export const kvcacheAwarePlugin: PluginDefinition = {
           ctx.kvOwners = { owners, blocks: hashes.length };
         } catch {
           errors++;
+          m.kvcacheAwareErrors.inc({ model: ctx.model, stage });
         }
       },
       score(ctx, eps) {
         const st = ctx.kvOwners;
         if (!st || st.blocks === 0) return eps.map(() => 0);
         const ids = eps.map(ownerId);
-        const m = matchOwners(st.owners, ids);
-        return ids.map((id) => Math.trunc(((m.get(id) ?? 0) / st.blocks) * 100));
+        const matched = matchOwners(st.owners, ids);
+        let best = 0;
+        for (const n of matched.values()) best = Math.max(best, n);
+        m.kvcacheAwareMatchRatio.observe({ model: ctx.model }, best / st.blocks);
+        return ids.map((id) => Math.trunc(((matched.get(id) ?? 0) / st.blocks) * 100));
       },
       close: () => redis.disconnect(),
       debugState: () => ({ errors, redis: redis.status }),
