@@ -208,6 +208,8 @@ export interface ChaosResult {
   scenario: 'chaos';
   seed: number;
   seconds: number;
+  /** How long the load actually ran: faults wait for the previous one's recovery, so a slow machine stretches it. */
+  loadSeconds: number;
   options: Omit<ChaosOptions, 'json' | 'outDir'>;
   startedAt: string;
   host: { cores: number; node: string; loadavgStart: number[]; loadavgEnd: number[] };
@@ -444,6 +446,7 @@ export async function runChaos(o: ChaosOptions, say: (s: string) => void): Promi
     if (left > 0) await sleep(left);
     load.stop();
     await Promise.all([load.done, ...extra]);
+    const loadSeconds = Math.round((now() - loadT0) / 100) / 10;
     for (const pid of stopped) process.kill(pid, 'SIGCONT');
 
     // ---- end-state invariants ----
@@ -545,6 +548,7 @@ export async function runChaos(o: ChaosOptions, say: (s: string) => void): Promi
       scenario: 'chaos',
       seed: o.seed,
       seconds: o.seconds,
+      loadSeconds,
       options,
       startedAt,
       host: { cores: cpus().length, node: process.version, loadavgStart, loadavgEnd: loadavg() },
@@ -604,7 +608,7 @@ export function report(r: ChaosResult): string {
   const inv = r.invariants.map((i) => [i.held ? 'held' : 'BROKEN', i.name, i.detail]);
   const q = r.requests;
   return [
-    `chaos: ${r.seconds} s, seed ${r.seed}, ${r.options.concurrency} streaming clients, mid-stream failover ${r.options.midStreamFailover ? 'on' : 'off'}; ${r.host.cores} cores, load average ${r.host.loadavgStart.map((x) => x.toFixed(2)).join(' ')} → ${r.host.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}`,
+    `chaos: ${r.seconds} s planned (load ran ${r.loadSeconds} s), seed ${r.seed}, ${r.options.concurrency} streaming clients, mid-stream failover ${r.options.midStreamFailover ? 'on' : 'off'}; ${r.host.cores} cores, load average ${r.host.loadavgStart.map((x) => x.toFixed(2)).join(' ')} → ${r.host.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}`,
     '',
     table(['at', 'fault', 'target', 'detail', 'whole again', ''], faultRows),
     '',
