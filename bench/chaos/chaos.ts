@@ -17,6 +17,7 @@ import {
   MODEL_SERVINGS,
   PODS,
 } from '../../src/kube/index.js';
+import { freePort } from '../overhead/procs.js';
 import { type ClientOptions, type LoadRecord, steadyLoad, streamOnce } from './load.js';
 import {
   classify,
@@ -332,6 +333,17 @@ export async function runChaos(o: ChaosOptions, say: (s: string) => void): Promi
       (await pods())
         .filter((p) => isReady(p) && pidOf(p))
         .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    /** `n` extra clients beside the steady load, recorded like the others (awaited before the end checks). */
+    const clients = (n: number, opts: ClientOptions, kind: LoadRecord['kind']) => {
+      for (let i = 0; i < n; i++)
+        extra.push(
+          (async () => {
+            const startMs = now();
+            const r = await streamOnce(opts, `${kind} client ${i}`);
+            record({ ...r, startMs, endMs: now(), kind });
+          })(),
+        );
+    };
     const execute = async (f: PlannedFault): Promise<Omit<FaultRecord, 'atMs' | 'kind'>> => {
       switch (f.kind) {
         case 'engine-sigkill': {
@@ -396,28 +408,12 @@ export async function runChaos(o: ChaosOptions, say: (s: string) => void): Promi
             ok: true,
           };
         }
-        case 'slow-clients': {
-          for (let i = 0; i < 3; i++)
-            extra.push(
-              (async () => {
-                const startMs = now();
-                const r = await streamOnce({ ...clientOpts, readDelayMs: 100 }, `slow reader ${i}`);
-                record({ ...r, startMs, endMs: now(), kind: 'slow' });
-              })(),
-            );
+        case 'slow-clients':
+          clients(3, { ...clientOpts, readDelayMs: 100 }, 'slow');
           return { target: 'clients', detail: '3 readers pausing 100 ms per chunk', recoveredMs: 0, ok: true };
-        }
-        case 'aborting-clients': {
-          for (let i = 0; i < 5; i++)
-            extra.push(
-              (async () => {
-                const startMs = now();
-                const r = await streamOnce({ ...clientOpts, abortAfterChunks: 2 }, `aborting client ${i}`);
-                record({ ...r, startMs, endMs: now(), kind: 'aborting' });
-              })(),
-            );
+        case 'aborting-clients':
+          clients(5, { ...clientOpts, abortAfterChunks: 2 }, 'aborting');
           return { target: 'clients', detail: '5 clients aborting after 2 chunks', recoveredMs: 0, ok: true };
-        }
       }
     };
     const plan = planFaults({ seconds: o.seconds, seed: o.seed, kinds: o.kinds, gapMs: o.gapMs });
@@ -582,18 +578,6 @@ async function shutdown(procs: Map<string, Proc>): Promise<void> {
     await p.exited;
     clearTimeout(t);
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 export function report(r: ChaosResult): string {

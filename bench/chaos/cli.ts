@@ -1,16 +1,8 @@
 // `kthena bench chaos [--seconds 60] [--seed 1] [--concurrency 6] [--faults LIST] [--no-mid-stream-failover] [--json]`
 import { type Command, InvalidArgumentError } from 'commander';
+import { intArg, positiveArg } from '../../src/cli/args.js';
 import { chaosCommand, DEFAULT_KINDS } from './chaos.js';
 import { FAULT_KINDS, type FaultKind } from './plan.js';
-
-function positive(flag: string, integer = true) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-      throw new InvalidArgumentError(`${flag} must be a positive ${integer ? 'integer' : 'number'}`);
-    return n;
-  };
-}
 
 /** A comma-separated list of fault kinds; unknown names are an error naming the known ones. */
 export function parseKinds(v: string): FaultKind[] {
@@ -31,12 +23,12 @@ export function registerChaos(bench: Command): void {
     .description(
       'chaos soak: the platform on the local control plane under streaming load, a seeded schedule of faults, invariants checked',
     )
-    .option('--seconds <n>', 'load duration (faults every --gap seconds within it)', positive('--seconds'), 60)
-    .option('--seed <n>', 'seed of the fault schedule', positive('--seed'), 1)
-    .option('--concurrency <n>', 'steady streaming clients', positive('--concurrency'), 6)
-    .option('--speedup <x>', 'engine-sim speedup', positive('--speedup', false), 2)
-    .option('--max-tokens <n>', 'tokens per streamed answer', positive('--max-tokens'), 64)
-    .option('--gap <s>', 'seconds between fault starts', positive('--gap', false), 3)
+    .option('--seconds <n>', 'load duration (faults every --gap seconds within it)', intArg('--seconds', 1, 86_400), 60)
+    .option('--seed <n>', 'seed of the fault schedule', intArg('--seed', 0, 2 ** 32 - 1), 1)
+    .option('--concurrency <n>', 'steady streaming clients', intArg('--concurrency', 1, 1000), 6)
+    .option('--speedup <x>', 'engine-sim speedup', positiveArg('--speedup'), 2)
+    .option('--max-tokens <n>', 'tokens per streamed answer', intArg('--max-tokens', 1, 100_000), 64)
+    .option('--gap <s>', 'seconds between fault starts', positiveArg('--gap'), 3)
     .option(
       '--faults <list>',
       `fault kinds, comma separated (default: ${DEFAULT_KINDS.join(',')}; also api-server-restart)`,

@@ -1,5 +1,6 @@
 // The chaos soak's pure parts: the seeded fault schedule, request outcome classification and the invariant verdicts.
 // No I/O here, so a schedule can be replayed from its seed and every verdict is unit-tested.
+import { seededRandom } from '../../src/twin/index.js';
 
 export const FAULT_KINDS = [
   'engine-sigkill',
@@ -21,18 +22,6 @@ export interface PlannedFault {
   pick: number;
 }
 
-/** Mulberry32: a small seeded PRNG, enough to replay a schedule. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Faults every `gapMs` from `warmupMs`, leaving `cooldownMs` at the end without any; kinds come in seeded shuffled
  * rounds, so a run long enough for one round injects each kind at least once.
@@ -48,7 +37,7 @@ export function planFaults(o: {
   const gap = o.gapMs ?? 3000;
   const warmup = o.warmupMs ?? 2000;
   const cooldown = o.cooldownMs ?? 3000;
-  const rand = rng(o.seed);
+  const rand = seededRandom(o.seed);
   const out: PlannedFault[] = [];
   let round: FaultKind[] = [];
   for (let at = warmup; at <= o.seconds * 1000 - cooldown && o.kinds.length > 0; at += gap) {
