@@ -13,6 +13,7 @@ const BENCHES: [string, string][] = [
   ['overhead', '../../bench/overhead/cli.js'],
   ['fairness', '../../bench/fairness/cli.js'],
   ['autoscaling', '../../bench/autoscaling/cli.js'],
+  ['chaos', '../../bench/chaos/cli.js'],
 ];
 
 const here = fileURLToPath(import.meta.url);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Opts, parseLoraModules, toEngineOptions } from './engine-sim.js';
+import { isLoopback, type Opts, parseLoraModules, toEngineOptions } from './engine-sim.js';
 
 const base: Opts = {
   port: 0,
@@ -53,4 +53,14 @@ test('malformed JSON flags are rejected with the flag name', () => {
     ['kvTransferConfig', '{"kv_role":"kv_sideways"}'],
   ] as const)
     assert.throws(() => toEngineOptions(undefined, { ...base, [k]: v }), /config/, `${k}=${v}`);
+});
+
+test('isLoopback: 127/8, ::1 and localhost only', () => {
+  for (const h of ['127.0.0.1', '127.45.0.2', '::1', 'localhost']) assert.equal(isLoopback(h), true, h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.5', '128.0.0.1']) assert.equal(isLoopback(h), false, h);
+});
+
+test('--enable-admin reaches the engine options; off unless given', () => {
+  assert.equal(toEngineOptions(undefined, base).enableAdmin, false);
+  assert.equal(toEngineOptions(undefined, { ...base, enableAdmin: true }).enableAdmin, true);
 });

@@ -65,6 +65,7 @@ function roleFromKvTransferConfig(json: string): EngineRole | undefined {
 export interface Opts extends LogOptions {
   port: number;
   host: string;
+  enableAdmin?: boolean;
   model?: string;
   modelPath?: string;
   servedModelName?: string[];
@@ -96,6 +97,11 @@ export interface Opts extends LogOptions {
   tokenizer?: string;
 }
 
+/** Whether an address is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Flags → EngineOptions (pure, so malformed flag values are testable without starting anything). */
 export function toEngineOptions(positional: string | undefined, o: Opts): EngineOptions {
   const model = o.model ?? o.modelPath ?? positional ?? 'sim-model';
@@ -121,6 +127,7 @@ export function toEngineOptions(positional: string | undefined, o: Opts): Engine
   const opts: EngineOptions = {
     port: o.port,
     host: o.host,
+    enableAdmin: o.enableAdmin === true,
     model,
     servedModelName: o.servedModelName,
     engine: o.engine,
@@ -154,7 +161,8 @@ export function register(program: Command): void {
     .description('simulated vLLM/SGLang engine: OpenAI API, continuous batching, paged KV + prefix cache, metrics')
     .argument('[model]', 'model to serve (like `vllm serve MODEL`)')
     .option('--port <n>', 'port (0 = ephemeral; the bound port is printed)', int('--port'), 8000)
-    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--host <addr>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
+    .option('--enable-admin', 'serve the fault-injection and stats endpoints /admin/faults, /admin/stats (default off)')
     .option('--model <name>', 'model name/path (also the served name)')
     .option('--model-path <name>', 'SGLang spelling of --model')
     .option('--served-model-name <names...>', 'names the API answers to (first one is reported)')
@@ -211,6 +219,8 @@ export function register(program: Command): void {
       const positional = first?.startsWith('-') ? undefined : first;
       const unknown = cmd.args.slice(positional ? 1 : 0);
       if (unknown.length > 0) logger.warn({ arguments: unknown }, 'ignoring unsupported arguments');
+      if (o.enableAdmin && !isLoopback(o.host))
+        logger.warn({ host: o.host }, 'fault injection (/admin/faults) is reachable beyond this machine');
       const opts = { ...toEngineOptions(positional, o), log: (line: string) => logger.error(line) };
       const { startEngines } = await import('../engine/index.js');
       const engines = await startEngines({

@@ -11,7 +11,10 @@ export type EngineRole = 'both' | 'prefill' | 'decode';
 export interface EngineOptions {
   /** Port to listen on; 0 (default) = ephemeral. */
   port?: number;
+  /** Listen address; default 127.0.0.1. */
   host?: string;
+  /** Serve the fault-injection and stats endpoints (/admin/…); default off. */
+  enableAdmin?: boolean;
   /** Model (path or HF id); also the served name unless servedModelName is given. */
   model: string;
   /** Names the API answers to (vLLM --served-model-name); the first is reported in responses. */

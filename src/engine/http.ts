@@ -43,13 +43,25 @@ function newId(): string {
   return randomBytes(12).toString('hex');
 }
 
+const ADMIN_DISABLED = new HttpError(
+  404,
+  'admin endpoints (/admin/faults, /admin/stats) are disabled; start engine-sim with --enable-admin to use them',
+);
+
 /** The engine's HTTP server. */
 export class EngineServer {
   readonly server: Server;
   private readonly hung = new Set<ServerResponse>();
   private nextReq = 0;
 
-  constructor(readonly engine: Engine) {
+  /**
+   * `admin`: serve /admin/faults and /admin/stats. Off unless asked for (`--enable-admin`): fault injection lets
+   * anyone who can reach the port make the engine hang or fail.
+   */
+  constructor(
+    readonly engine: Engine,
+    private readonly admin = false,
+  ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (err instanceof HttpError) sendError(res, err);
@@ -128,11 +140,15 @@ export class EngineServer {
       case '/get_model_info':
         return sendJson(res, 200, { model_path: e.cfg.model, tokenizer_path: e.cfg.model, is_generation: true });
       case '/admin/faults':
+        if (!this.admin) throw ADMIN_DISABLED;
         return this.faults(method, req, res);
       case '/admin/stats':
+        if (!this.admin) throw ADMIN_DISABLED;
         return sendJson(res, 200, this.stats());
       default:
-        throw new HttpError(404, `no route for ${method} ${path}`);
+        throw path.startsWith('/admin/') && !this.admin
+          ? ADMIN_DISABLED
+          : new HttpError(404, `no route for ${method} ${path}`);
     }
   }
 

@@ -47,7 +47,7 @@ export interface RunningEngine {
 export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   if (typeof opts.tokenizer === 'string') opts = { ...opts, tokenizer: await loadTokenizer(opts.tokenizer) };
   const engine = new Engine(opts);
-  const server = new EngineServer(engine);
+  const server = new EngineServer(engine, opts.enableAdmin === true);
   const host = opts.host ?? '127.0.0.1';
   let addr: { port: number };
   try {

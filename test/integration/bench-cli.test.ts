@@ -1,4 +1,4 @@
-// Bad input to `kthena bench scheduling` and `kthena bench overhead` fails fast with a clear message (nothing starts).
+// Bad input to `kthena bench scheduling`, `overhead` and `chaos` fails fast with a clear message (nothing starts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -33,6 +33,22 @@ test('kthena bench overhead rejects bad concurrency lists and counts before star
   ];
   for (const [args, re] of cases) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', 'overhead', ...args], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+  }
+});
+
+test('kthena bench chaos rejects unknown faults and bad numbers before starting anything', () => {
+  const cases: [string[], RegExp][] = [
+    [['--faults', 'engine-sigkill,meteor'], /unknown fault "meteor" \(known: engine-sigkill/],
+    [['--seconds', '0'], /--seconds must be between 1 and 86400/],
+    [['--concurrency', 'x'], /--concurrency must be an integer/],
+    [['--speedup', '-1'], /--speedup must be a positive number/],
+  ];
+  for (const [args, re] of cases) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', 'chaos', ...args], {
       encoding: 'utf8',
     });
     assert.notEqual(r.status, 0, args.join(' '));

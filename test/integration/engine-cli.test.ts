@@ -9,15 +9,15 @@ import { register } from '../../src/cli/engine-sim.js';
 const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'engine-sim'];
 
 // Starting the CLI through tsx compiles every subcommand; on a loaded machine that takes tens of seconds.
-test('--port 0 --replicas 2 prints two bound ports that serve the OpenAI API', { timeout: 240_000 }, async () => {
+test('--port 0 --replicas 2 prints two bound ports that serve the OpenAI API; loopback and no admin by default', {
+  timeout: 240_000,
+}, async () => {
   const child = spawn(
     process.execPath,
     [
       ...CLI,
       '--port',
       '0',
-      '--host',
-      '127.0.0.1',
       '--replicas',
       '2',
       '--model',
@@ -51,6 +51,11 @@ test('--port 0 --replicas 2 prints two bound ports that serve the OpenAI API', {
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
     assert.notEqual(ports[0], ports[1]);
+    // No --host: loopback only; no --enable-admin: fault injection answers 404 saying how to turn it on.
+    assert.match(out, /listening on http:\/\/127\.0\.0\.1:/);
+    const admin = await fetch(`http://127.0.0.1:${ports[0]}/admin/faults`, { method: 'POST', body: '{"mode":"hang"}' });
+    assert.equal(admin.status, 404);
+    assert.match(((await admin.json()) as { error: { message: string } }).error.message, /--enable-admin/);
     assert.match(out, /blocks=\d+x32/);
     for (const port of ports) {
       const r = await fetch(`http://127.0.0.1:${port}/v1/completions`, {

@@ -13,7 +13,14 @@ let eng: RunningEngine;
 let client: OpenAI;
 
 before(async () => {
-  eng = await startEngine({ model: 'sim-model', seed: 1, speedup: 20, enableLora: true, maxLoras: 2 });
+  eng = await startEngine({
+    model: 'sim-model',
+    seed: 1,
+    speedup: 20,
+    enableLora: true,
+    maxLoras: 2,
+    enableAdmin: true,
+  });
   client = new OpenAI({ baseURL: `${eng.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
@@ -261,6 +268,32 @@ test('fault injection: error, drop-mid-stream, hang, then cleared', async () => 
   assert.equal((await post('/v1/completions', { model: 'sim-model', prompt: 'x', max_tokens: 1 })).status, 200);
   assert.equal((await post('/admin/faults', { mode: 'explode' })).status, 400);
   assert.equal((await post('/admin/faults', { mode: 'error', status: 99 })).status, 400);
+});
+
+test('without enableAdmin the admin endpoints answer 404 with how to enable them; generation still works', async () => {
+  const plain = await startEngine({ model: 'sim-model', seed: 1, speedup: 20 });
+  try {
+    for (const [method, path] of [
+      ['POST', '/admin/faults'],
+      ['GET', '/admin/faults'],
+      ['DELETE', '/admin/faults'],
+      ['GET', '/admin/stats'],
+      ['GET', '/admin/anything'],
+    ]) {
+      const r = await fetch(`${plain.url}${path}`, { method, body: method === 'POST' ? '{"mode":"hang"}' : undefined });
+      assert.equal(r.status, 404, `${method} ${path}`);
+      const body = (await r.json()) as { error: { message: string; type: string } };
+      assert.match(body.error.message, /disabled.*--enable-admin/);
+    }
+    const ok = await fetch(`${plain.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim-model', prompt: 'x', max_tokens: 1 }),
+    });
+    assert.equal(ok.status, 200);
+  } finally {
+    await plain.close();
+  }
 });
 
 test('client abort mid-stream frees the request', async () => {

@@ -49,7 +49,7 @@ async function exampleConfig(args: Record<string, unknown>): Promise<string> {
 async function boot(
   args: Record<string, unknown>,
 ): Promise<{ h: Harness; engines: RunningEngine[]; dispatched: Map<string, number> }> {
-  const engines = await startEngines({ replicas: 3, model: 'sim', speedup: 20, seed: 1 });
+  const engines = await startEngines({ replicas: 3, model: 'sim', speedup: 20, seed: 1, enableAdmin: true });
   const rec = recorder();
   const eps = engines.map((e, i) => endpointYaml(`pool-${i}`, e, { app: 'pool' })).join('---\n');
   const h = await startHarness(

@@ -57,6 +57,7 @@ export async function startPod(spec: PodSpec, engine: 'vllm' | 'sglang'): Promis
   const e = await startEngine({
     model: MODEL,
     host: '127.0.0.1',
+    enableAdmin: true, // tests inject faults through /admin/faults
     engine,
     role: spec.role,
     speedup: spec.speedup ?? 20,

@@ -58,8 +58,8 @@ async function createIfAbsent(client: KubeClient, ref: ResourceRef, obj: KubeObj
   }
 }
 
-/** Installs (or upgrades) the Kthena CRDs and waits until each kind is served. */
-async function installCrds(client: KubeClient): Promise<void> {
+/** Installs (or upgrades) the Kthena CRDs and waits until each kind is served (also the chaos bench's set-up). */
+export async function installCrds(client: KubeClient): Promise<void> {
   for (const crd of generateCrds() as KubeObject[]) {
     try {
       await client.create(CRDS, crd);

@@ -22,6 +22,17 @@ import { objectKey, type Store } from './store.js';
 import { groupVersion, type ResourceType, resourceKey, type StrategyContext } from './types.js';
 import { checkName, clone, deepEqual, getPath, isObject, type Obj, randomSuffix, rfc3339, setPath } from './util.js';
 
+/** How often a patch without a resourceVersion precondition is re-applied after a conflicting write. */
+const PATCH_CONFLICT_ATTEMPTS = 5;
+
+/** Whether a patch carries its own resourceVersion precondition (then a conflict is the client's to resolve). */
+export function pinsResourceVersion(type: string, patch: unknown): boolean {
+  if (type === PATCH_TYPES.json)
+    return Array.isArray(patch) && patch.some((op) => isObject(op) && op.path === '/metadata/resourceVersion');
+  const rv = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
+  return rv !== undefined && rv !== null && rv !== '';
+}
+
 export interface WriteOpts {
   dryRun?: boolean;
   /** ?fieldManager= */
@@ -611,13 +622,35 @@ export class ApiCore {
       : [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply];
     if (!accepted.includes(type as (typeof accepted)[number])) throw errors.unsupportedMediaType(type, accepted);
     if (type === PATCH_TYPES.apply) return this.apply(t, version, ns, name, raw, opts, sub);
-    const cur = this.get(t, ns, name);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
     } catch (e) {
       throw errors.badRequest(`error decoding patch: ${(e as Error).message}`);
     }
+    // As the kube-apiserver does: a patch that pins no resourceVersion is re-applied on top of a write that landed
+    // while it was being admitted (webhook calls take time), instead of failing with 409.
+    const pinned = pinsResourceVersion(type, parsed);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.patchOnce(t, version, ns, name, type, parsed, opts, sub);
+      } catch (e) {
+        if (pinned || attempt >= PATCH_CONFLICT_ATTEMPTS || !(e instanceof ApiError && e.code === 409)) throw e;
+      }
+    }
+  }
+
+  private async patchOnce(
+    t: ResourceType,
+    version: string,
+    ns: string | undefined,
+    name: string,
+    type: string,
+    parsed: unknown,
+    opts: WriteOpts,
+    sub?: 'status',
+  ): Promise<{ obj: Obj; created: boolean }> {
+    const cur = this.get(t, ns, name);
     const served = clone(this.serve(t, version, cur));
     let result: unknown;
     if (type === PATCH_TYPES.json) result = jsonPatch(served, parsed);

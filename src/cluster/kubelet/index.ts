@@ -28,6 +28,7 @@ import { claimNetworkBase, GpuAllocator, networkBaseForPort, nodeSubnet, PodIpAl
 import { startKubeletServer } from './kubelet-server.js';
 import { defaultHyperNodes, defaultNodeSpecs, loadNodesFile, nodeObject, type SimNodeSpec } from './nodes.js';
 import { PodWorker } from './pod-worker.js';
+import { startProcessGuard } from './process-guard.js';
 import { PodStatusWriter } from './status-writer.js';
 import { realTimers, rfc3339, type Timers } from './timers.js';
 
@@ -97,6 +98,10 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), 'kthena-kubelet-'));
   mkdirSync(join(workDir, 'pods'), { recursive: true });
   const url = new URL(o.apiServerUrl);
+  // Before any pod runs: end what a kubelet killed on this work dir left behind, then watch over our own.
+  const guard = await startProcessGuard(join(workDir, 'processes'));
+  if (guard.reaped.length)
+    log?.warn({ processes: guard.reaped }, 'ended container processes a previous kubelet left running');
 
   const nodes = new Map<string, SimNode>();
   o.nodes.forEach((spec, i) => {
@@ -241,6 +246,7 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       baseEnv,
       gpus,
       extraEngineArgs: extra ? extra.split(/\s+/).filter(Boolean) : undefined,
+      tracker: guard,
       onStatus: (s) => writer.set(s),
       onEvent: (e) => postPodEvent(client, entry.pod, e, source, rfc3339(timers.now()), warn('posting event')),
     });
@@ -320,6 +326,7 @@ export async function startKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       const grace = o.shutdownGraceSeconds ?? 5;
       await Promise.all([...pods.values()].map((e) => e.worker.terminate(grace).then(() => e.writer.drain())));
       for (const e of [...pods.values()]) release(e);
+      await guard.close();
       await server.close();
       if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
     },

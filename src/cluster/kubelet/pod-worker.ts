@@ -9,6 +9,7 @@ import { ContainerConfigError, type EnvSources, expandVars, resolveEnv } from '.
 import { type LaunchPlan, planLaunch } from './launch-plan.js';
 import { computePodStatus, nextBackoffMs, shouldRestart } from './pod-status.js';
 import { runProbe } from './probes.js';
+import type { ProcessTracker } from './process-guard.js';
 import { type ContainerProcess, exitCodeOf, type ProcessExit, startProcess } from './process-runner.js';
 import { rfc3339, type Timers } from './timers.js';
 import { type LocalMount, materializeVolumes, rewriteMountPaths } from './volumes.js';
@@ -39,6 +40,8 @@ export interface PodWorkerDeps {
   onEvent(e: PodEvent): void;
   /** Extra engine-sim flags for simulated engines (e.g. --speedup). */
   extraEngineArgs?: string[];
+  /** Keeps container processes from outliving the kubelet (see process-guard.ts). */
+  tracker?: ProcessTracker;
 }
 
 interface ProbeState {
@@ -218,6 +221,8 @@ export class PodWorker {
       cwd: join(this.deps.podDir, c.spec.name, 'root'),
       logPath,
       truncate: firstRun,
+      tracker: this.deps.tracker,
+      label: `${this.pod.metadata?.namespace ?? 'default'}/${this.pod.metadata?.name ?? ''}/${c.spec.name}`,
     });
     c.proc = proc;
     c.killedBy = undefined;

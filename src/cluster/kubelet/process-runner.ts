@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ProcessTracker } from './process-guard.js';
 
 export interface ProcessExit {
   code: number | null;
@@ -27,6 +28,10 @@ export interface StartOptions {
   logPath: string;
   /** Start the log file afresh instead of appending (a new pod that reuses an old pod's name). */
   truncate?: boolean;
+  /** Told the process group's id while it runs, so it cannot outlive the kubelet (see process-guard.ts). */
+  tracker?: ProcessTracker;
+  /** Names the process in the tracker's records, e.g. "default/pod-a/engine". */
+  label?: string;
 }
 
 export function startProcess(o: StartOptions): ContainerProcess {
@@ -48,12 +53,18 @@ export function startProcess(o: StartOptions): ContainerProcess {
     return { pid: undefined, exited, signal: () => {}, running: false };
   }
   closeSync(fd);
-  child.once('error', (err) => {
+  const pid = child.pid;
+  if (pid !== undefined) o.tracker?.track(pid, o.label ?? o.file);
+  const ended = () => {
+    if (running && pid !== undefined) o.tracker?.untrack(pid);
     running = false;
+  };
+  child.once('error', (err) => {
+    ended();
     resolveExit({ code: 128, signal: null, error: err.message });
   });
   child.once('exit', (code, signal) => {
-    running = false;
+    ended();
     resolveExit({ code, signal });
   });
   return {

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     'tsx',
     'src/cli/main.ts',
     'engine-sim',
+    '--enable-admin', // reads /admin/stats
     '--port',
     '0',
     '--host',
