@@ -291,7 +291,7 @@ export function register(program: Command): void {
     const logger = createLogger(o, 'kthena-router');
     const r = await runRouter({ ...o, logger });
     process.stdout.write(
-      `kthena router: serving on ${r.url} (metrics :${r.metricsPort}${r.endpointPickerPort !== undefined ? `, endpoint picker :${r.endpointPickerPort}` : ""})\n`,
+      `kthena router: serving on ${r.url} (metrics :${r.metricsPort}${r.endpointPickerPort !== undefined ? `, endpoint picker :${r.endpointPickerPort}` : ''})\n`,
     );
     closeOnSignals(r.close, logger);
   });
