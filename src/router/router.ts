@@ -348,7 +348,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
           debugListener({
             exposure: opts.console,
             state: consoleState,
-            debug: debugHandler({ store, handler, scheduler, config }),
+            debug: debugHandler({
+              store,
+              handler,
+              scheduler,
+              config,
+              gatewayApi: () => ({
+                gateways: gateways?.gateways.list() ?? [],
+                httproutes: gateways?.inference?.routes.list() ?? [],
+                inferencepools: gateways?.inference?.pools.list() ?? [],
+              }),
+            }),
           }),
         )
       : undefined;

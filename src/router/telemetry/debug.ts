@@ -6,14 +6,35 @@ import type { Scheduler } from '../scheduler/framework.js';
 import { keyOf } from '../store/resources.js';
 import type { RouterStore } from '../store/store.js';
 
+/** A Gateway API object as the dump shows it (upstream's shape: name, namespace, spec, status). */
+export interface GatewayApiObject {
+  metadata?: { name?: string; namespace?: string };
+  spec?: unknown;
+  status?: unknown;
+}
+
 export interface DebugDeps {
   store: RouterStore;
   handler: RequestHandler;
   scheduler: Scheduler;
   config: RouterConfiguration;
+  /** Gateway API mode's watch caches; empty lists when the mode is off. */
+  gatewayApi?: () => {
+    gateways: GatewayApiObject[];
+    httproutes: GatewayApiObject[];
+    inferencepools: GatewayApiObject[];
+  };
 }
 
-const KINDS = { modelroutes: 'ModelRoute', modelservers: 'ModelServer', pods: 'Pod' } as const;
+const KINDS = {
+  modelroutes: 'ModelRoute',
+  modelservers: 'ModelServer',
+  pods: 'Pod',
+  gateways: 'Gateway',
+  httproutes: 'HTTPRoute',
+  inferencepools: 'InferencePool',
+} as const;
+type DumpKind = keyof typeof KINDS;
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
@@ -42,6 +63,22 @@ function serverDump(d: DebugDeps) {
   }));
 }
 
+function gatewayApiDump(d: DebugDeps, kind: 'gateways' | 'httproutes' | 'inferencepools') {
+  return (d.gatewayApi?.()[kind] ?? []).map((o) => ({
+    name: o.metadata?.name ?? '',
+    namespace: o.metadata?.namespace,
+    spec: o.spec,
+    status: o.status ?? null,
+  }));
+}
+
+function dump(d: DebugDeps, kind: DumpKind): { name: string; namespace?: string }[] {
+  if (kind === 'modelroutes') return routeDump(d);
+  if (kind === 'modelservers') return serverDump(d);
+  if (kind === 'pods') return podDump(d);
+  return gatewayApiDump(d, kind);
+}
+
 function podDump(d: DebugDeps) {
   const v = d.store.view;
   return d.store.endpointStates().map((s) => ({
@@ -68,15 +105,12 @@ export function debugHandler(d: DebugDeps) {
     const parts = path.split('/').filter(Boolean);
     if (parts[0] !== 'debug') return json(res, 404, { error: 'not found' });
     if (parts[1] === 'config_dump' && parts.length === 3 && parts[2] in KINDS) {
-      const kind = parts[2] as keyof typeof KINDS;
-      const list = kind === 'modelroutes' ? routeDump(d) : kind === 'modelservers' ? serverDump(d) : podDump(d);
-      return json(res, 200, { [kind]: list });
+      const kind = parts[2] as DumpKind;
+      return json(res, 200, { [kind]: dump(d, kind) });
     }
     if (parts[1] === 'config_dump' && parts[2] === 'namespaces' && parts.length === 6 && parts[4] in KINDS) {
-      const kind = parts[4] as keyof typeof KINDS;
-      const list: { name: string; namespace?: string }[] =
-        kind === 'modelroutes' ? routeDump(d) : kind === 'modelservers' ? serverDump(d) : podDump(d);
-      const found = list.find((o) => o.namespace === parts[3] && o.name === parts[5]);
+      const kind = parts[4] as DumpKind;
+      const found = dump(d, kind).find((o) => o.namespace === parts[3] && o.name === parts[5]);
       return found ? json(res, 200, found) : json(res, 404, { error: `${KINDS[kind]} not found` });
     }
     if (parts[1] === 'scheduler' && parts.length === 2) {
