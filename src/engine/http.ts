@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chatOptionsOf, templateMessages } from '../tokens/index.js';
+import { embeddingsBody, parseEmbeddings } from './embeddings.js';
 import type { Engine, FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 import { HttpError, sendError, sendJson } from './openai-errors.js';
 import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
+import { parseResponses, ResponsesWriter } from './responses.js';
 import { tokensText } from './text-gen.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -96,6 +98,12 @@ export class EngineServer {
       case '/v1/chat/completions':
         if (method !== 'POST') throw new HttpError(405, 'method not allowed');
         return this.generate(path === '/v1/completions' ? 'completion' : 'chat', req, res);
+      case '/v1/responses':
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        return this.generate('responses', req, res);
+      case '/v1/embeddings':
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        return this.embeddings(req, res);
       case '/health':
       case '/ping':
         res.writeHead(200, { 'content-length': '0' });
@@ -311,9 +319,12 @@ export class EngineServer {
     res.end(`Success: LoRA adapter '${b.lora_name}' removed successfully.`);
   }
 
-  private async generate(kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const e = this.engine;
-    const fault = e.takeFault();
+  /**
+   * Applies the injected request-level fault, if any: "error" throws, "hang" parks the response (returns null);
+   * otherwise the fault (drop-mid-stream, or none) is returned for the writer.
+   */
+  private takeFault(req: IncomingMessage, res: ServerResponse): { fault: FaultSpec | null } | null {
+    const fault = this.engine.takeFault();
     if (fault?.mode === 'error') {
       req.resume();
       throw new HttpError(fault.status ?? 500, `injected fault (status ${fault.status ?? 500})`, 'InjectedFault');
@@ -322,44 +333,69 @@ export class EngineServer {
       req.resume();
       this.hung.add(res);
       res.on('close', () => this.hung.delete(res));
-      return;
+      return null;
     }
-    const body = await readJson(req);
-    const p = parseGeneration(kind, body, e.tokenizer);
-    const target = e.resolveModel(p.model);
-    if (!target) throw new HttpError(404, `The model \`${p.model}\` does not exist.`, 'NotFoundError', 'model');
+    return { fault };
+  }
+
+  /** 400s for a prompt of `n` tokens (plus `maxTokens` to generate) that the model or the KV cache cannot hold. */
+  private checkFits(n: number, maxTokens: number | null): void {
+    const e = this.engine;
     const maxLen = e.cfg.maxModelLen;
-    const n = p.promptTokens.length;
     if (n >= maxLen)
       throw new HttpError(
         400,
         `This model's maximum context length is ${maxLen} tokens. However, your request has ${n} input tokens. ` +
           'Please reduce the length of the input messages.',
       );
-    if (p.maxTokens !== null && n + p.maxTokens > maxLen)
+    if (maxTokens !== null && n + maxTokens > maxLen)
       throw new HttpError(
         400,
-        `This model's maximum context length is ${maxLen} tokens. However, you requested ${n + p.maxTokens} tokens ` +
-          `(${n} in the messages, ${p.maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        `This model's maximum context length is ${maxLen} tokens. However, you requested ${n + maxTokens} tokens ` +
+          `(${n} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
       );
     if (Math.ceil((n + 1) / e.cfg.blockSize) > e.cfg.numGpuBlocks)
       throw new HttpError(
         400,
         `The prompt (${n} tokens) does not fit in the KV cache (${e.cfg.numGpuBlocks} blocks of ${e.cfg.blockSize} tokens).`,
       );
+  }
+
+  private resolveTarget(model: string | undefined): { lora: string | null } {
+    const target = this.engine.resolveModel(model);
+    if (!target) throw new HttpError(404, `The model \`${model}\` does not exist.`, 'NotFoundError', 'model');
+    return target;
+  }
+
+  private requestId(req: IncomingMessage): string {
     const headerId = req.headers['x-request-id'];
-    const rid = typeof headerId === 'string' && headerId ? headerId : newId();
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${rid}`;
+    return typeof headerId === 'string' && headerId ? headerId : newId();
+  }
+
+  private async generate(
+    kind: 'completion' | 'chat' | 'responses',
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const e = this.engine;
+    const taken = this.takeFault(req, res);
+    if (!taken) return;
+    const { fault } = taken;
+    const body = await readJson(req);
+    const pr = kind === 'responses' ? parseResponses(body, e.tokenizer) : null;
+    const p = pr ? pr.gen : parseGeneration(kind as 'completion' | 'chat', body, e.tokenizer);
+    const target = this.resolveTarget(p.model);
+    const maxLen = e.cfg.maxModelLen;
+    const n = p.promptTokens.length;
+    this.checkFits(n, p.maxTokens);
+    const rid = this.requestId(req);
+    const id = `${kind === 'chat' ? 'chatcmpl-' : kind === 'responses' ? 'resp_' : 'cmpl-'}${rid}`;
     const internalId = `${id}-${this.nextReq++}`;
     const model = p.model ?? e.cfg.servedNames[0];
-    const out = new ResponseWriter(
-      this.engine,
-      res,
-      p,
-      id,
-      model,
-      fault?.mode === 'drop-mid-stream' ? (fault.afterChunks ?? 2) : -1,
-    );
+    const dropAfter = fault?.mode === 'drop-mid-stream' ? (fault.afterChunks ?? 2) : -1;
+    const out = pr
+      ? new ResponsesWriter(this.engine, res, pr, id, model, dropAfter)
+      : new ResponseWriter(this.engine, res, p, id, model, dropAfter);
     const er = e.submit({
       id: internalId,
       promptTokens: p.promptTokens,
@@ -375,6 +411,47 @@ export class EngineServer {
     out.attach(er);
     res.on('close', () => {
       if (er.state !== 'finished') e.cancel(er);
+    });
+  }
+
+  /**
+   * Embeddings are prefill-only work: each input runs through the engine core as a request that stops at its
+   * first token (which is discarded), so it queues, batches, hits the prefix cache and costs prefill time like
+   * any prompt. The vectors themselves come from the tokens (embeddings.ts), not from that run.
+   */
+  private async embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const e = this.engine;
+    const taken = this.takeFault(req, res);
+    if (!taken) return;
+    const p = parseEmbeddings(await readJson(req), e.tokenizer);
+    const target = this.resolveTarget(p.model);
+    for (const tokens of p.inputs) this.checkFits(tokens.length, 1);
+    const id = `embd-${this.requestId(req)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = p.model ?? e.cfg.servedNames[0];
+    let left = p.inputs.length;
+    let failed = false;
+    const finished = (r: EngineRequest) => {
+      if (r.state !== 'finished' || failed) return;
+      if (r.finishReason === 'abort') failed = true;
+      else if (--left > 0) return;
+      if (res.destroyed) return;
+      if (failed || taken.fault?.mode === 'drop-mid-stream') res.destroy();
+      else sendJson(res, 200, embeddingsBody(p, id, model, created));
+    };
+    const reqs = p.inputs.map((tokens, i) =>
+      e.submit({
+        id: `${id}-${i}-${this.nextReq++}`,
+        promptTokens: tokens,
+        maxTokens: 1,
+        minTokens: 0,
+        ignoreEos: true,
+        lora: target.lora,
+        onUpdate: finished,
+      }),
+    );
+    res.on('close', () => {
+      for (const r of reqs) if (r.state !== 'finished') e.cancel(r);
     });
   }
 }
