@@ -202,4 +202,12 @@ test('both endpoints were served through the router by the ModelServer (its requ
   }
   assert.ok((byPath['/v1/embeddings'] ?? 0) >= 4, JSON.stringify(byPath));
   assert.ok((byPath['/v1/responses'] ?? 0) >= 4, JSON.stringify(byPath));
+  // Output tokens come from the engine's usage: the Responses API's output_tokens, streamed and not.
+  let out = 0;
+  for (const m of parsePrometheusText(
+    await b.h.router.metrics.registry.metrics(),
+    (n) => n === 'kthena_router_tokens_total',
+  ))
+    if (m.labels.path === '/v1/responses' && m.labels.token_type === 'output') out += m.value;
+  assert.ok(out >= 4, `router counted ${out} output tokens for /v1/responses`);
 });
