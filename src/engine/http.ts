@@ -10,6 +10,7 @@ import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
 import { parseResponses, ResponsesWriter } from './responses.js';
 import { tokensText } from './text-gen.js';
+import { GenerationWriter } from './writer.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -457,22 +458,18 @@ export class EngineServer {
 }
 
 /** Writes one generation's response: SSE chunks as tokens arrive, or one JSON body at the end. */
-class ResponseWriter {
-  private sent = 0; // output tokens already written
-  private chunks = 0;
-  private readonly created = Math.floor(Date.now() / 1000);
+class ResponseWriter extends GenerationWriter {
   private readonly head: string;
-  private req: EngineRequest | null = null;
-  private done = false;
 
   constructor(
-    private readonly engine: Engine,
-    private readonly res: ServerResponse,
+    engine: Engine,
+    res: ServerResponse,
     private readonly p: ParsedGeneration,
-    private readonly id: string,
-    private readonly model: string,
-    private readonly dropAfterChunks: number,
+    id: string,
+    model: string,
+    dropAfter: number,
   ) {
+    super(engine, res, p.stream, id, model, dropAfter);
     const object = p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     this.head = `data: {"id":${JSON.stringify(id)},"object":"${object}","created":${this.created},"model":${JSON.stringify(model)},`;
     if (p.stream) {
@@ -481,25 +478,15 @@ class ResponseWriter {
     }
   }
 
-  attach(req: EngineRequest): void {
-    this.req = req;
+  protected finish(r: EngineRequest): void {
+    let kvp: KvTransferParams | null = null;
+    if (r.holdBlocksOnFinish) kvp = this.engine.holdForRemoteDecode(r);
+    if (this.p.stream) this.finishStream(r, kvp);
+    else this.finishJson(r, kvp);
   }
 
-  update(r: EngineRequest): void {
-    if (this.done) return;
-    if (r.state === 'finished') {
-      this.done = true;
-      if (r.finishReason === 'abort') return; // client went away (or engine closing)
-      let kvp: KvTransferParams | null = null;
-      if (r.holdBlocksOnFinish) kvp = this.engine.holdForRemoteDecode(r);
-      if (this.p.stream) this.finishStream(r, kvp);
-      else this.finishJson(r, kvp);
-      return;
-    }
-    if (!this.p.stream) return;
-    const pending = r.numOutputTokens - this.sent;
-    if (pending <= 0) return;
-    if (this.sent === 0 || pending >= this.engine.cfg.streamInterval) this.writeTokens(r, null);
+  protected progress(r: EngineRequest): void {
+    this.writeTokens(r, null);
   }
 
   private usage(r: EngineRequest): string {
@@ -514,8 +501,8 @@ class ResponseWriter {
   private writeTokens(r: EngineRequest, finish: string | null, kvp: KvTransferParams | null = null): void {
     const from = r.numPromptTokens + this.sent;
     const to = r.numPromptTokens + r.numOutputTokens;
-    if (this.p.kind === 'chat' && this.chunks === 0) {
-      this.write(
+    if (this.p.kind === 'chat' && this.writes === 0) {
+      this.send(
         `${this.head}"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`,
       );
     }
@@ -528,31 +515,19 @@ class ResponseWriter {
       this.p.kind === 'chat'
         ? `{"index":0,"delta":{"content":${text}},"logprobs":null,"finish_reason":${fr},"stop_reason":null}`
         : `{"index":0,"text":${text},"logprobs":null,"finish_reason":${fr},"stop_reason":null}`;
-    this.write(`${this.head}"choices":[${choice}]${usage}${kv}}\n\n`);
-  }
-
-  private write(s: string): void {
-    if (this.res.destroyed) return;
-    this.res.write(s);
-    this.chunks++;
-    if (this.dropAfterChunks >= 0 && this.chunks >= this.dropAfterChunks) {
-      // Injected fault: cut the connection mid-stream (no [DONE], no final chunk).
-      this.done = true;
-      this.res.destroy();
-      if (this.req) this.engine.cancel(this.req);
-    }
+    this.send(`${this.head}"choices":[${choice}]${usage}${kv}}\n\n`);
   }
 
   private finishStream(r: EngineRequest, kvp: KvTransferParams | null): void {
     this.writeTokens(r, r.finishReason ?? 'stop', kvp);
     if (this.res.destroyed) return;
-    if (this.p.includeUsage) this.write(`${this.head}"choices":[],"usage":${this.usage(r)}}\n\n`);
+    if (this.p.includeUsage) this.send(`${this.head}"choices":[],"usage":${this.usage(r)}}\n\n`);
     if (this.res.destroyed) return;
     this.res.end('data: [DONE]\n\n');
   }
 
   private finishJson(r: EngineRequest, kvp: KvTransferParams | null): void {
-    if (this.dropAfterChunks >= 0) {
+    if (this.dropAfter >= 0) {
       this.res.destroy();
       return;
     }

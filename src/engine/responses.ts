@@ -9,6 +9,7 @@ import { HttpError, sendJson } from './openai-errors.js';
 import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
 import { tokensText } from './text-gen.js';
+import { GenerationWriter } from './writer.js';
 
 type Obj = Record<string, unknown>;
 
@@ -126,23 +127,19 @@ export function parseResponses(body: unknown, tok: ModelTokenizer): ParsedRespon
 }
 
 /** Writes one Responses API answer: the Response object at the end, or its SSE event sequence as tokens arrive. */
-export class ResponsesWriter {
-  private sent = 0;
-  private events = 0;
+export class ResponsesWriter extends GenerationWriter {
   private seq = 0;
-  private readonly created = Math.floor(Date.now() / 1000);
   private readonly msgId: string;
-  private req: EngineRequest | null = null;
-  private done = false;
 
   constructor(
-    private readonly engine: Engine,
-    private readonly res: ServerResponse,
+    engine: Engine,
+    res: ServerResponse,
     private readonly p: ParsedResponses,
-    private readonly id: string,
-    private readonly model: string,
-    private readonly dropAfterEvents: number,
+    id: string,
+    model: string,
+    dropAfter: number,
   ) {
+    super(engine, res, p.gen.stream, id, model, dropAfter);
     this.msgId = `msg_${id.slice('resp_'.length)}`;
     if (!p.gen.stream) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
@@ -153,23 +150,14 @@ export class ResponsesWriter {
     this.event('response.content_part.added', { ...this.at(), part: this.part('') });
   }
 
-  attach(req: EngineRequest): void {
-    this.req = req;
+  protected finish(r: EngineRequest): void {
+    if (this.stream) this.finishStream(r);
+    else if (this.dropAfter >= 0) this.res.destroy();
+    else if (!this.res.destroyed) sendJson(this.res, 200, this.final(r));
   }
 
-  update(r: EngineRequest): void {
-    if (this.done) return;
-    if (r.state === 'finished') {
-      this.done = true;
-      if (r.finishReason === 'abort') return;
-      if (this.p.gen.stream) this.finishStream(r);
-      else if (this.dropAfterEvents >= 0) this.res.destroy();
-      else if (!this.res.destroyed) sendJson(this.res, 200, this.final(r));
-      return;
-    }
-    if (!this.p.gen.stream) return;
-    const pending = r.numOutputTokens - this.sent;
-    if (pending > 0 && (this.sent === 0 || pending >= this.engine.cfg.streamInterval)) this.delta(r);
+  protected progress(r: EngineRequest): void {
+    this.delta(r);
   }
 
   private at(): Obj {
@@ -254,15 +242,6 @@ export class ResponsesWriter {
   }
 
   private event(type: string, fields: Obj): void {
-    if (this.res.destroyed) return;
-    const data = JSON.stringify({ type, sequence_number: this.seq++, ...fields });
-    this.res.write(`event: ${type}\ndata: ${data}\n\n`);
-    this.events++;
-    if (this.dropAfterEvents >= 0 && this.events >= this.dropAfterEvents) {
-      // Injected fault: cut the connection mid-stream.
-      this.done = true;
-      this.res.destroy();
-      if (this.req) this.engine.cancel(this.req);
-    }
+    this.send(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.seq++, ...fields })}\n\n`);
   }
 }
