@@ -3,11 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chatOptionsOf, templateMessages } from '../tokens/index.js';
+import { embeddingsBody, parseEmbeddings } from './embeddings.js';
 import type { Engine, FaultMode, FaultSpec, KvTransferParams } from './engine.js';
 import { HttpError, sendError, sendJson } from './openai-errors.js';
 import { type ParsedGeneration, parseGeneration } from './openai-request.js';
 import type { EngineRequest } from './request.js';
+import { parseResponses, ResponsesWriter } from './responses.js';
 import { tokensText } from './text-gen.js';
+import { GenerationWriter } from './writer.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -108,6 +111,12 @@ export class EngineServer {
       case '/v1/chat/completions':
         if (method !== 'POST') throw new HttpError(405, 'method not allowed');
         return this.generate(path === '/v1/completions' ? 'completion' : 'chat', req, res);
+      case '/v1/responses':
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        return this.generate('responses', req, res);
+      case '/v1/embeddings':
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        return this.embeddings(req, res);
       case '/health':
       case '/ping':
         res.writeHead(200, { 'content-length': '0' });
@@ -327,9 +336,12 @@ export class EngineServer {
     res.end(`Success: LoRA adapter '${b.lora_name}' removed successfully.`);
   }
 
-  private async generate(kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const e = this.engine;
-    const fault = e.takeFault();
+  /**
+   * Applies the injected request-level fault, if any: "error" throws, "hang" parks the response (returns null);
+   * otherwise the fault (drop-mid-stream, or none) is returned for the writer.
+   */
+  private takeFault(req: IncomingMessage, res: ServerResponse): { fault: FaultSpec | null } | null {
+    const fault = this.engine.takeFault();
     if (fault?.mode === 'error') {
       req.resume();
       throw new HttpError(fault.status ?? 500, `injected fault (status ${fault.status ?? 500})`, 'InjectedFault');
@@ -338,44 +350,69 @@ export class EngineServer {
       req.resume();
       this.hung.add(res);
       res.on('close', () => this.hung.delete(res));
-      return;
+      return null;
     }
-    const body = await readJson(req);
-    const p = parseGeneration(kind, body, e.tokenizer);
-    const target = e.resolveModel(p.model);
-    if (!target) throw new HttpError(404, `The model \`${p.model}\` does not exist.`, 'NotFoundError', 'model');
+    return { fault };
+  }
+
+  /** 400s for a prompt of `n` tokens (plus `maxTokens` to generate) that the model or the KV cache cannot hold. */
+  private checkFits(n: number, maxTokens: number | null): void {
+    const e = this.engine;
     const maxLen = e.cfg.maxModelLen;
-    const n = p.promptTokens.length;
     if (n >= maxLen)
       throw new HttpError(
         400,
         `This model's maximum context length is ${maxLen} tokens. However, your request has ${n} input tokens. ` +
           'Please reduce the length of the input messages.',
       );
-    if (p.maxTokens !== null && n + p.maxTokens > maxLen)
+    if (maxTokens !== null && n + maxTokens > maxLen)
       throw new HttpError(
         400,
-        `This model's maximum context length is ${maxLen} tokens. However, you requested ${n + p.maxTokens} tokens ` +
-          `(${n} in the messages, ${p.maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        `This model's maximum context length is ${maxLen} tokens. However, you requested ${n + maxTokens} tokens ` +
+          `(${n} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
       );
     if (Math.ceil((n + 1) / e.cfg.blockSize) > e.cfg.numGpuBlocks)
       throw new HttpError(
         400,
         `The prompt (${n} tokens) does not fit in the KV cache (${e.cfg.numGpuBlocks} blocks of ${e.cfg.blockSize} tokens).`,
       );
+  }
+
+  private resolveTarget(model: string | undefined): { lora: string | null } {
+    const target = this.engine.resolveModel(model);
+    if (!target) throw new HttpError(404, `The model \`${model}\` does not exist.`, 'NotFoundError', 'model');
+    return target;
+  }
+
+  private requestId(req: IncomingMessage): string {
     const headerId = req.headers['x-request-id'];
-    const rid = typeof headerId === 'string' && headerId ? headerId : newId();
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${rid}`;
+    return typeof headerId === 'string' && headerId ? headerId : newId();
+  }
+
+  private async generate(
+    kind: 'completion' | 'chat' | 'responses',
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const e = this.engine;
+    const taken = this.takeFault(req, res);
+    if (!taken) return;
+    const { fault } = taken;
+    const body = await readJson(req);
+    const pr = kind === 'responses' ? parseResponses(body, e.tokenizer) : null;
+    const p = pr ? pr.gen : parseGeneration(kind as 'completion' | 'chat', body, e.tokenizer);
+    const target = this.resolveTarget(p.model);
+    const maxLen = e.cfg.maxModelLen;
+    const n = p.promptTokens.length;
+    this.checkFits(n, p.maxTokens);
+    const rid = this.requestId(req);
+    const id = `${kind === 'chat' ? 'chatcmpl-' : kind === 'responses' ? 'resp_' : 'cmpl-'}${rid}`;
     const internalId = `${id}-${this.nextReq++}`;
     const model = p.model ?? e.cfg.servedNames[0];
-    const out = new ResponseWriter(
-      this.engine,
-      res,
-      p,
-      id,
-      model,
-      fault?.mode === 'drop-mid-stream' ? (fault.afterChunks ?? 2) : -1,
-    );
+    const dropAfter = fault?.mode === 'drop-mid-stream' ? (fault.afterChunks ?? 2) : -1;
+    const out = pr
+      ? new ResponsesWriter(this.engine, res, pr, id, model, dropAfter)
+      : new ResponseWriter(this.engine, res, p, id, model, dropAfter);
     const er = e.submit({
       id: internalId,
       promptTokens: p.promptTokens,
@@ -393,25 +430,62 @@ export class EngineServer {
       if (er.state !== 'finished') e.cancel(er);
     });
   }
+
+  /**
+   * Embeddings are prefill-only work: each input runs through the engine core as a request that stops at its
+   * first token (which is discarded), so it queues, batches, hits the prefix cache and costs prefill time like
+   * any prompt. The vectors themselves come from the tokens (embeddings.ts), not from that run.
+   */
+  private async embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const e = this.engine;
+    const taken = this.takeFault(req, res);
+    if (!taken) return;
+    const p = parseEmbeddings(await readJson(req), e.tokenizer);
+    const target = this.resolveTarget(p.model);
+    for (const tokens of p.inputs) this.checkFits(tokens.length, 1);
+    const id = `embd-${this.requestId(req)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = p.model ?? e.cfg.servedNames[0];
+    let left = p.inputs.length;
+    let failed = false;
+    const finished = (r: EngineRequest) => {
+      if (r.state !== 'finished' || failed) return;
+      if (r.finishReason === 'abort') failed = true;
+      else if (--left > 0) return;
+      if (res.destroyed) return;
+      if (failed || taken.fault?.mode === 'drop-mid-stream') res.destroy();
+      else sendJson(res, 200, embeddingsBody(p, id, model, created));
+    };
+    const reqs = p.inputs.map((tokens, i) =>
+      e.submit({
+        id: `${id}-${i}-${this.nextReq++}`,
+        promptTokens: tokens,
+        maxTokens: 1,
+        minTokens: 0,
+        ignoreEos: true,
+        lora: target.lora,
+        onUpdate: finished,
+      }),
+    );
+    res.on('close', () => {
+      for (const r of reqs) if (r.state !== 'finished') e.cancel(r);
+    });
+  }
 }
 
 /** Writes one generation's response: SSE chunks as tokens arrive, or one JSON body at the end. */
-class ResponseWriter {
-  private sent = 0; // output tokens already written
-  private chunks = 0;
-  private readonly created = Math.floor(Date.now() / 1000);
+class ResponseWriter extends GenerationWriter {
   private readonly head: string;
-  private req: EngineRequest | null = null;
-  private done = false;
 
   constructor(
-    private readonly engine: Engine,
-    private readonly res: ServerResponse,
+    engine: Engine,
+    res: ServerResponse,
     private readonly p: ParsedGeneration,
-    private readonly id: string,
-    private readonly model: string,
-    private readonly dropAfterChunks: number,
+    id: string,
+    model: string,
+    dropAfter: number,
   ) {
+    super(engine, res, p.stream, id, model, dropAfter);
     const object = p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     this.head = `data: {"id":${JSON.stringify(id)},"object":"${object}","created":${this.created},"model":${JSON.stringify(model)},`;
     if (p.stream) {
@@ -420,25 +494,15 @@ class ResponseWriter {
     }
   }
 
-  attach(req: EngineRequest): void {
-    this.req = req;
+  protected finish(r: EngineRequest): void {
+    let kvp: KvTransferParams | null = null;
+    if (r.holdBlocksOnFinish) kvp = this.engine.holdForRemoteDecode(r);
+    if (this.p.stream) this.finishStream(r, kvp);
+    else this.finishJson(r, kvp);
   }
 
-  update(r: EngineRequest): void {
-    if (this.done) return;
-    if (r.state === 'finished') {
-      this.done = true;
-      if (r.finishReason === 'abort') return; // client went away (or engine closing)
-      let kvp: KvTransferParams | null = null;
-      if (r.holdBlocksOnFinish) kvp = this.engine.holdForRemoteDecode(r);
-      if (this.p.stream) this.finishStream(r, kvp);
-      else this.finishJson(r, kvp);
-      return;
-    }
-    if (!this.p.stream) return;
-    const pending = r.numOutputTokens - this.sent;
-    if (pending <= 0) return;
-    if (this.sent === 0 || pending >= this.engine.cfg.streamInterval) this.writeTokens(r, null);
+  protected progress(r: EngineRequest): void {
+    this.writeTokens(r, null);
   }
 
   private usage(r: EngineRequest): string {
@@ -453,8 +517,8 @@ class ResponseWriter {
   private writeTokens(r: EngineRequest, finish: string | null, kvp: KvTransferParams | null = null): void {
     const from = r.numPromptTokens + this.sent;
     const to = r.numPromptTokens + r.numOutputTokens;
-    if (this.p.kind === 'chat' && this.chunks === 0) {
-      this.write(
+    if (this.p.kind === 'chat' && this.writes === 0) {
+      this.send(
         `${this.head}"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`,
       );
     }
@@ -467,31 +531,19 @@ class ResponseWriter {
       this.p.kind === 'chat'
         ? `{"index":0,"delta":{"content":${text}},"logprobs":null,"finish_reason":${fr},"stop_reason":null}`
         : `{"index":0,"text":${text},"logprobs":null,"finish_reason":${fr},"stop_reason":null}`;
-    this.write(`${this.head}"choices":[${choice}]${usage}${kv}}\n\n`);
-  }
-
-  private write(s: string): void {
-    if (this.res.destroyed) return;
-    this.res.write(s);
-    this.chunks++;
-    if (this.dropAfterChunks >= 0 && this.chunks >= this.dropAfterChunks) {
-      // Injected fault: cut the connection mid-stream (no [DONE], no final chunk).
-      this.done = true;
-      this.res.destroy();
-      if (this.req) this.engine.cancel(this.req);
-    }
+    this.send(`${this.head}"choices":[${choice}]${usage}${kv}}\n\n`);
   }
 
   private finishStream(r: EngineRequest, kvp: KvTransferParams | null): void {
     this.writeTokens(r, r.finishReason ?? 'stop', kvp);
     if (this.res.destroyed) return;
-    if (this.p.includeUsage) this.write(`${this.head}"choices":[],"usage":${this.usage(r)}}\n\n`);
+    if (this.p.includeUsage) this.send(`${this.head}"choices":[],"usage":${this.usage(r)}}\n\n`);
     if (this.res.destroyed) return;
     this.res.end('data: [DONE]\n\n');
   }
 
   private finishJson(r: EngineRequest, kvp: KvTransferParams | null): void {
-    if (this.dropAfterChunks >= 0) {
+    if (this.dropAfter >= 0) {
       this.res.destroy();
       return;
     }

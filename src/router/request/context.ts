@@ -114,7 +114,7 @@ export interface ContextInput {
  * body carries no prompt or messages.
  */
 export function buildRequestContext(i: ContextInput): RequestContext {
-  const prompt = extractPrompt(i.body);
+  const prompt = extractPrompt(i.body, i.path);
   if (!prompt) throw errors.promptNotFound(promptParam(i.body, i.path));
   const text = promptString(prompt);
   const path = i.path ?? '/v1/completions';

@@ -36,6 +36,14 @@ test('Responses API input: string, item list and instructions', () => {
   assert.equal(promptString(p), '<|im_start|>user\nx<|im_end|>\n');
 });
 
+test('embeddings input is text: a string, strings joined, token ids routable with no text', () => {
+  assert.deepEqual(extractPrompt({ input: 'abc' }, '/v1/embeddings'), { kind: 'text', text: 'abc' });
+  assert.deepEqual(extractPrompt({ input: ['a', 'b'] }, '/v1/embeddings'), { kind: 'text', text: 'a\nb' });
+  assert.deepEqual(extractPrompt({ input: [[1, 2]] }, '/v1/embeddings'), { kind: 'text', text: '' });
+  assert.equal(extractPrompt({ input: 5 }, '/v1/embeddings'), undefined);
+  assert.equal(extractPrompt({ input: 'abc' })?.kind, 'chat', 'elsewhere input is a Responses API conversation');
+});
+
 test('no prompt, messages or input → undefined; wrong types → undefined', () => {
   assert.equal(extractPrompt({ model: 'm' }), undefined);
   assert.equal(extractPrompt({ prompt: 5 }), undefined);

@@ -34,8 +34,19 @@ function toMessages(items: unknown[], requireMessageType: boolean): ChatMessage[
   return out;
 }
 
+/**
+ * An embeddings `input` is plain text (a string, strings, or token ids), not a conversation: hashed as the engine
+ * tokenises it, so replicas' prefix caches line up with the router's view.
+ */
+function embeddingsInput(input: unknown): Prompt | undefined {
+  if (typeof input === 'string') return { kind: 'text', text: input };
+  if (!Array.isArray(input)) return undefined;
+  return { kind: 'text', text: input.filter((x) => typeof x === 'string').join('\n') };
+}
+
 /** undefined when the body carries no prompt at all (→ 400 prompt_not_found with `param`; upstream answers 404). */
-export function extractPrompt(body: Record<string, unknown>): Prompt | undefined {
+export function extractPrompt(body: Record<string, unknown>, path?: string): Prompt | undefined {
+  if (path === '/v1/embeddings' && 'input' in body) return embeddingsInput(body.input);
   if ('prompt' in body) {
     const p = body.prompt;
     if (typeof p === 'string') return { kind: 'text', text: p };
