@@ -9,7 +9,7 @@ let eng: RunningEngine;
 let client: OpenAI;
 
 before(async () => {
-  eng = await startEngine({ model: 'sim-embed', seed: 1, speedup: 20, maxModelLen: 512 });
+  eng = await startEngine({ model: 'sim-embed', seed: 1, speedup: 20, maxModelLen: 512, enableAdmin: true });
   client = new OpenAI({ baseURL: `${eng.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
