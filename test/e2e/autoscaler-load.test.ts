@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { ENGINE_ARGS_ANNOTATION } from '../../src/cluster/kubelet/index.js';
-import { EVENTS, type KubeObject, MODEL_ROUTES, MODEL_SERVERS } from '../../src/kube/index.js';
+import { EVENTS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/index.js';
 import {
   eventually,
@@ -19,6 +19,7 @@ import {
   type MsEnv,
   NS,
   podsOf,
+  routeToServing,
   simServing,
   startKubeRouter,
   startMsEnv,
@@ -71,23 +72,7 @@ async function servedPerPod(ms: string): Promise<Map<string, number>> {
 test('a load step scales up, the router spreads onto the new pods, and scale-down waits for the window', async () => {
   const WINDOW_S = 20;
   await apply(slowServing('load', 1, [{ name: 'server' }]));
-  await env.client.create(MODEL_SERVERS, {
-    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-    kind: 'ModelServer',
-    metadata: { name: 'load', namespace: NS },
-    spec: {
-      model: 'load-model',
-      inferenceEngine: 'vLLM',
-      workloadSelector: { matchLabels: { [LABEL.name]: 'load' } },
-      workloadPort: { port: 8000 },
-    },
-  } as KubeObject);
-  await env.client.create(MODEL_ROUTES, {
-    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-    kind: 'ModelRoute',
-    metadata: { name: 'load', namespace: NS },
-    spec: { modelName: 'load', rules: [{ targetModels: [{ modelServerName: 'load' }] }] },
-  } as KubeObject);
+  await routeToServing(env.client, 'load');
   // Two running requests per replica; up at once, down only after the window.
   await apply({
     apiVersion: 'workload.serving.volcano.sh/v1alpha1',

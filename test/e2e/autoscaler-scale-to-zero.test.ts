@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { EVENTS, type KubeObject, MODEL_ROUTES, MODEL_SERVERS } from '../../src/kube/index.js';
+import { EVENTS, MODEL_SERVERS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
 import {
   eventually,
   getMs,
   isReady,
-  LABEL,
   type MsEnv,
   NS,
   podsOf,
+  routeToServing,
   simServing,
   startKubeRouter,
   startMsEnv,
@@ -41,23 +41,7 @@ test('idle → zero pods; a request is held, scales it from zero, is answered; i
     assert.equal(r.status, 0, r.stderr);
   };
   await apply(simServing('zero', 1, [{ name: 'server' }]));
-  await env.client.create(MODEL_SERVERS, {
-    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-    kind: 'ModelServer',
-    metadata: { name: 'zero', namespace: NS },
-    spec: {
-      model: 'zero-model',
-      inferenceEngine: 'vLLM',
-      workloadSelector: { matchLabels: { [LABEL.name]: 'zero' } },
-      workloadPort: { port: 8000 },
-    },
-  } as KubeObject);
-  await env.client.create(MODEL_ROUTES, {
-    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
-    kind: 'ModelRoute',
-    metadata: { name: 'zero', namespace: NS },
-    spec: { modelName: 'zero', rules: [{ targetModels: [{ modelServerName: 'zero' }] }] },
-  } as KubeObject);
+  await routeToServing(env.client, 'zero');
   // A built-in metric name (no metricSources): running requests on the engine port.
   await apply({
     apiVersion: 'workload.serving.volcano.sh/v1alpha1',

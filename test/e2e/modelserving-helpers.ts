@@ -11,7 +11,15 @@ import { runRouter } from '../../src/cli/router.js';
 import { type Cluster, startCluster } from '../../src/cluster/index.js';
 import { type RunningControllerManager, startControllerManager } from '../../src/controllers/manager.js';
 import type { ModelServing } from '../../src/controllers/modelserving/types.js';
-import { KubeClient, MODEL_SERVINGS, PODS, SERVICES } from '../../src/kube/index.js';
+import {
+  KubeClient,
+  type KubeObject,
+  MODEL_ROUTES,
+  MODEL_SERVERS,
+  MODEL_SERVINGS,
+  PODS,
+  SERVICES,
+} from '../../src/kube/index.js';
 import { eventually } from './kubelet-helpers.js';
 
 export { eventually };
@@ -266,4 +274,28 @@ export function startKubeRouter(kubeconfig: string, over: Partial<Parameters<typ
     accessLog: false,
     ...over,
   });
+}
+
+/**
+ * A ModelServer over the pods of ModelServing `name` (model `<name>-model`, port 8000) and a ModelRoute serving it as
+ * model `name`: what a suite needs to send requests to a ModelServing through the router.
+ */
+export async function routeToServing(client: KubeClient, name: string): Promise<void> {
+  await client.create(MODEL_SERVERS, {
+    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
+    kind: 'ModelServer',
+    metadata: { name, namespace: NS },
+    spec: {
+      model: `${name}-model`,
+      inferenceEngine: 'vLLM',
+      workloadSelector: { matchLabels: { [LABEL.name]: name } },
+      workloadPort: { port: 8000 },
+    },
+  } as KubeObject);
+  await client.create(MODEL_ROUTES, {
+    apiVersion: 'networking.serving.volcano.sh/v1alpha1',
+    kind: 'ModelRoute',
+    metadata: { name, namespace: NS },
+    spec: { modelName: name, rules: [{ targetModels: [{ modelServerName: name }] }] },
+  } as KubeObject);
 }
