@@ -6,7 +6,7 @@
 import { errors, RouterError } from '../errors.js';
 import { parseJsonObject } from '../request/body.js';
 import { buildRequestContext, type RequestContext } from '../request/context.js';
-import { resolveRoute } from '../routing/match.js';
+import { matchModel } from '../routing/match.js';
 import type { Scheduler } from '../scheduler/framework.js';
 import type { RouterStore, ServerEndpoint } from '../store/store.js';
 
@@ -49,7 +49,6 @@ export async function pick(d: PickerDeps, i: PickInput): Promise<Pick> {
   const path = (i.headers[':path'] ?? '/v1/chat/completions').split('?', 1)[0];
   const view = d.store.view;
   const lora = !view.routesByModel.has(model);
-  const routes = view.routesByModel.get(model) ?? view.routesByLora.get(model);
   const ctx = buildRequestContext({
     id: i.id,
     method: i.headers[':method'] ?? 'POST',
@@ -61,16 +60,7 @@ export async function pick(d: PickerDeps, i: PickInput): Promise<Pick> {
     isLora: lora,
     startedAt: i.startedAt,
   });
-  const match =
-    routes &&
-    resolveRoute(
-      routes,
-      lora,
-      { model, path, header: (n) => i.headers[n.toLowerCase()] },
-      d.rand,
-      (route, t) =>
-        !t.modelServerName || view.servers.has(`${route.metadata.namespace ?? 'default'}/${t.modelServerName}`),
-    );
+  const match = matchModel(view, model, { path, header: (n) => i.headers[n.toLowerCase()] }, d.rand);
   if (!match) throw errors.routeNotFound(model);
   ctx.route = match;
   const ns = match.route.metadata.namespace ?? 'default';

@@ -85,7 +85,7 @@ function immediate(err: RouterError) {
 const CONTINUE = { response: {} };
 
 /** One ext_proc stream: the request it carries, from headers to the end of the response. */
-class Exchange {
+class PickerStream {
   private headers: Record<string, string> = {};
   private chunks: Buffer[] = [];
   private size = 0;
@@ -255,10 +255,10 @@ class Exchange {
 export async function startEndpointPicker(o: EndpointPickerOptions): Promise<RunningPicker> {
   const { extProc, health } = pickerServices();
   const server = new grpc.Server();
-  const open = new Set<Exchange>();
+  const open = new Set<PickerStream>();
   server.addService(extProc.service, {
     Process(call: grpc.ServerDuplexStream<any, any>) {
-      const x = new Exchange(o, call);
+      const x = new PickerStream(o, call);
       open.add(x);
       // Messages are handled in order: a body must not overtake its headers while a decision is awaited.
       let chain = Promise.resolve();

@@ -1,7 +1,7 @@
 // Phase 2, route: the ModelRoute (then LoRA) that serves the model, a weighted target of its matching rule; in
 // Inference Extension mode an HTTPRoute → InferencePool when no ModelRoute does. Fills match/pool and the metric labels.
 import { errors } from '../errors.js';
-import { resolveRoute } from '../routing/match.js';
+import { matchModel } from '../routing/match.js';
 import { keyOf, type ModelRoute } from '../store/resources.js';
 import { UNRESOLVED } from '../telemetry/metrics.js';
 import type { PipelineDeps } from './deps.js';
@@ -13,21 +13,16 @@ const plainPortRoute = (r: ModelRoute) => !r.spec.parentRefs?.length;
 export function route(x: Exchange, d: PipelineDeps): void {
   const ctx = x.ctx;
   if (!ctx) throw new Error('route before parse');
-  const { model, isLora } = ctx;
-  const view = d.store.view;
-  const candidates = view.routesByModel.get(model) ?? view.routesByLora.get(model);
-  const match =
-    candidates &&
-    resolveRoute(
-      candidates.filter(x.scope?.binds ?? plainPortRoute),
-      isLora,
-      { model, path: x.path, header: (n) => headerValue(x.req.headers[n]) },
-      d.rand,
-      (r, t) => !t.modelServerName || view.servers.has(`${r.metadata.namespace ?? 'default'}/${t.modelServerName}`),
-    );
+  const match = matchModel(
+    d.store.view,
+    ctx.model,
+    { path: x.path, header: (n) => headerValue(x.req.headers[n]) },
+    d.rand,
+    x.scope?.binds ?? plainPortRoute,
+  );
   // Inference Extension mode: ModelRoutes first, then HTTPRoute → InferencePool (reference §2.3).
   const pool = match ? undefined : x.scope?.inferencePool?.();
-  if (!match && !pool) throw errors.routeNotFound(model);
+  if (!match && !pool) throw errors.routeNotFound(ctx.model);
   if (pool) {
     x.pool = pool;
     x.gateway = {

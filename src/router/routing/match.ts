@@ -89,6 +89,33 @@ export function usableTargets(
 }
 
 /** First route (oldest first, as given) with a matching rule and a pickable target wins. */
+/**
+ * The route for a request's model as the router resolves it everywhere (its own port, Gateway listeners, the endpoint
+ * picker): the model's ModelRoutes, else its LoRA adapter's, narrowed by `binds` (which routes this entry serves),
+ * with weighted targets limited to ModelServers that exist while one remains.
+ */
+export function matchModel(
+  view: {
+    routesByModel: ReadonlyMap<string, readonly ModelRoute[]>;
+    routesByLora: ReadonlyMap<string, readonly ModelRoute[]>;
+    servers: ReadonlyMap<string, unknown>;
+  },
+  model: string,
+  input: Omit<MatchInput, 'model'>,
+  rand: () => number,
+  binds: (r: ModelRoute) => boolean = () => true,
+): RouteMatch | undefined {
+  const candidates = view.routesByModel.get(model) ?? view.routesByLora.get(model);
+  if (!candidates) return undefined;
+  return resolveRoute(
+    candidates.filter(binds),
+    !view.routesByModel.has(model),
+    { ...input, model },
+    rand,
+    (r, t) => !t.modelServerName || view.servers.has(`${r.metadata.namespace ?? 'default'}/${t.modelServerName}`),
+  );
+}
+
 export function resolveRoute(
   candidates: readonly ModelRoute[],
   isLora: boolean,
