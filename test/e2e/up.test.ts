@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import OpenAI from 'openai';
+import { freePort } from '../helpers/ports.js';
 import { eventually, kubectl } from '../helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kthena-up-'));
@@ -153,6 +154,44 @@ test('kthena up: platform up, demo served through the API, scaled with kubectl, 
   assert.deepEqual(state.workloads?.errors, {});
   assert.ok(state.workloads?.modelServings.some((m) => m.key === 'default/demo-server'));
   assert.ok(state.workloads?.modelBoosters.some((b) => b.key === 'default/demo'));
+
+  // Gateway API mode is on: upstream's ModelRoute-binding-gateway shape, applied unchanged, is served on the
+  // Gateway's own listener.
+  const gwPort = await freePort();
+  const gw = await kubectl(
+    [...kc, 'apply', '-f', '-'],
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kthena-router}
+spec: {controllerName: volcano.sh/kthena-router}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: kthena-router
+  listeners: [{name: http, port: ${gwPort}, protocol: HTTP}]
+---
+apiVersion: networking.serving.volcano.sh/v1alpha1
+kind: ModelRoute
+metadata: {name: demo-gw, namespace: default}
+spec:
+  modelName: demo-gw
+  parentRefs: [{name: gw, namespace: default, kind: Gateway, group: gateway.networking.k8s.io}]
+  rules: [{name: default, targetModels: [{modelServerName: demo-server}]}]
+`,
+  );
+  assert.equal(gw.status, 0, gw.stderr);
+  const viaGateway = new OpenAI({ baseURL: `http://127.0.0.1:${gwPort}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const g = await eventually(
+    'the Gateway listener serves the bound route',
+    async () =>
+      viaGateway.chat.completions
+        .create({ model: 'demo-gw', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 })
+        .catch(() => undefined),
+    120_000,
+  );
+  assert.ok(g.choices[0]);
 
   const pids = descendants(child.pid!);
   assert.ok(pids.length >= 3, `pod processes under kthena up: ${pids.length}`);

@@ -166,6 +166,10 @@ export async function up(o: UpOptions, log: Logger): Promise<() => Promise<void>
       drainTimeout: 10_000,
       accessLog: false,
       logger: log.child({ part: 'router' }),
+      // Gateway API and Inference Extension modes, so upstream's gateway examples apply unchanged (the local API server
+      // serves those CRDs from start-up). Routes without parentRefs are still served on --port.
+      enableGatewayApi: true,
+      enableGatewayApiInferenceExtension: true,
     });
     // The namespace a real install (deploy/) creates: manifests written for one (router ConfigMaps, examples/) apply here too.
     await createIfAbsent(client, NAMESPACES, {
