@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { AUTOSCALING_POLICIES, EVENTS } from '../../src/kube/index.js';
-import { eventually, getMs, type MsEnv, simServing, startMsEnv, waitConverged } from './modelserving-helpers.js';
+import {
+  eventually,
+  getMs,
+  type MsEnv,
+  simServing,
+  startMsEnv,
+  testBehavior,
+  waitConverged,
+} from './modelserving-helpers.js';
 
 let env: MsEnv;
 
@@ -31,10 +39,7 @@ function policy(name: string, target: string, targetValue: string, port = 8000) 
     metadata: { name, namespace: 'default' },
     spec: {
       metrics: [{ name: 'cache_config', targetValue }],
-      behavior: {
-        scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: '0s' },
-        scaleUp: { stablePolicy: { instances: 4, percent: 100, period: '1m', stabilizationWindow: '0s' } },
-      },
+      behavior: testBehavior(),
       homogeneousTarget: {
         minReplicas: 1,
         maxReplicas: 3,

@@ -12,6 +12,7 @@ import { ENGINE_ARGS_ANNOTATION } from '../../src/cluster/kubelet/index.js';
 import { EVENTS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/index.js';
 import {
+  applyObject,
   eventually,
   getMs,
   isReady,
@@ -23,6 +24,7 @@ import {
   simServing,
   startKubeRouter,
   startMsEnv,
+  testBehavior,
 } from './modelserving-helpers.js';
 
 process.env.LOG_LEVEL ??= 'warn';
@@ -38,10 +40,7 @@ after(async () => {
   await env?.close();
 });
 
-const apply = async (o: unknown) => {
-  const r = await env.kubectl(['apply', '-f', '-'], JSON.stringify(o));
-  assert.equal(r.status, 0, r.stderr);
-};
+const apply = (o: unknown) => applyObject(env, o);
 
 /** The ModelServing's engines run in slow motion so a few streams keep them busy without loading the machine. */
 function slowServing(name: string, replicas: number, roles: { name: string; replicas?: number }[]) {
@@ -80,10 +79,7 @@ test('a load step scales up, the router spreads onto the new pods, and scale-dow
     metadata: { name: 'load', namespace: NS },
     spec: {
       metrics: [{ name: 'num_requests_running', targetValue: '2' }],
-      behavior: {
-        scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: `${WINDOW_S}s` },
-        scaleUp: { stablePolicy: { instances: 4, percent: 100, period: '1m', stabilizationWindow: '0s' } },
-      },
+      behavior: testBehavior(WINDOW_S),
       homogeneousTarget: { minReplicas: 1, maxReplicas: 3, target: { targetRef: { name: 'load' } } },
     },
   });
@@ -182,10 +178,7 @@ test('disaggregated: the prefill/decode ratio constraint holds in every spec the
     metadata: { name: 'pd', namespace: NS },
     spec: {
       metrics: [{ name: 'cache_config', targetValue: '100m' }],
-      behavior: {
-        scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: '0s' },
-        scaleUp: { stablePolicy: { instances: 1, percent: 0, period: '2s', stabilizationWindow: '0s' } },
-      },
+      behavior: testBehavior(0, true),
       disaggregatedTarget: {
         targetRef: { name: 'pd' },
         roles: {
@@ -229,10 +222,7 @@ test('heterogeneous: the cheaper backend is filled before any of the dearer one 
     metadata: { name: 'mix', namespace: NS },
     spec: {
       metrics: [{ name: 'cache_config', targetValue: '300m' }],
-      behavior: {
-        scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: '0s' },
-        scaleUp: { stablePolicy: { instances: 1, percent: 0, period: '2s', stabilizationWindow: '0s' } },
-      },
+      behavior: testBehavior(0, true),
       heterogeneousTarget: {
         costExpansionRatePercent: 200,
         params: [

@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { EVENTS, MODEL_SERVERS } from '../../src/kube/index.js';
 import type { RunningRouter } from '../../src/router/router.js';
 import {
+  applyObject,
   eventually,
   getMs,
   isReady,
@@ -18,6 +19,7 @@ import {
   simServing,
   startKubeRouter,
   startMsEnv,
+  testBehavior,
 } from './modelserving-helpers.js';
 
 process.env.LOG_LEVEL ??= 'warn';
@@ -36,10 +38,7 @@ after(async () => {
 const replicas = async () => (await getMs(env.client, 'zero')).spec.replicas;
 
 test('idle → zero pods; a request is held, scales it from zero, is answered; idle again → zero', async (t) => {
-  const apply = async (o: unknown) => {
-    const r = await env.kubectl(['apply', '-f', '-'], JSON.stringify(o));
-    assert.equal(r.status, 0, r.stderr);
-  };
+  const apply = (o: unknown) => applyObject(env, o);
   await apply(simServing('zero', 1, [{ name: 'server' }]));
   await routeToServing(env.client, 'zero');
   // A built-in metric name (no metricSources): running requests on the engine port.
@@ -49,10 +48,7 @@ test('idle → zero pods; a request is held, scales it from zero, is answered; i
     metadata: { name: 'zero', namespace: NS },
     spec: {
       metrics: [{ name: 'num_requests_running', targetValue: '4' }],
-      behavior: {
-        scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: '0s' },
-        scaleUp: { stablePolicy: { instances: 4, percent: 100, period: '1m', stabilizationWindow: '0s' } },
-      },
+      behavior: testBehavior(),
       homogeneousTarget: { minReplicas: 0, maxReplicas: 2, target: { targetRef: { name: 'zero' } } },
     },
   });

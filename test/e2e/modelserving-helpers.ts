@@ -1,6 +1,7 @@
 // Shared by the ModelServing end-to-end suites: a local control plane (API server + kubelet running simulated
 // engines + gang scheduler) with a kubeconfig for kubectl, the ModelServing CRDs applied with kubectl, an optional
 // in-process controller manager, and helpers to read pods, services and status the way a user would.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -298,4 +299,25 @@ export async function routeToServing(client: KubeClient, name: string): Promise<
     metadata: { name, namespace: NS },
     spec: { modelName: name, rules: [{ targetModels: [{ modelServerName: name }] }] },
   } as KubeObject);
+}
+
+/** `kubectl apply` of one object (as JSON on stdin); fails the test with kubectl's message. */
+export async function applyObject(env: MsEnv, o: unknown): Promise<void> {
+  const r = await env.kubectl(['apply', '-f', '-'], JSON.stringify(o));
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/**
+ * An AutoscalingPolicy `behavior` for tests: no scale-down rate limit and a scale-down window of `downWindowS`;
+ * scale-up at once (4 instances a minute), or `oneByOne` (one replica every 2 s) so the order of steps shows.
+ */
+export function testBehavior(downWindowS = 0, oneByOne = false) {
+  return {
+    scaleDown: { instances: 0, percent: 100, period: '0s', stabilizationWindow: `${downWindowS}s` },
+    scaleUp: {
+      stablePolicy: oneByOne
+        ? { instances: 1, percent: 0, period: '2s', stabilizationWindow: '0s' }
+        : { instances: 4, percent: 100, period: '1m', stabilizationWindow: '0s' },
+    },
+  };
 }
